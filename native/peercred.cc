@@ -1,0 +1,248 @@
+// FlyMe peer-credential addon: the kernel's view of who is on the other end of a Unix socket.
+//
+// Exports (all synchronous, all take plain integer file descriptors):
+//   getPeerCred(fd)     -> { uid, gid, pid }   SO_PEERCRED (Linux) / getpeereid + LOCAL_PEERPID (macOS)
+//   getPeerPidfd(fd)    -> pidfd | -1          SO_PEERPIDFD (Linux >= 6.5); -1 when unsupported
+//   pidfdAlive(pidfd)   -> boolean             pidfd_send_signal(pidfd, 0) succeeds
+//   pidfdPid(pidfd)     -> pid | -1            "Pid:" line of /proc/self/fdinfo/<pidfd>; -1 once reaped
+//   closeFd(fd)         -> undefined
+//
+// Failures to read credentials throw a JS Error whose message carries strerror(errno) and which has
+// a `code` property (e.g. "ENOTCONN", "ENOTUNIX"). Built without C++ exceptions.
+
+#include <napi.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // asm-generic value (Linux 6.5+); headers of older distributions lack it.
+#endif
+#ifndef __NR_pidfd_send_signal
+#define __NR_pidfd_send_signal 424  // same number on every architecture (unified syscall table).
+#endif
+#elif defined(__APPLE__)
+#include <sys/ucred.h>
+#ifndef SOL_LOCAL
+#define SOL_LOCAL 0
+#endif
+#ifndef LOCAL_PEERPID
+#define LOCAL_PEERPID 0x002
+#endif
+#endif
+
+namespace {
+
+// Throws a JS Error "<what>: <strerror(err)>" with .code = errno name (best effort) and .errno = err.
+void ThrowErrno(Napi::Env env, const char* what, int err) {
+  std::string msg = std::string(what) + ": " + std::strerror(err);
+  Napi::Error e = Napi::Error::New(env, msg);
+  const char* code = nullptr;
+  switch (err) {
+    case EBADF: code = "EBADF"; break;
+    case ENOTSOCK: code = "ENOTSOCK"; break;
+    case ENOTCONN: code = "ENOTCONN"; break;
+    case EINVAL: code = "EINVAL"; break;
+    case ENOPROTOOPT: code = "ENOPROTOOPT"; break;
+    case EAFNOSUPPORT: code = "EAFNOSUPPORT"; break;
+    default: code = "EUNKNOWN"; break;
+  }
+  e.Set("code", Napi::String::New(env, code));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.ThrowAsJavaScriptException();
+}
+
+// Reads argument 0 as a non-negative int32 fd; throws TypeError and returns false otherwise.
+bool FdArg(const Napi::CallbackInfo& info, int* fd) {
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "expected an integer file descriptor").ThrowAsJavaScriptException();
+    return false;
+  }
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 2147483647.0) || d != static_cast<double>(static_cast<int>(d))) {
+    Napi::TypeError::New(info.Env(), "expected a non-negative integer file descriptor").ThrowAsJavaScriptException();
+    return false;
+  }
+  *fd = static_cast<int>(d);
+  return true;
+}
+
+// Peer credentials only mean something on a connected AF_UNIX socket: on Linux, SO_PEERCRED on a TCP
+// socket "succeeds" with uid/gid = -1 and pid = 0. Refuse anything that is not AF_UNIX up front.
+bool RequireUnixSocket(Napi::Env env, int fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  std::memset(&ss, 0, sizeof(ss));
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&ss), &len) != 0) {
+    ThrowErrno(env, "getsockname", errno);
+    return false;
+  }
+  if (ss.ss_family != AF_UNIX) {
+    Napi::Error e = Napi::Error::New(env, "not a Unix domain socket: peer credentials are unavailable");
+    e.Set("code", Napi::String::New(env, "ENOTUNIX"));
+    e.ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+Napi::Value GetPeerCred(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!FdArg(info, &fd)) return env.Undefined();
+  if (!RequireUnixSocket(env, fd)) return env.Undefined();
+  Napi::Object out = Napi::Object::New(env);
+#if defined(__linux__)
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  std::memset(&cred, 0, sizeof(cred));
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    ThrowErrno(env, "getsockopt(SO_PEERCRED)", errno);
+    return env.Undefined();
+  }
+  if (len != sizeof(cred) || cred.uid == static_cast<uid_t>(-1) || cred.gid == static_cast<gid_t>(-1)) {
+    // Unconnected socket or no credentials recorded by the kernel: never report "uid -1".
+    ThrowErrno(env, "getsockopt(SO_PEERCRED) returned no credentials", ENOTCONN);
+    return env.Undefined();
+  }
+  out.Set("uid", Napi::Number::New(env, static_cast<double>(cred.uid)));
+  out.Set("gid", Napi::Number::New(env, static_cast<double>(cred.gid)));
+  // pid 0: the peer is not visible in our pid namespace (or never recorded) -> reported as -1.
+  out.Set("pid", Napi::Number::New(env, cred.pid > 0 ? static_cast<double>(cred.pid) : -1.0));
+#elif defined(__APPLE__)
+  uid_t uid;
+  gid_t gid;
+  if (getpeereid(fd, &uid, &gid) != 0) {
+    ThrowErrno(env, "getpeereid", errno);
+    return env.Undefined();
+  }
+  pid_t pid = -1;
+  socklen_t plen = sizeof(pid);
+  if (getsockopt(fd, SOL_LOCAL, LOCAL_PEERPID, &pid, &plen) != 0 || pid <= 0) pid = -1;
+  out.Set("uid", Napi::Number::New(env, static_cast<double>(uid)));
+  out.Set("gid", Napi::Number::New(env, static_cast<double>(gid)));
+  out.Set("pid", Napi::Number::New(env, static_cast<double>(pid)));
+#else
+  ThrowErrno(env, "peer credentials are not supported on this platform", ENOPROTOOPT);
+  return env.Undefined();
+#endif
+  return out;
+}
+
+Napi::Value GetPeerPidfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!FdArg(info, &fd)) return env.Undefined();
+#if defined(__linux__)
+  int pidfd = -1;
+  socklen_t len = sizeof(pidfd);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0) {
+    int err = errno;
+    // Older kernels (< 6.5) do not know the option; ESRCH: the peer is already gone.
+    if (err == ENOPROTOOPT || err == EINVAL || err == ESRCH || err == ENODATA) {
+      return Napi::Number::New(env, -1);
+    }
+    ThrowErrno(env, "getsockopt(SO_PEERPIDFD)", err);
+    return env.Undefined();
+  }
+  if (len != sizeof(pidfd) || pidfd < 0) return Napi::Number::New(env, -1);
+  // The kernel installs it O_CLOEXEC already; make sure anyway so a spawned child cannot inherit it.
+  int flags = fcntl(pidfd, F_GETFD);
+  if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl(pidfd, F_SETFD, flags | FD_CLOEXEC);
+  return Napi::Number::New(env, pidfd);
+#else
+  (void)fd;
+  return Napi::Number::New(env, -1);
+#endif
+}
+
+Napi::Value PidfdAlive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pidfd;
+  if (!FdArg(info, &pidfd)) return env.Undefined();
+#if defined(__linux__)
+  long rc = syscall(__NR_pidfd_send_signal, pidfd, 0, nullptr, 0);
+  // EPERM means the process exists but we may not signal it: still alive.
+  return Napi::Boolean::New(env, rc == 0 || errno == EPERM);
+#else
+  (void)pidfd;
+  return Napi::Boolean::New(env, false);
+#endif
+}
+
+Napi::Value PidfdPid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pidfd;
+  if (!FdArg(info, &pidfd)) return env.Undefined();
+#if defined(__linux__)
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Napi::Number::New(env, -1);
+  char buf[4096];
+  size_t total = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + total, sizeof(buf) - 1 - total);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    total += static_cast<size_t>(n);
+    if (total >= sizeof(buf) - 1) break;
+  }
+  close(fd);
+  buf[total] = '\0';
+  // Find a line starting with "Pid:" (not "NSpid:").
+  const char* p = buf;
+  while (p && *p) {
+    if (std::strncmp(p, "Pid:", 4) == 0) {
+      long pid = std::strtol(p + 4, nullptr, 10);  // strtol skips the tab; "-1" when the process is gone
+      return Napi::Number::New(env, pid > 0 ? static_cast<double>(pid) : -1.0);
+    }
+    p = std::strchr(p, '\n');
+    if (p) p++;
+  }
+  return Napi::Number::New(env, -1);
+#else
+  (void)pidfd;
+  return Napi::Number::New(env, -1);
+#endif
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!FdArg(info, &fd)) return env.Undefined();
+  close(fd);  // Linux: the fd is released even on EINTR; never retry.
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("getPeerCred", Napi::Function::New(env, GetPeerCred, "getPeerCred"));
+  exports.Set("getPeerPidfd", Napi::Function::New(env, GetPeerPidfd, "getPeerPidfd"));
+  exports.Set("pidfdAlive", Napi::Function::New(env, PidfdAlive, "pidfdAlive"));
+  exports.Set("pidfdPid", Napi::Function::New(env, PidfdPid, "pidfdPid"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+#if defined(__linux__)
+  exports.Set("platform", Napi::String::New(env, "linux"));
+#elif defined(__APPLE__)
+  exports.Set("platform", Napi::String::New(env, "darwin"));
+#else
+  exports.Set("platform", Napi::String::New(env, "unsupported"));
+#endif
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(flyme_peercred, Init)

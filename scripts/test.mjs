@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// The README's test command: checks system prerequisites (installing them with apt when root),
+// builds everything, then runs unit tests and black-box scenarios with node:test.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const needs = [
+  { bin: '/usr/bin/openssl', pkg: 'openssl' },
+  { bin: '/usr/bin/make', pkg: 'make' },
+  { bin: '/usr/bin/g++', pkg: 'g++' },
+  { bin: '/usr/bin/python3', pkg: 'python3' },
+];
+const missing = needs.filter((n) => !existsSync(n.bin)).map((n) => n.pkg);
+if (missing.length > 0) {
+  const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  if (process.getuid?.() === 0) {
+    console.log(`flyme test: installing ${missing.join(' ')} with apt`);
+    const r = spawnSync('sh', ['-c', `DEBIAN_FRONTEND=noninteractive ${cmd}`], { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  } else {
+    console.error(`flyme test: missing system packages. Run as root:\n  ${cmd}`);
+    process.exit(1);
+  }
+}
+if (!existsSync('node_modules/.package-lock.json')) {
+  const r = spawnSync('npm', ['ci'], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+run('npm', ['run', 'build', '--silent']);
+run(process.execPath, ['--test', '--test-concurrency=2', 'dist/test/']);

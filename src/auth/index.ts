@@ -1,0 +1,7 @@
+/** Authentication and authorization building blocks (re-exports only). */
+export type { PeerIdentity, CertificateIdentity, TokenIdentity, Principal } from './principal.js';
+export { emptyPrincipal, describePrincipal } from './principal.js';
+export * from './jwt/index.js';
+export * from './replay-cache.js';
+export * from './role-config.js';
+export * from './thumbprint.js';

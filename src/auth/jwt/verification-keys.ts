@@ -1,0 +1,89 @@
+/**
+ * An immutable set of verification keys built from a JWKS: public ES256/EdDSA keys, and HS256
+ * secrets only when the allow-list names HS256. Key selection is by `kid` only — a token
+ * without a kid is refused, and there is no "try every key" fallback.
+ */
+import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWSHeaderParameters, type CryptoKey } from 'jose';
+import { flymeError } from '../../errors.js';
+import { isValidKid, type JwtAlgorithm } from './algorithms.js';
+import { algorithmOfJwk, asJwk, hmacSecretOf } from './jwk-check.js';
+
+/**
+ * Verification keys, looked up by `kid` and algorithm.
+ *
+ * @example
+ * const keys = VerificationKeySet.fromJwks(JSON.parse(text), ['ES256', 'EdDSA'])
+ * keys.kids // → ['2026-01', '2026-02']
+ */
+export class VerificationKeySet {
+  /** Key ids in the set, in file order. */
+  readonly kids: readonly string[];
+  readonly #local: ReturnType<typeof createLocalJWKSet> | undefined;
+  readonly #secrets: ReadonlyMap<string, Uint8Array>;
+
+  private constructor(kids: string[], publicKeys: JWK[], secrets: Map<string, Uint8Array>) {
+    this.kids = Object.freeze(kids);
+    this.#local = publicKeys.length > 0 ? createLocalJWKSet({ keys: publicKeys }) : undefined;
+    this.#secrets = secrets;
+  }
+
+  /**
+   * Validates a JWKS (`{ keys: [...] }`, or one bare JWK) against the allow-list.
+   * Throws FLYME_INVALID_CONFIG: duplicate or missing kid, private members in a public key,
+   * a secret when HS256 is not allowed, a secret under 32 bytes, an unsupported key type.
+   *
+   * @example
+   * VerificationKeySet.fromJwks({ keys: [publicJwk] }, ['ES256'])
+   */
+  static fromJwks(input: unknown, algorithms: readonly JwtAlgorithm[]): VerificationKeySet {
+    const list = jwkList(input);
+    const kids: string[] = [];
+    const publicKeys: JWK[] = [];
+    const secrets = new Map<string, Uint8Array>();
+    list.forEach((raw, i) => {
+      const where = `JWKS key #${i}`;
+      const jwk = asJwk(raw, where);
+      if (kids.includes(jwk.kid)) throw flymeError('FLYME_INVALID_CONFIG', `${where}: duplicate kid ${JSON.stringify(jwk.kid)}`);
+      const alg = algorithmOfJwk(jwk, where);
+      if (alg === 'HS256') {
+        if (!algorithms.includes('HS256')) throw flymeError('FLYME_INVALID_CONFIG', `${where}: holds an HS256 secret but HS256 is not in the allow-list`);
+        secrets.set(jwk.kid, hmacSecretOf(jwk, where));
+      } else {
+        if ('d' in jwk) throw flymeError('FLYME_INVALID_CONFIG', `${where}: a verification JWKS must hold public keys only`);
+        publicKeys.push({ ...jwk, alg: alg === 'EdDSA' && jwk.alg === 'Ed25519' ? 'Ed25519' : alg });
+      }
+      kids.push(jwk.kid);
+    });
+    if (kids.length === 0) throw flymeError('FLYME_INVALID_CONFIG', 'the JWKS holds no keys');
+    return new VerificationKeySet(kids, publicKeys, secrets);
+  }
+
+  /**
+   * The key for a token's protected header. Throws FLYME_TOKEN_INVALID when the header has no
+   * usable kid or no key matches (kid and algorithm family must both match).
+   *
+   * @example
+   * await jwtVerify(token, (header) => keys.resolve(header), { algorithms: ['ES256'] })
+   */
+  async resolve(header: JWSHeaderParameters): Promise<CryptoKey | Uint8Array> {
+    const { kid, alg } = header;
+    if (!isValidKid(kid)) throw flymeError('FLYME_TOKEN_INVALID', 'the token header has no valid "kid"', { claim: 'kid' });
+    if (alg === 'HS256') {
+      const secret = this.#secrets.get(kid);
+      if (secret) return secret;
+    } else if (this.#local && (alg === 'ES256' || alg === 'EdDSA' || alg === 'Ed25519')) {
+      return this.#local({ alg, kid });
+    }
+    throw flymeError('FLYME_TOKEN_INVALID', 'no key in the key set matches the token\'s kid and algorithm', { claim: 'kid', kid });
+  }
+}
+
+function jwkList(input: unknown): unknown[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw flymeError('FLYME_INVALID_CONFIG', 'a JWKS must be a JSON object');
+  if ('keys' in input) {
+    const keys = (input as JSONWebKeySet).keys as unknown;
+    if (!Array.isArray(keys)) throw flymeError('FLYME_INVALID_CONFIG', 'JWKS "keys" must be an array');
+    return keys;
+  }
+  return [input];
+}

@@ -1,0 +1,172 @@
+/**
+ * TokenVerifier: jose's jwtVerify with FlyMe's policy around it — an explicit algorithm
+ * allow-list, kid-only key selection, every registered claim required, a maximum lifetime,
+ * certificate binding (RFC 8705) and replay refusal. Order: size → header → signature →
+ * claims → binding → replay, so a refused token never consumes a replay-cache entry.
+ */
+import { jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload } from 'jose';
+import { flymeError } from '../../errors.js';
+import type { TokenIdentity } from '../principal.js';
+import { ReplayCache } from '../replay-cache.js';
+import { certificateThumbprint, thumbprintsEqual } from '../thumbprint.js';
+import { DEFAULT_ALGORITHMS, checkAlgorithms, type JwtAlgorithm } from './algorithms.js';
+import { REQUIRED_CLAIMS, checkClaims, checkHeader } from './claims.js';
+import { mapJoseError } from './errors-map.js';
+import { staticKeySource, type KeySource } from './jwks-source.js';
+import { checkSeconds, checkText } from './options.js';
+
+/** Options for {@link TokenVerifier}. */
+export interface TokenVerifierOptions {
+  /** A key source (e.g. a watched JwksFileSource) or a fixed JWKS object. */
+  keys: KeySource | JSONWebKeySet;
+  /** Accepted audience(s); required. */
+  audience: string | readonly string[];
+  /** Trusted issuer(s). When omitted any issuer signing with a key of the set is accepted (iss is still required). */
+  issuer?: string | readonly string[];
+  /** Allow-list (default ES256, EdDSA). HS256 must be listed explicitly and needs an oct key in the set. */
+  algorithms?: readonly JwtAlgorithm[];
+  /** Maximum exp - iat in seconds (default 3600). */
+  maxLifetimeSeconds?: number;
+  /** Clock-skew tolerance in seconds for exp/nbf/iat (default 30). */
+  clockSkewSeconds?: number;
+  /** Claim holding the roles (default `roles`). */
+  rolesClaim?: string;
+  /** Replay cache; default a private `new ReplayCache()` (10 000 entries). Share one per process. */
+  replayCache?: ReplayCache;
+  /** Treat every token as one-time, whatever its claims say (default false). */
+  requireOneTime?: boolean;
+  /** Longest compact token accepted, in characters (default 8192). */
+  maxTokenLength?: number;
+  /** Clock (tests freeze it). Default `() => new Date()`. */
+  clock?: () => Date;
+}
+
+/** Per-presentation context. */
+export interface VerifyContext {
+  /** The connection presenting the token: it binds to the first one. Absent = single use. */
+  connectionId?: string;
+  /** DER of the client certificate of that connection, for `cnf` bound tokens. */
+  clientCertDer?: Uint8Array;
+}
+
+/** A token that passed every check. */
+export interface VerifiedToken {
+  identity: TokenIdentity;
+  claims: JWTPayload;
+  kid: string;
+  alg: JwtAlgorithm;
+  oneTime: boolean;
+  /** Present when the token was certificate-bound (and the presented certificate matched). */
+  certThumbprint?: string;
+}
+
+/**
+ * Verifies FlyMe tokens. Throws FlyMeError with FLYME_TOKEN_* codes.
+ *
+ * @example
+ * const verifier = new TokenVerifier({ keys: await JwksFileSource.open('jwks.json', { algorithms: ['ES256'] }),
+ *   audience: 'flymed', issuer: 'flyme' })
+ * const { identity } = await verifier.verify(token, { connectionId: conn.id, clientCertDer: cert.raw })
+ */
+export class TokenVerifier {
+  readonly algorithms: readonly JwtAlgorithm[];
+  readonly maxLifetimeSeconds: number;
+  readonly clockSkewSeconds: number;
+  readonly rolesClaim: string;
+  readonly replayCache: ReplayCache;
+  readonly #keys: KeySource;
+  readonly #audience: string[];
+  readonly #issuer: string[] | undefined;
+  readonly #requireOneTime: boolean;
+  readonly #maxTokenLength: number;
+  readonly #clock: () => Date;
+
+  constructor(options: TokenVerifierOptions) {
+    this.algorithms = Object.freeze(checkAlgorithms(options.algorithms ?? DEFAULT_ALGORITHMS));
+    this.maxLifetimeSeconds = checkSeconds(options.maxLifetimeSeconds ?? 3600, 'maxLifetimeSeconds');
+    this.clockSkewSeconds = checkSeconds(options.clockSkewSeconds ?? 30, 'clockSkewSeconds');
+    this.rolesClaim = checkText(options.rolesClaim ?? 'roles', 'rolesClaim');
+    this.#audience = textList(options.audience, 'audience');
+    this.#issuer = options.issuer === undefined ? undefined : textList(options.issuer, 'issuer');
+    this.replayCache = options.replayCache ?? new ReplayCache();
+    this.#requireOneTime = options.requireOneTime === true;
+    this.#maxTokenLength = options.maxTokenLength ?? 8192;
+    this.#clock = options.clock ?? (() => new Date());
+    const keys = options.keys as Partial<KeySource>;
+    this.#keys = typeof keys.current === 'function' ? (keys as KeySource) : staticKeySource(options.keys, this.algorithms);
+  }
+
+  /**
+   * Verifies a compact JWT for one presentation and records it in the replay cache.
+   *
+   * @example
+   * await verifier.verify(token, { connectionId: 'conn-42' })
+   */
+  async verify(token: string, context: VerifyContext = {}): Promise<VerifiedToken> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > this.#maxTokenLength) {
+      throw flymeError('FLYME_TOKEN_INVALID', `the token is empty or longer than ${this.#maxTokenLength} characters`, { reason: 'size' });
+    }
+    const now = this.#clock();
+    const keys = this.#keys.current();
+    let payload: JWTPayload;
+    let header: JWSHeaderParameters;
+    try {
+      ({ payload, protectedHeader: header } = await jwtVerify(
+        token,
+        (h: JWSHeaderParameters) => {
+          checkHeader(h);
+          return keys.resolve(h);
+        },
+        {
+          algorithms: [...this.algorithms],
+          audience: this.#audience,
+          ...(this.#issuer ? { issuer: this.#issuer } : {}),
+          requiredClaims: [...REQUIRED_CLAIMS],
+          clockTolerance: this.clockSkewSeconds,
+          maxTokenAge: this.maxLifetimeSeconds,
+          currentDate: now,
+        },
+      ));
+    } catch (err) {
+      throw mapJoseError(err);
+    }
+    const checked = checkClaims(payload, this.rolesClaim, this.maxLifetimeSeconds);
+    const certThumbprint = this.#checkBinding(checked.boundThumbprint, context.clientCertDer);
+    const oneTime = checked.oneTime || this.#requireOneTime;
+    this.replayCache.check(
+      {
+        iss: checked.identity.iss,
+        jti: checked.identity.jti,
+        forgetAfterMs: (checked.identity.exp + this.clockSkewSeconds) * 1000,
+        oneTime,
+        ...(context.connectionId !== undefined ? { connectionId: context.connectionId } : {}),
+      },
+      now.getTime(),
+    );
+    return {
+      identity: checked.identity,
+      claims: payload,
+      kid: header.kid as string,
+      alg: header.alg as JwtAlgorithm,
+      oneTime,
+      ...(certThumbprint !== undefined ? { certThumbprint } : {}),
+    };
+  }
+
+  #checkBinding(bound: string | undefined, der: Uint8Array | undefined): string | undefined {
+    if (bound === undefined) return undefined;
+    if (der === undefined || der.length === 0) {
+      throw flymeError('FLYME_TOKEN_UNBOUND', 'the token is bound to a client certificate but none was presented', { claim: 'cnf' });
+    }
+    if (!thumbprintsEqual(certificateThumbprint(der), bound)) {
+      throw flymeError('FLYME_TOKEN_UNBOUND', 'the token is bound to a different client certificate', { claim: 'cnf' });
+    }
+    return bound;
+  }
+}
+
+function textList(value: string | readonly string[], name: string): string[] {
+  const list = typeof value === 'string' ? [value] : [...value];
+  if (list.length === 0) throw flymeError('FLYME_INVALID_CONFIG', `${name} must name at least one value`);
+  return list.map((v) => checkText(v, name));
+}

@@ -1,0 +1,23 @@
+/**
+ * FlyMe identity: SPIFFE IDs, authorizers, a CA issuing X.509-SVIDs, certificate parsing and chain
+ * verification, trust bundles, and safe key files. See docs/identity.md.
+ */
+export { SpiffeId, parseTrustDomain, MAX_SPIFFE_ID_BYTES, MAX_TRUST_DOMAIN_BYTES, type SpiffeIdRule } from './spiffe-id.js';
+export {
+  authorizeAll, authorizeAny, authorizeAnyOf, authorizeId, authorizeMemberOf, authorizeOneOf, authorizePathPrefix,
+  type Authorizer,
+} from './authorizer.js';
+export { generateKeyPair, exportPrivateKeyPem, importPrivateKeyPem, type KeyType, type CryptoKey, type CryptoKeyPair } from './keys.js';
+export { createRootCA, createIntermediateCA, loadCA, parseCA, type CertificateAuthority, type CAOptions } from './ca.js';
+export { issueSvid, issueSvidWithKey, type IssueSvidOptions, type IssuedSvid, type IssuedSvidWithKey } from './issue.js';
+export type { ValidityOptions } from './profile.js';
+export {
+  parseCertificates, spiffeIdFromCertificate, checkSvid, checkSigningCertificate, assertSvid,
+  type SvidViolation, type SvidViolationCode,
+} from './validate.js';
+export { verifyChain, type VerifyChainOptions, type VerifiedChain } from './verify.js';
+export { describePeerCertificate, type PeerCertificateInfo } from './peer.js';
+export { parseSvid, loadSvid, type LoadedSvid } from './svid.js';
+export { TrustBundle, loadTrustBundle, parseTrustBundle, type TrustAnchor, type TrustBundleOptions } from './trust-bundle.js';
+export { writePrivateKeyFile, writePublicFile, type WriteFileOptions } from './files.js';
+export type { X509Certificate } from './x509.js';

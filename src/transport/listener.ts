@@ -1,0 +1,145 @@
+/**
+ * Listeners by URL. A listener accepts sockets, reads kernel peer credentials at accept time on
+ * Unix sockets (fail closed), optionally upgrades to mutual TLS, and hands the connection up.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { FlyMeError, flymeError } from '../errors.js';
+import { encodeError } from '../wire/jsonrpc.js';
+import { parseAddress, unixSocketPath, type Address } from './address.js';
+import { readPeerCredentials, type PeerCredentials } from './peercred.js';
+import { applySocketPermissions, prepareSocketPath, removeSocketFile, DEFAULT_SOCKET_MODE, DEFAULT_DIR_MODE } from './socket-file.js';
+
+/** What the TLS layer reports about a verified peer certificate. */
+export interface PeerCertificateInfo {
+  spiffeId: string;
+  serial: string;
+  notAfter: string;
+  thumbprint: string;
+  /** DER of the leaf, for token binding. */
+  der: Uint8Array;
+}
+
+export interface AcceptedConnection {
+  socket: Duplex & Pick<Socket, 'setTimeout' | 'destroy' | 'end' | 'pause' | 'resume' | 'writableLength' | 'destroyed'>;
+  address: Address;
+  peer?: PeerCredentials;
+  cert?: PeerCertificateInfo;
+  /** True when the TLS session was resumed from a ticket. */
+  resumed?: boolean;
+}
+
+/** The seam for mutual TLS: turns an accepted raw socket into a verified TLS connection. */
+export interface SecureUpgrader {
+  upgrade(raw: Socket): Promise<{ socket: AcceptedConnection['socket']; cert: PeerCertificateInfo; resumed: boolean }>;
+}
+
+export interface ListenOptions {
+  /** Mode of the socket file (default 0o660). */
+  socketMode?: number;
+  /** Group owner of the socket file. */
+  socketGroup?: number;
+  /** Mode of a parent directory created for the socket (default 0o750). */
+  dirMode?: number;
+  /** Required for unix+tls:// and tls:// addresses. */
+  secure?: SecureUpgrader;
+  /** Called before any read: return a FlyMeError to refuse the socket (e.g. too many connections). */
+  admit?(raw: Socket): FlyMeError | undefined;
+  onConnection(conn: AcceptedConnection): void;
+  /** A connection refused before it reached onConnection (no creds, failed handshake). */
+  onRefused?(reason: FlyMeError, raw: Socket, peer?: PeerCredentials): void;
+  /** Warnings such as "abstract sockets have no file permissions". */
+  warn?(message: string): void;
+}
+
+export interface Listener {
+  readonly address: Address;
+  /** Stop accepting, remove the socket file. Existing connections are not touched. */
+  close(): Promise<void>;
+}
+
+function refuse(raw: Socket, err: FlyMeError): void {
+  if (raw.destroyed) return;
+  raw.end(encodeError(null, err));
+  raw.setTimeout(2000, () => raw.destroy());
+}
+
+export async function listen(url: string, options: ListenOptions): Promise<Listener> {
+  const address = parseAddress(url);
+  if (address.tls && !options.secure) {
+    throw flymeError('FLYME_INVALID_CONFIG', `${url} needs TLS credentials (certificate, key, CA bundle)`);
+  }
+  const isUnix = address.kind !== 'tcp';
+  if (address.kind === 'abstract') {
+    options.warn?.(`abstract socket ${url} has no file permissions: any local process in this network namespace can connect; access relies on peer credentials and policy alone`);
+  }
+  if (address.kind === 'unix') await prepareSocketPath(address.path, options.dirMode ?? DEFAULT_DIR_MODE);
+
+  const server: Server = createServer({ pauseOnConnect: false, noDelay: true } as never, (raw) => {
+    const denied = options.admit?.(raw);
+    if (denied) {
+      options.onRefused?.(denied, raw);
+      refuse(raw, denied);
+      return;
+    }
+    let peer: PeerCredentials | undefined;
+    if (isUnix) {
+      try {
+        peer = readPeerCredentials(raw);
+      } catch (err) {
+        const e = err instanceof FlyMeError ? err : flymeError('FLYME_UNAUTHENTICATED', 'cannot read peer credentials');
+        options.onRefused?.(e, raw);
+        refuse(raw, e);
+        return;
+      }
+    }
+    if (!address.tls) {
+      options.onConnection({ socket: raw, address, ...(peer ? { peer } : {}) });
+      return;
+    }
+    options.secure!.upgrade(raw).then(
+      ({ socket, cert, resumed }) => options.onConnection({ socket, address, cert, resumed, ...(peer ? { peer } : {}) }),
+      (err: unknown) => {
+        const e = err instanceof FlyMeError ? err : flymeError('FLYME_HANDSHAKE_FAILED', `TLS handshake failed: ${(err as Error).message}`);
+        options.onRefused?.(e, raw, peer);
+        raw.destroy();
+      },
+    );
+  });
+  server.on('error', () => { /* surfaced through the listen promise or per-socket errors */ });
+
+  const mode = options.socketMode ?? DEFAULT_SOCKET_MODE;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE'
+        ? flymeError('FLYME_ADDRESS_IN_USE', `address ${url} is already in use`, { address: url })
+        : err);
+    };
+    server.once('error', onError);
+    if (address.kind === 'tcp') {
+      server.listen({ host: address.host, port: address.port }, () => { server.off('error', onError); resolve(); });
+    } else {
+      // Bind with a restrictive umask so the socket never exists with looser permissions, then chmod.
+      const old = address.kind === 'unix' ? process.umask(0o777 & ~mode) : undefined;
+      try {
+        server.listen({ path: unixSocketPath(address) }, () => { server.off('error', onError); resolve(); });
+      } finally {
+        if (old !== undefined) process.umask(old);
+      }
+    }
+  });
+  if (address.kind === 'unix') applySocketPermissions(address.path, mode, options.socketGroup);
+
+  let bound: Address = address;
+  if (address.kind === 'tcp' && address.port === 0) {
+    const a = server.address();
+    if (a && typeof a === 'object') bound = { ...address, port: a.port, url: `${address.tls ? 'tls' : 'tcp'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${a.port}` };
+  }
+  return {
+    address: bound,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      if (address.kind === 'unix') removeSocketFile(address.path);
+    }),
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * Kernel peer credentials for Unix-socket connections.
+ *
+ * Reads `SO_PEERCRED` (Linux) / `getpeereid` + `LOCAL_PEERPID` (macOS) through FlyMe's small N-API addon
+ * (`build/Release/flyme_peercred.node`, built by `scripts/build-native.mjs`). On Linux ≥ 6.5 the peer's pid
+ * is pinned with `SO_PEERPIDFD`, and `/proc/PID/exe` and the process start time are reported only when the
+ * pidfd proves, after reading them, that the pid still names the process that connected.
+ *
+ * Fail closed: if the credentials cannot be read, {@link readPeerCredentials} throws
+ * `FLYME_UNAUTHENTICATED`; there is no "unknown uid" fallback. See docs/peercred.md.
+ *
+ * This module is part of the transport layer and must not import auth/. {@link PeerCredentials} has the
+ * same shape as auth's `PeerIdentity` and is used structurally.
+ */
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { FlyMeError, flymeError } from '../errors.js';
+
+/** Kernel-attested identity of a Unix-socket peer. Same shape as auth's `PeerIdentity`. */
+export interface PeerCredentials {
+  uid: number;
+  gid: number;
+  /** Pid recorded by the kernel at connect(); absent when not visible (other pid namespace). */
+  pid?: number;
+  /** `/proc/PID/exe` target, present only when read while the pidfd proved the process was the peer. */
+  exe?: string;
+  /** Process start time in clock ticks since boot (`/proc/PID/stat` field 22), same condition as `exe`. */
+  startTime?: number;
+  /** True when the pid was pinned with SO_PEERPIDFD and still named the peer after `exe`/`startTime` were read. */
+  pidfd?: boolean;
+}
+
+/** The functions exported by `flyme_peercred.node`. All take integer file descriptors. */
+export interface PeercredAddon {
+  /** SO_PEERCRED / getpeereid. `pid` is -1 when unknown. Throws an Error (with `.code`) on failure or non-AF_UNIX sockets. */
+  getPeerCred(fd: number): { uid: number; gid: number; pid: number };
+  /** SO_PEERPIDFD: a new O_CLOEXEC pidfd the caller must close, or -1 when unsupported / peer gone. */
+  getPeerPidfd(fd: number): number;
+  /** `pidfd_send_signal(pidfd, 0)` succeeded (EPERM counts as alive). Always false off Linux. */
+  pidfdAlive(pidfd: number): boolean;
+  /** The pid the pidfd refers to (`/proc/self/fdinfo`), -1 once the process is gone. */
+  pidfdPid(pidfd: number): number;
+  /** close(2). */
+  closeFd(fd: number): void;
+  readonly platform: 'linux' | 'darwin' | 'unsupported';
+}
+
+const ADDON_FILE = join('build', 'Release', 'flyme_peercred.node');
+/** dist/src/transport -> package root is 3 levels up; src/transport is 2. Never search further. */
+const MAX_LEVELS_UP = 4;
+
+let cachedAddon: PeercredAddon | undefined;
+let cachedLoadError: FlyMeError | undefined;
+
+function findAddonPath(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i <= MAX_LEVELS_UP; i++) {
+    const candidate = join(dir, ADDON_FILE);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
+}
+
+/**
+ * Loads (once) and returns the native peer-credential addon.
+ * @throws FlyMeError `FLYME_NATIVE_UNAVAILABLE` when it is not built or cannot be loaded.
+ */
+export function loadPeercredAddon(): PeercredAddon {
+  if (cachedAddon) return cachedAddon;
+  if (cachedLoadError) throw cachedLoadError;
+  const hint = 'run `npm rebuild flyme` (or `npm run build` in a checkout); building needs python3, make and g++';
+  const path = findAddonPath();
+  if (path === undefined) {
+    cachedLoadError = flymeError(
+      'FLYME_NATIVE_UNAVAILABLE',
+      `native peer-credential addon not found (${ADDON_FILE}): ${hint}`,
+    );
+    throw cachedLoadError;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    cachedAddon = require(path) as PeercredAddon;
+    return cachedAddon;
+  } catch (err) {
+    cachedLoadError = flymeError(
+      'FLYME_NATIVE_UNAVAILABLE',
+      `native peer-credential addon at ${path} cannot be loaded (${(err as Error).message}): ${hint}`,
+      { path },
+      err,
+    );
+    throw cachedLoadError;
+  }
+}
+
+/** True when the native addon loads on this platform, i.e. Unix-socket peers can be identified. */
+export function peerCredentialsAvailable(): boolean {
+  try {
+    return loadPeercredAddon().platform !== 'unsupported';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The socket's OS file descriptor (`socket._handle.fd`), or -1 when it has none (not connected, destroyed).
+ * Works for a `net.Socket` on a Unix socket and for a server-side `tls.TLSSocket` over one (its TLSWrap
+ * handle reports the underlying fd).
+ */
+export function socketFd(socket: Socket): number {
+  const fd: unknown = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : -1;
+}
+
+/** Field 22 (`starttime`) of `/proc/PID/stat`; the command name (field 2) may contain spaces and ')'. */
+export function parseProcStatStartTime(stat: string): number | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  // Fields after the command start at field 3 (state); field 22 is index 19.
+  const fields = stat.slice(close + 1).trim().split(/\s+/);
+  const raw = fields[19];
+  if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
+  const value = Number(raw);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** What {@link verifyPeerProcess} proved about the process behind a pidfd. */
+export interface VerifiedProcess {
+  exe?: string;
+  startTime?: number;
+}
+
+/**
+ * Reads `/proc/PID/exe` and the start time of `pid`, accepting them only if `pidfd` names `pid` before the
+ * read and is still alive and still names `pid` after it (so a pid recycled during the read is detected).
+ * Returns `undefined` when the process cannot be proven to be the pidfd's; otherwise an object in which
+ * each field is present only if it could be read (e.g. `exe` needs ptrace-read access to the peer).
+ * Does not close `pidfd`. Linux only (returns `undefined` elsewhere).
+ */
+export function verifyPeerProcess(pidfd: number, pid: number, addon: PeercredAddon = loadPeercredAddon()): VerifiedProcess | undefined {
+  if (!(pidfd >= 0) || !(pid > 0) || addon.platform !== 'linux') return undefined;
+  if (addon.pidfdPid(pidfd) !== pid) return undefined;
+  let exe: string | undefined;
+  let startTime: number | undefined;
+  try {
+    exe = readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    exe = undefined;
+  }
+  try {
+    startTime = parseProcStatStartTime(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    startTime = undefined;
+  }
+  if (!addon.pidfdAlive(pidfd) || addon.pidfdPid(pidfd) !== pid) return undefined;
+  return { ...(exe !== undefined ? { exe } : {}), ...(startTime !== undefined ? { startTime } : {}) };
+}
+
+/**
+ * Reads the peer credentials of a connected Unix-socket file descriptor. See {@link readPeerCredentials}.
+ * @throws FlyMeError `FLYME_UNAUTHENTICATED` if the kernel does not report credentials, or
+ *         `FLYME_NATIVE_UNAVAILABLE` if the addon is missing.
+ */
+export function readPeerCredentialsFromFd(fd: number): PeerCredentials {
+  const addon = loadPeercredAddon();
+  if (!Number.isInteger(fd) || fd < 0) {
+    throw flymeError('FLYME_UNAUTHENTICATED', 'cannot read peer credentials: socket has no file descriptor');
+  }
+  let raw: { uid: number; gid: number; pid: number };
+  try {
+    raw = addon.getPeerCred(fd);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw flymeError(
+      'FLYME_UNAUTHENTICATED',
+      `cannot read peer credentials: ${(err as Error).message}`,
+      typeof code === 'string' ? { errno: code } : undefined,
+      err,
+    );
+  }
+  if (!Number.isInteger(raw.uid) || raw.uid < 0 || !Number.isInteger(raw.gid) || raw.gid < 0) {
+    throw flymeError('FLYME_UNAUTHENTICATED', 'cannot read peer credentials: kernel returned no uid/gid');
+  }
+  const creds: PeerCredentials = { uid: raw.uid, gid: raw.gid };
+  if (!(raw.pid > 0)) return creds;
+  creds.pid = raw.pid;
+  creds.pidfd = false;
+
+  let pidfd = -1;
+  try {
+    pidfd = addon.getPeerPidfd(fd);
+  } catch {
+    pidfd = -1;
+  }
+  if (pidfd < 0) return creds; // kernel < 6.5, macOS, or the peer already exited: no exe/startTime.
+  try {
+    const proven = verifyPeerProcess(pidfd, raw.pid, addon);
+    if (proven) {
+      creds.pidfd = true;
+      if (proven.exe !== undefined) creds.exe = proven.exe;
+      if (proven.startTime !== undefined) creds.startTime = proven.startTime;
+    }
+  } finally {
+    addon.closeFd(pidfd);
+  }
+  return creds;
+}
+
+/**
+ * Reads the kernel's credentials of the peer of a connected Unix-domain `net.Socket`. Synchronous; meant to
+ * run once per accepted connection.
+ *
+ * - `uid`/`gid` always (from SO_PEERCRED / getpeereid); `pid` when the kernel reports one.
+ * - On Linux with SO_PEERPIDFD, `exe` and `startTime` only when proven to belong to the peer process
+ *   (`pidfd: true`); otherwise they are absent, never guessed.
+ *
+ * @throws FlyMeError `FLYME_UNAUTHENTICATED` when the socket has no fd, is not a Unix socket, or the kernel
+ *         reports no credentials; `FLYME_NATIVE_UNAVAILABLE` when the addon cannot be loaded.
+ */
+export function readPeerCredentials(socket: Socket): PeerCredentials {
+  const fd = socketFd(socket);
+  if (fd < 0) {
+    throw flymeError('FLYME_UNAUTHENTICATED', 'cannot read peer credentials: socket has no file descriptor');
+  }
+  return readPeerCredentialsFromFd(fd);
+}

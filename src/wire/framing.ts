@@ -1,0 +1,88 @@
+/**
+ * Bounded newline-delimited framing. Bytes are split on `\n`; a frame longer than `maxFrameBytes`
+ * (without its newline) is reported once and nothing more is buffered: the caller must close.
+ */
+
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+
+const NEWLINE = 0x0a;
+
+export interface LineSink {
+  /** A complete frame, without its trailing `\n` (and without a trailing `\r`). */
+  line(frame: Buffer): void;
+  /** The peer exceeded the frame limit; no more lines will be delivered. */
+  overflow(bytesSeen: number): void;
+}
+
+/**
+ * Incremental line splitter with a hard size bound. Chunks are only copied when a frame spans
+ * several chunks; the common case (whole lines in one chunk) is sliced without copying.
+ */
+export class LineDecoder {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private failed = false;
+
+  constructor(
+    private readonly sink: LineSink,
+    readonly maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES,
+  ) {
+    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 16) {
+      throw new TypeError('maxFrameBytes must be an integer >= 16');
+    }
+  }
+
+  /** True once the frame limit was exceeded. */
+  get overflowed(): boolean {
+    return this.failed;
+  }
+
+  /** Bytes buffered waiting for a newline. */
+  get buffered(): number {
+    return this.pendingBytes;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.failed) return;
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NEWLINE, start);
+      if (nl === -1) break;
+      const piece = chunk.subarray(start, nl);
+      start = nl + 1;
+      let frame: Buffer;
+      if (this.pendingBytes === 0) {
+        frame = piece;
+      } else {
+        this.pending.push(piece);
+        frame = Buffer.concat(this.pending, this.pendingBytes + piece.length);
+        this.pending = [];
+        this.pendingBytes = 0;
+      }
+      if (frame.length > 0 && frame[frame.length - 1] === 0x0d) frame = frame.subarray(0, frame.length - 1);
+      if (frame.length > this.maxFrameBytes) {
+        this.fail(frame.length);
+        return;
+      }
+      this.sink.line(frame);
+      if (this.failed) return;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.length - start;
+      if (this.pendingBytes + rest > this.maxFrameBytes + 1) {
+        this.fail(this.pendingBytes + rest);
+        return;
+      }
+      // Copy: the caller may reuse chunk memory, and a small tail must not pin a large chunk.
+      this.pending.push(Buffer.from(chunk.subarray(start)));
+      this.pendingBytes += rest;
+    }
+  }
+
+  private fail(bytes: number): void {
+    this.failed = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.sink.overflow(bytes);
+  }
+}

@@ -1,0 +1,204 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+
+import { FlyMeError } from '../../../src/errors.js';
+import {
+  loadPeercredAddon,
+  parseProcStatStartTime,
+  peerCredentialsAvailable,
+  readPeerCredentials,
+  verifyPeerProcess,
+} from '../../../src/transport/peercred.js';
+
+const isLinux = process.platform === 'linux';
+
+interface Listening {
+  server: net.Server;
+  path: string;
+  dir: string;
+  /** Resolves with the server side of the next accepted connection. */
+  next(): Promise<net.Socket>;
+  close(): Promise<void>;
+}
+
+async function listenUnix(mode?: { dir: number; sock: number }): Promise<Listening> {
+  const dir = mkdtempSync(join(tmpdir(), 'flyme-peercred-'));
+  const path = join(dir, 's.sock');
+  const queue: net.Socket[] = [];
+  const waiters: ((s: net.Socket) => void)[] = [];
+  const accepted: net.Socket[] = [];
+  const server = net.createServer((sock: net.Socket) => {
+    accepted.push(sock);
+    sock.on('error', () => {});
+    const w = waiters.shift();
+    if (w) w(sock);
+    else queue.push(sock);
+  });
+  server.listen(path);
+  await once(server, 'listening');
+  if (mode) {
+    chmodSync(dir, mode.dir);
+    chmodSync(path, mode.sock);
+  }
+  return {
+    server,
+    path,
+    dir,
+    next: () => {
+      const s = queue.shift();
+      return s ? Promise.resolve(s) : new Promise((resolve) => waiters.push(resolve));
+    },
+    close: async () => {
+      for (const s of accepted) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A child node process that connects to `path`, prints "c", and exits on any input from the server. */
+function spawnClient(path: string, opts: { uid?: number; gid?: number; cwd?: string } = {}): ChildProcess {
+  const code =
+    "const s=require('net').connect(process.argv[1]);" +
+    "s.on('connect',()=>process.stdout.write('c'));" +
+    "s.on('data',()=>process.exit(0));s.on('close',()=>process.exit(0));s.on('error',()=>process.exit(3));";
+  return spawn(process.execPath, ['-e', code, path], { stdio: ['ignore', 'pipe', 'inherit'], ...opts });
+}
+
+test('addon loads', () => {
+  assert.equal(peerCredentialsAvailable(), true);
+  assert.equal(typeof loadPeercredAddon().getPeerCred, 'function');
+});
+
+test('same-process peer: uid, gid, pid, exe, startTime', { skip: !isLinux }, async () => {
+  const l = await listenUnix();
+  const client = net.connect(l.path);
+  try {
+    const sock = await l.next();
+    const creds = readPeerCredentials(sock);
+    assert.equal(creds.uid, process.getuid!());
+    assert.equal(creds.gid, process.getgid!());
+    assert.equal(creds.pid, process.pid);
+    assert.equal(creds.pidfd, true, 'kernel >= 6.5 expected in CI (SO_PEERPIDFD)');
+    assert.equal(creds.exe, realpathSync(process.execPath));
+    assert.equal(typeof creds.startTime, 'number');
+    assert.ok(Number.isSafeInteger(creds.startTime) && creds.startTime! > 0);
+  } finally {
+    client.destroy();
+    await l.close();
+  }
+});
+
+test('child process peer: server sees the child pid', { skip: !isLinux }, async () => {
+  const l = await listenUnix();
+  const child = spawnClient(l.path);
+  try {
+    const sock = await l.next();
+    const creds = readPeerCredentials(sock);
+    assert.equal(creds.pid, child.pid);
+    assert.equal(creds.uid, process.getuid!());
+    assert.equal(creds.exe, realpathSync(process.execPath));
+    assert.notEqual(creds.pid, process.pid);
+    sock.write('x');
+    await once(child, 'exit');
+  } finally {
+    child.kill();
+    await l.close();
+  }
+});
+
+test('peer running as another user (uid 65534)', { skip: !isLinux || process.getuid?.() !== 0 }, async () => {
+  const l = await listenUnix({ dir: 0o755, sock: 0o666 });
+  const child = spawnClient(l.path, { uid: 65534, gid: 65534, cwd: l.dir });
+  try {
+    const sock = await l.next();
+    const creds = readPeerCredentials(sock);
+    assert.equal(creds.uid, 65534);
+    assert.equal(creds.gid, 65534);
+    assert.equal(creds.pid, child.pid);
+    sock.write('x');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+  } finally {
+    child.kill();
+    await l.close();
+  }
+});
+
+test('TCP socket is refused with FLYME_UNAUTHENTICATED', async () => {
+  const server = net.createServer();
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  const client = net.connect(port, '127.0.0.1');
+  client.on('error', () => {});
+  try {
+    const sock = await accepted;
+    assert.throws(
+      () => readPeerCredentials(sock),
+      (e: unknown) => e instanceof FlyMeError && e.code === 'FLYME_UNAUTHENTICATED' && /not a Unix domain socket/.test(e.message),
+    );
+    await once(client, 'connect');
+    assert.throws(() => readPeerCredentials(client), (e: unknown) => e instanceof FlyMeError && e.code === 'FLYME_UNAUTHENTICATED');
+    sock.destroy();
+  } finally {
+    client.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('socket without a file descriptor is refused', () => {
+  const s = new net.Socket();
+  assert.throws(
+    () => readPeerCredentials(s),
+    (e: unknown) =>
+      e instanceof FlyMeError && e.code === 'FLYME_UNAUTHENTICATED' && e.message === 'cannot read peer credentials: socket has no file descriptor',
+  );
+});
+
+test('pidfd of an exited peer: exe/startTime are not reported', { skip: !isLinux }, async () => {
+  const addon = loadPeercredAddon();
+  const l = await listenUnix();
+  const child = spawnClient(l.path);
+  let pidfd = -1;
+  try {
+    const sock = await l.next();
+    const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
+    const { pid } = addon.getPeerCred(fd);
+    assert.equal(pid, child.pid);
+    pidfd = addon.getPeerPidfd(fd);
+    assert.ok(pidfd >= 0, 'SO_PEERPIDFD expected on this kernel');
+    // While alive the process is proven.
+    const live = verifyPeerProcess(pidfd, pid, addon);
+    assert.ok(live);
+    assert.equal(live.exe, realpathSync(process.execPath));
+    assert.equal(typeof live.startTime, 'number');
+    // A pidfd naming some other pid is never accepted.
+    assert.equal(verifyPeerProcess(pidfd, process.pid, addon), undefined);
+
+    sock.write('x');
+    await once(child, 'exit'); // reaped by libuv: the pid is free for reuse now
+    assert.equal(addon.pidfdAlive(pidfd), false);
+    assert.equal(addon.pidfdPid(pidfd), -1);
+    assert.equal(verifyPeerProcess(pidfd, pid, addon), undefined);
+  } finally {
+    if (pidfd >= 0) addon.closeFd(pidfd);
+    child.kill();
+    await l.close();
+  }
+});
+
+test('parseProcStatStartTime handles hostile command names', () => {
+  const tail = 'S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 987654 20 21';
+  assert.equal(parseProcStatStartTime(`1234 (node) ${tail}`), 987654);
+  assert.equal(parseProcStatStartTime(`1234 (a) 1 2 3 ) x) ${tail}`), 987654);
+  assert.equal(parseProcStatStartTime('1234 (node) S 1 2'), undefined);
+  assert.equal(parseProcStatStartTime('garbage'), undefined);
+});
