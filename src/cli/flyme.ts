@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/** flyme: the FlyMe command-line client. Heavy modules (certificates, JWT) load only when used. */
+import { Command } from '@commander-js/extra-typings';
+import { FlyMeError } from '../errors.js';
+import { connect } from '../rpc/client.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { formatStatus, formatWhoami } from './format.js';
+
+const DEFAULT_CONNECT = 'unix:///run/flyme/flyme.sock';
+
+const program = new Command('flyme')
+  .description('FlyMe client: talk to flymed, manage certificates and tokens.')
+  .version('0.1.0')
+  .option('-c, --connect <url>', `daemon address (env FLYME_CONNECT, default ${DEFAULT_CONNECT})`)
+  .option('--json', 'machine-readable JSON output')
+  .option('--timeout <ms>', 'per-call timeout in milliseconds', (v) => Number(v), 10_000)
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
+  });
+
+function globals() {
+  const o = program.opts();
+  return { url: o.connect ?? process.env.FLYME_CONNECT ?? DEFAULT_CONNECT, json: o.json === true, timeoutMs: o.timeout };
+}
+
+async function rpc(method: string, params: Record<string, unknown>, human: (r: Record<string, unknown>) => string): Promise<void> {
+  const g = globals();
+  const client = await connect(g.url, { callTimeoutMs: g.timeoutMs, timeoutMs: g.timeoutMs });
+  try {
+    const result = await client.call(method, params);
+    process.stdout.write(g.json ? JSON.stringify(result) + '\n' : human(result) + '\n');
+  } finally {
+    await client.close();
+  }
+}
+
+program.command('ping').description('check that the daemon answers').argument('[message]', 'text to echo', 'ping')
+  .action((message) => rpc('ping', { message }, (r) => `${String(r.message)} (daemon time ${String(r.time)})`));
+program.command('whoami').description('show how the daemon identifies you (kernel credentials, certificate, token, roles)')
+  .action(() => rpc('whoami', {}, formatWhoami));
+program.command('status').description('daemon version, uptime, listeners, connections, requests served')
+  .action(() => rpc('status', {}, formatStatus));
+
+const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
+if (first === 'certs') program.addCommand((await import('./certs.js')).certsCommand());
+else program.command('certs').description('create a FlyMe CA and issue/inspect SPIFFE certificates (flyme certs --help)');
+if (first === 'token') program.addCommand((await import('./token.js')).tokenCommand());
+else program.command('token').description('generate JWT keys, issue and verify tokens (flyme token --help)');
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const g = globals();
+  if (g.json && err instanceof FlyMeError) {
+    process.stderr.write(JSON.stringify({ error: { code: err.code, message: err.message, ...err.data } }) + '\n');
+  } else {
+    process.stderr.write(`flyme: ${(err as Error).message}\n`);
+  }
+  process.exitCode = exitCodeFor(err);
+}

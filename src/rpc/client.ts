@@ -1,0 +1,176 @@
+/**
+ * The FlyMe client: many concurrent calls on one connection, typed errors, notifications as an
+ * async iterator. Writes issued in the same tick are coalesced into one syscall.
+ *
+ * @example
+ * import { connect } from 'flyme'
+ * const client = await connect('unix:///run/flyme/flyme.sock')
+ * const { message } = await client.call('ping', { message: 'hi' })
+ * await client.close()
+ */
+import type { Duplex } from 'node:stream';
+import { FlyMeError, flymeError } from '../errors.js';
+import { LineDecoder, DEFAULT_MAX_FRAME_BYTES } from '../wire/framing.js';
+import { encodeRequest, encodeNotification, errorFromWire, parseFrame, type JsonRpcId } from '../wire/jsonrpc.js';
+import { dial, type DialOptions } from '../transport/dial.js';
+
+export interface ClientOptions extends DialOptions {
+  /** Default per-call timeout (default 30 s). */
+  callTimeoutMs?: number;
+  maxFrameBytes?: number;
+  /** Max notifications buffered for an iterator that is not read (default 1000); extra ones are dropped. */
+  maxQueuedNotifications?: number;
+  /** Use an already-connected socket (e.g. a TLS socket) instead of dialing `url`. */
+  socket?: Duplex;
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+}
+
+export interface Notification {
+  method: string;
+  params: unknown;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: FlyMeError): void;
+  timer: NodeJS.Timeout;
+}
+
+export class Client {
+  private readonly pending = new Map<JsonRpcId, Pending>();
+  private nextId = 1;
+  private closedError: FlyMeError | undefined;
+  private outbox: string[] = [];
+  private flushScheduled = false;
+  private readonly notifications: Notification[] = [];
+  private waiters: Array<(n: IteratorResult<Notification>) => void> = [];
+  private readonly callTimeoutMs: number;
+  private readonly maxQueued: number;
+
+  constructor(private readonly socket: Duplex, options: ClientOptions = {}) {
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.maxQueued = options.maxQueuedNotifications ?? 1000;
+    const decoder = new LineDecoder(
+      {
+        line: (f) => this.onLine(f),
+        overflow: () => this.shutdown(flymeError('FLYME_FRAME_TOO_LARGE', 'the server sent a frame over the size limit')),
+      },
+      options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    );
+    socket.on('data', (c: Buffer) => decoder.push(c));
+    socket.on('error', (err: Error) => this.shutdown(flymeError('FLYME_CONNECTION_CLOSED', `connection error: ${err.message}`)));
+    socket.on('close', () => this.shutdown(flymeError('FLYME_CONNECTION_CLOSED', 'the server closed the connection')));
+  }
+
+  /** Call a method and wait for its result. Rejects with a FlyMeError. */
+  call<T = Record<string, unknown>>(method: string, params?: Record<string, unknown>, options: CallOptions = {}): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(flymeError('FLYME_TIMEOUT', `${method}: no answer within ${timeoutMs} ms (daemon not answering)`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.send(encodeRequest(id, method, params));
+    });
+  }
+
+  /** Send a notification (no response). */
+  notify(method: string, params?: Record<string, unknown>): void {
+    if (!this.closedError) this.send(encodeNotification(method, params));
+  }
+
+  /** Server-to-client notifications, in order, until the connection closes. */
+  [Symbol.asyncIterator](): AsyncIterator<Notification> {
+    return {
+      next: () => {
+        const n = this.notifications.shift();
+        if (n) return Promise.resolve({ value: n, done: false });
+        if (this.closedError) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.waiters.push(resolve));
+      },
+      return: () => Promise.resolve({ value: undefined, done: true }),
+    };
+  }
+
+  get closed(): boolean {
+    return this.closedError !== undefined;
+  }
+
+  /** The reason the connection ended, once it has. */
+  get closeReason(): FlyMeError | undefined {
+    return this.closedError;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.destroyed) return resolve();
+      this.socket.once('close', () => resolve());
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    });
+  }
+
+  private send(line: string): void {
+    this.outbox.push(line);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const lines = this.outbox;
+    this.outbox = [];
+    if (this.socket.destroyed) return;
+    this.socket.write(lines.length === 1 ? lines[0]! : lines.join(''));
+  }
+
+  private onLine(frame: Buffer): void {
+    if (frame.length === 0) return;
+    const msg = parseFrame(frame);
+    if (msg.kind === 'response') {
+      if (msg.id === null) {
+        // A connection-level error (limit, frame, idle, unauthenticated): it ends the connection.
+        if (msg.error) this.shutdown(errorFromWire(msg.error));
+        return;
+      }
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      clearTimeout(p.timer);
+      if (msg.error) p.reject(errorFromWire(msg.error));
+      else p.resolve(msg.result);
+    } else if (msg.kind === 'notification') {
+      const n = { method: msg.method, params: msg.params };
+      const w = this.waiters.shift();
+      if (w) w({ value: n, done: false });
+      else if (this.notifications.length < this.maxQueued) this.notifications.push(n);
+    }
+  }
+
+  private shutdown(err: FlyMeError): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+    for (const w of this.waiters) w({ value: undefined, done: true });
+    this.waiters = [];
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+}
+
+/** Connect to a FlyMe server at `url` (`unix:///path`, `unix://@name`, `tcp://host:port`). */
+export async function connect(url: string, options: ClientOptions = {}): Promise<Client> {
+  const socket = options.socket ?? (await dial(url, options));
+  return new Client(socket, options);
+}

@@ -1,0 +1,188 @@
+/**
+ * One server-side connection: frames lines, dispatches requests, enforces in-flight, idle and
+ * request limits, and stops reading from a peer that does not read its responses.
+ */
+import { FlyMeError, flymeError } from '../errors.js';
+import { LineDecoder } from '../wire/framing.js';
+import { encodeError, encodeNotification, encodeResult, parseFrame, type JsonRpcId } from '../wire/jsonrpc.js';
+import type { AcceptedConnection } from '../transport/listener.js';
+import type { Principal } from '../auth/principal.js';
+import type { ServerLimits } from './limits.js';
+import type { Dispatcher } from './dispatcher.js';
+
+export class ServerConnection {
+  readonly inFlight = new Map<JsonRpcId, { deadline: number; abort: AbortController }>();
+  private readonly decoder: LineDecoder;
+  private paused = false;
+  private closed = false;
+  draining = false;
+  /** Connections with a live subscription are exempt from the idle timeout. */
+  keepAlive = false;
+
+  constructor(
+    readonly id: number,
+    readonly conn: AcceptedConnection,
+    readonly principal: Principal,
+    private readonly limits: ServerLimits,
+    private readonly dispatcher: Dispatcher,
+    private readonly onClose: (c: ServerConnection) => void,
+  ) {
+    const socket = conn.socket;
+    this.decoder = new LineDecoder(
+      {
+        line: (frame) => this.onLine(frame),
+        overflow: () => {
+          this.sendFatal(flymeError('FLYME_FRAME_TOO_LARGE', `frame exceeds the maximum of ${limits.maxFrameBytes} bytes; closing`, { maxFrameBytes: limits.maxFrameBytes }));
+        },
+      },
+      limits.maxFrameBytes,
+    );
+    socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.finish());
+    socket.on('end', () => {
+      // Half-close from the peer: answer what is in flight, then close.
+      if (this.inFlight.size === 0) socket.end();
+    });
+    socket.setTimeout(limits.idleTimeoutMs, () => {
+      if (this.inFlight.size > 0 || this.keepAlive) return;
+      this.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${limits.idleTimeoutMs} ms; closing`));
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private onLine(frame: Buffer): void {
+    if (frame.length === 0) return; // blank lines are keep-alives
+    const msg = parseFrame(frame);
+    switch (msg.kind) {
+      case 'invalid':
+        this.write(encodeError(msg.id, msg.error));
+        return;
+      case 'response':
+        return; // FlyMe servers send no requests, so responses are ignored
+      case 'notification':
+        this.dispatcher.dispatch(this, undefined, msg.method, msg.params);
+        return;
+      case 'request':
+        if (this.draining) {
+          this.write(encodeError(msg.id, flymeError('FLYME_SHUTTING_DOWN', 'server is shutting down')));
+          return;
+        }
+        if (this.inFlight.has(msg.id)) {
+          this.write(encodeError(msg.id, flymeError('FLYME_INVALID_REQUEST', 'Invalid Request: this id is already in flight on this connection')));
+          return;
+        }
+        if (this.inFlight.size >= this.limits.maxInFlight) {
+          this.write(encodeError(msg.id, flymeError('FLYME_TOO_MANY_REQUESTS', `more than ${this.limits.maxInFlight} requests in flight on this connection`)));
+          return;
+        }
+        this.dispatcher.dispatch(this, msg.id, msg.method, msg.params);
+    }
+  }
+
+  /** Register a request as in flight (called by the dispatcher for async handlers). */
+  begin(id: JsonRpcId): AbortSignal {
+    const abort = new AbortController();
+    this.inFlight.set(id, { deadline: Date.now() + this.limits.requestTimeoutMs, abort });
+    return abort.signal;
+  }
+
+  /** Complete a request: ignored when it already timed out. */
+  respond(id: JsonRpcId, result: unknown): void {
+    if (!this.inFlight.delete(id)) return;
+    let line: string;
+    try {
+      line = encodeResult(id, result);
+    } catch {
+      line = encodeError(id, flymeError('FLYME_INTERNAL', 'the result could not be serialised'));
+    }
+    this.write(line);
+    this.afterComplete();
+  }
+
+  fail(id: JsonRpcId, err: FlyMeError): void {
+    if (!this.inFlight.delete(id)) return;
+    this.write(encodeError(id, err));
+    this.afterComplete();
+  }
+
+  /** Answer immediately without going in flight (sync fast path and early refusals). */
+  reply(id: JsonRpcId, result: unknown): void {
+    this.write(encodeResult(id, result));
+  }
+
+  replyError(id: JsonRpcId, err: FlyMeError): void {
+    this.write(encodeError(id, err));
+  }
+
+  notify(method: string, params?: unknown): boolean {
+    if (this.closed) return false;
+    this.write(encodeNotification(method, params));
+    return true;
+  }
+
+  /** Time out requests past their deadline. */
+  sweep(now: number): void {
+    for (const [id, entry] of this.inFlight) {
+      if (entry.deadline <= now) {
+        entry.abort.abort();
+        this.fail(id, flymeError('FLYME_TIMEOUT', `request timed out after ${this.limits.requestTimeoutMs} ms`));
+      }
+    }
+  }
+
+  /** Send an error with id null and close the connection. */
+  sendFatal(err: FlyMeError): void {
+    if (this.closed) return;
+    const socket = this.conn.socket;
+    socket.pause();
+    socket.end(encodeError(null, err));
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  close(): void {
+    this.conn.socket.end();
+    setTimeout(() => this.conn.socket.destroy(), 1000).unref();
+  }
+
+  destroy(): void {
+    this.conn.socket.destroy();
+  }
+
+  private afterComplete(): void {
+    if (this.inFlight.size === 0 && (this.conn.socket as { readableEnded?: boolean }).readableEnded) this.conn.socket.end();
+  }
+
+  private write(line: string): void {
+    const socket = this.conn.socket;
+    if (this.closed || socket.destroyed) return;
+    const ok = socket.write(line);
+    if (!ok || socket.writableLength > this.limits.maxWriteBufferBytes) {
+      if (!this.paused) {
+        this.paused = true;
+        socket.pause(); // backpressure: stop reading from a peer that does not read
+      }
+    }
+  }
+
+  private maybeResume(): void {
+    if (this.paused && this.conn.socket.writableLength <= this.limits.maxWriteBufferBytes / 2) {
+      this.paused = false;
+      if (!this.decoder.overflowed) this.conn.socket.resume();
+    }
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const entry of this.inFlight.values()) entry.abort.abort();
+    this.inFlight.clear();
+    this.onClose(this);
+  }
+}
+
+export { FlyMeError };

@@ -1,0 +1,78 @@
+/** Routes one request: method lookup → authorize → schema validation → handler → response. */
+import { FlyMeError, flymeError } from '../errors.js';
+import type { JsonRpcId } from '../wire/jsonrpc.js';
+import type { Authorize } from './authorize.js';
+import { validateParams, type CompiledMethod } from './method.js';
+import type { ServerConnection } from './connection.js';
+
+export interface DispatchEvents {
+  /** Every denial, for logs and audit. */
+  denied?(conn: ServerConnection, method: string, err: FlyMeError): void;
+  /** A handler threw something that is not a FlyMeError. */
+  internalError?(conn: ServerConnection, method: string, err: unknown): void;
+  served?(): void;
+}
+
+export class Dispatcher {
+  constructor(
+    private readonly methods: Map<string, CompiledMethod>,
+    private readonly authorize: () => Authorize,
+    private readonly events: DispatchEvents,
+  ) {}
+
+  dispatch(conn: ServerConnection, id: JsonRpcId | undefined, name: string, params: unknown): void {
+    const m = this.methods.get(name);
+    if (!m) {
+      if (id !== undefined) conn.replyError(id, flymeError('FLYME_METHOD_NOT_FOUND', `Method not found: ${name}`, { method: name }));
+      return;
+    }
+    const denied = this.authorize()(conn.principal, m.def.permission, name);
+    if (denied) {
+      this.events.denied?.(conn, name, denied);
+      if (id !== undefined) conn.replyError(id, denied);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = validateParams(m, params);
+    } catch (err) {
+      if (id !== undefined) conn.replyError(id, err as FlyMeError);
+      return;
+    }
+    const signal = id !== undefined ? conn.begin(id) : new AbortController().signal;
+    let out: unknown;
+    try {
+      out = m.def.handler(value as never, {
+        principal: conn.principal,
+        connectionId: conn.id,
+        notify: (method, p) => conn.notify(method, p),
+        signal,
+      });
+    } catch (err) {
+      this.finishError(conn, id, name, err);
+      return;
+    }
+    if (out instanceof Promise) {
+      out.then((r) => this.finishOk(conn, id, r), (err: unknown) => this.finishError(conn, id, name, err));
+    } else {
+      this.finishOk(conn, id, out);
+    }
+  }
+
+  private finishOk(conn: ServerConnection, id: JsonRpcId | undefined, result: unknown): void {
+    this.events.served?.();
+    if (id !== undefined) conn.respond(id, result === undefined ? {} : result);
+  }
+
+  private finishError(conn: ServerConnection, id: JsonRpcId | undefined, name: string, err: unknown): void {
+    let e: FlyMeError;
+    if (err instanceof FlyMeError) {
+      e = err;
+    } else {
+      this.events.internalError?.(conn, name, err);
+      e = flymeError('FLYME_INTERNAL', `internal error in ${name}`);
+    }
+    if (e.code === 'FLYME_PERMISSION_DENIED') this.events.denied?.(conn, name, e);
+    if (id !== undefined) conn.fail(id, e);
+  }
+}

@@ -1,0 +1,44 @@
+/** Method definitions: a params schema (compiled once), a required permission, a handler. */
+import type { Static, TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { flymeError } from '../errors.js';
+import type { Principal } from '../auth/principal.js';
+
+export interface CallContext {
+  principal: Principal;
+  /** Connection id, unique per server. */
+  connectionId: number;
+  /** Send a notification to this caller's connection. Returns false if the connection is gone. */
+  notify(method: string, params?: unknown): boolean;
+  signal: AbortSignal;
+}
+
+export interface MethodDefinition<S extends TSchema = TSchema> {
+  name: string;
+  params: S;
+  /** Permission the caller must hold; by convention the method name. */
+  permission: string;
+  handler(params: Static<S>, ctx: CallContext): unknown | Promise<unknown>;
+}
+
+export interface CompiledMethod {
+  def: MethodDefinition;
+  check: TypeCheck<TSchema>;
+}
+
+export function compileMethod(def: MethodDefinition): CompiledMethod {
+  if (!/^[A-Za-z][A-Za-z0-9_.]{0,127}$/.test(def.name)) throw new TypeError(`invalid method name ${def.name}`);
+  return { def, check: TypeCompiler.Compile(def.params) };
+}
+
+/** Validate params (absent params = {}); throws FLYME_INVALID_PARAMS naming the first bad field. */
+export function validateParams(m: CompiledMethod, params: unknown): unknown {
+  const value = params === undefined ? {} : params;
+  if (m.check.Check(value)) return value;
+  const first = m.check.Errors(value).First();
+  const field = first?.path ? first.path.replace(/^\//, '').replace(/\//g, '.') : '';
+  const where = field ? `params.${field}` : 'params';
+  throw flymeError('FLYME_INVALID_PARAMS', `Invalid params: ${where}: ${first?.message ?? 'does not match the schema'}`, {
+    field: field || null,
+  });
+}

@@ -1,0 +1,158 @@
+/**
+ * RpcServer: methods with schemas and permissions, served on one or more listeners.
+ *
+ * @example
+ * const server = new RpcServer({ logger })
+ * server.method({ name: 'ping', params: Type.Object({ message: Type.String() }), permission: 'ping',
+ *   handler: ({ message }) => ({ message, time: new Date().toISOString() }) })
+ * await server.listen('unix:///run/flyme/flyme.sock')
+ */
+import type { TSchema } from '@sinclair/typebox';
+import { flymeError, type FlyMeError } from '../errors.js';
+import { listen, type AcceptedConnection, type Listener, type ListenOptions } from '../transport/listener.js';
+import { emptyPrincipal, type Principal } from '../auth/principal.js';
+import { assignDefaultRoles, defaultAuthorize, type Authorize } from './authorize.js';
+import { ServerConnection } from './connection.js';
+import { Dispatcher } from './dispatcher.js';
+import { resolveLimits, type ServerLimits } from './limits.js';
+import { compileMethod, type CompiledMethod, type MethodDefinition } from './method.js';
+
+export interface ServerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface RpcServerOptions {
+  limits?: Partial<ServerLimits>;
+  authorize?: Authorize;
+  /** Builds the principal's roles from its identity; default: uid 0 / own uid → admin. */
+  assignRoles?(p: Principal, conn: AcceptedConnection): void;
+  logger?: ServerLogger;
+  /** Called for every connection refused before serving (no creds, handshake failure, limits). */
+  onRefused?(reason: FlyMeError): void;
+}
+
+export interface ServerStats {
+  connections: number;
+  connectionsTotal: number;
+  requestsServed: number;
+  refused: number;
+  denied: number;
+}
+
+const silent: ServerLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
+export class RpcServer {
+  readonly limits: ServerLimits;
+  private readonly methods = new Map<string, CompiledMethod>();
+  private readonly connections = new Set<ServerConnection>();
+  private readonly listeners: Listener[] = [];
+  private readonly dispatcher: Dispatcher;
+  private readonly log: ServerLogger;
+  private authorizeFn: Authorize;
+  private nextId = 1;
+  private sweeper: NodeJS.Timeout | undefined;
+  private shuttingDown = false;
+  readonly stats: ServerStats = { connections: 0, connectionsTotal: 0, requestsServed: 0, refused: 0, denied: 0 };
+  readonly startedAt = Date.now();
+
+  constructor(private readonly options: RpcServerOptions = {}) {
+    this.limits = resolveLimits(options.limits);
+    this.log = options.logger ?? silent;
+    this.authorizeFn = options.authorize ?? defaultAuthorize;
+    this.dispatcher = new Dispatcher(this.methods, () => this.authorizeFn, {
+      served: () => { this.stats.requestsServed++; },
+      denied: (conn, method, err) => {
+        this.stats.denied++;
+        this.log.warn({ event: 'denied', method, peer: conn.principal.peer, spiffeId: conn.principal.cert?.spiffeId, reason: err.message }, 'call denied');
+      },
+      internalError: (_conn, method, err) => this.log.error({ event: 'internal_error', method, err: String((err as Error)?.stack ?? err) }, 'handler failed'),
+    });
+  }
+
+  /** Register a method. Params are validated against `params` before the handler runs. */
+  method<S extends TSchema>(def: MethodDefinition<S>): this {
+    if (this.methods.has(def.name)) throw new TypeError(`method ${def.name} is already registered`);
+    this.methods.set(def.name, compileMethod(def as unknown as MethodDefinition));
+    return this;
+  }
+
+  /** Swap the authorize hook (e.g. on policy reload); applies to the next request. */
+  setAuthorize(fn: Authorize): void {
+    this.authorizeFn = fn;
+  }
+
+  get listenerAddresses(): string[] {
+    return this.listeners.map((l) => l.address.url);
+  }
+
+  async listen(url: string, options: Omit<ListenOptions, 'onConnection' | 'admit' | 'onRefused' | 'warn'> = {}): Promise<string> {
+    const l = await listen(url, {
+      ...options,
+      warn: (m) => this.log.warn({ listener: url }, m),
+      admit: () => {
+        if (this.shuttingDown) return flymeError('FLYME_SHUTTING_DOWN', 'server is shutting down');
+        if (this.connections.size >= this.limits.maxConnections) {
+          return flymeError('FLYME_TOO_MANY_CONNECTIONS', `server is at its limit of ${this.limits.maxConnections} connections`);
+        }
+        return undefined;
+      },
+      onRefused: (reason, _raw, peer) => {
+        this.stats.refused++;
+        this.log.warn({ event: 'refused', listener: url, code: reason.code, peer, reason: reason.message }, 'connection refused');
+        this.options.onRefused?.(reason);
+      },
+      onConnection: (conn) => this.accept(conn),
+    });
+    this.listeners.push(l);
+    this.sweeper ??= setInterval(() => this.sweep(), Math.min(250, Math.max(20, this.limits.requestTimeoutMs / 4))).unref();
+    return l.address.url;
+  }
+
+  private accept(conn: AcceptedConnection): void {
+    const principal = emptyPrincipal(conn.address.url);
+    if (conn.peer) principal.peer = conn.peer;
+    if (conn.cert) {
+      const { der: _der, ...cert } = conn.cert;
+      principal.cert = cert;
+    }
+    (this.options.assignRoles ?? ((p) => assignDefaultRoles(p)))(principal, conn);
+    const c = new ServerConnection(this.nextId++, conn, principal, this.limits, this.dispatcher, (closed) => {
+      this.connections.delete(closed);
+      this.stats.connections = this.connections.size;
+    });
+    this.connections.add(c);
+    this.stats.connections = this.connections.size;
+    this.stats.connectionsTotal++;
+    this.log.debug({ event: 'connected', id: c.id, peer: principal.peer, spiffeId: principal.cert?.spiffeId }, 'connection accepted');
+  }
+
+  /** Live connections (for broadcast, kill switch, status). */
+  get liveConnections(): ReadonlySet<ServerConnection> {
+    return this.connections;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.connections) if (c.inFlight.size > 0) c.sweep(now);
+  }
+
+  /** Stop accepting, let in-flight requests finish up to the grace deadline, close everything. */
+  async close(graceMs = this.limits.shutdownGraceMs): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    await Promise.all(this.listeners.map((l) => l.close()));
+    for (const c of this.connections) c.draining = true;
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && [...this.connections].some((c) => c.inFlight.size > 0)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const c of this.connections) c.close();
+    const hardDeadline = Date.now() + 1000;
+    while (this.connections.size > 0 && Date.now() < hardDeadline) await new Promise((r) => setTimeout(r, 10));
+    for (const c of this.connections) c.destroy();
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+}

@@ -1,0 +1,8 @@
+/** `flyme/server`: build your own FlyMe daemon. */
+export { RpcServer, type RpcServerOptions, type ServerStats, type ServerLogger } from './rpc/server.js';
+export type { MethodDefinition, CallContext } from './rpc/method.js';
+export { defaultAuthorize, assignDefaultRoles, PUBLIC_PERMISSIONS, type Authorize } from './rpc/authorize.js';
+export { DEFAULT_LIMITS, type ServerLimits } from './rpc/limits.js';
+export type { Principal, PeerIdentity, CertificateIdentity, TokenIdentity } from './auth/principal.js';
+export { describePrincipal } from './auth/principal.js';
+export { Type } from '@sinclair/typebox';
