@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The README demo: start flymed on a temporary socket, make a few client calls, show a refused peer,
+// stop cleanly. Runs the built binaries exactly as a user would.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const flymed = join(root, 'dist/src/daemon/flymed.js');
+const flyme = join(root, 'dist/src/cli/flyme.js');
+const dir = mkdtempSync(join(tmpdir(), 'flyme-demo-'));
+chmodSync(dir, 0o755);
+const url = `unix://${join(dir, 'flyme.sock')}`;
+const isRoot = process.getuid?.() === 0;
+
+const say = (s) => process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
+const cli = (args, extra = {}) => {
+  process.stdout.write(`$ flyme ${args.join(' ')}${extra.uid !== undefined ? `   (as uid ${extra.uid})` : ''}\n`);
+  const r = spawnSync(process.execPath, [flyme, '--connect', url, ...args], { encoding: 'utf8', ...extra });
+  process.stdout.write(r.stdout + r.stderr.replace(/^/gm, '  ').trimEnd() + (r.stderr ? '\n' : '') + `  (exit ${r.status})\n`);
+  return r.status;
+};
+
+say(`starting flymed on ${url} (socket mode ${isRoot ? '0666 so another uid can reach it' : '0660'})`);
+const d = spawn(process.execPath, [flymed, '--listen', url, '--socket-mode', isRoot ? '0666' : '0660'], { stdio: ['ignore', 'ignore', 'pipe'] });
+let log = '';
+d.stderr.on('data', (b) => { log += b; });
+const deadline = Date.now() + 10000;
+while (!log.includes('flymed ready')) {
+  if (d.exitCode !== null || Date.now() > deadline) { console.error(log); process.exit(1); }
+  await new Promise((r) => setTimeout(r, 20));
+}
+let failed = 0;
+say('client calls');
+failed += cli(['ping', 'hello from the demo']) !== 0;
+failed += cli(['whoami']) !== 0;
+failed += cli(['status']) !== 0;
+if (isRoot) {
+  say('an unprivileged peer (uid 65534): identified by the kernel, allowed whoami, refused status');
+  failed += cli(['whoami'], { uid: 65534, gid: 65534 }) !== 0;
+  failed += cli(['status'], { uid: 65534, gid: 65534 }) !== 3;
+} else {
+  say('run the demo as root to also see an unprivileged uid being refused');
+}
+say('stopping flymed (SIGTERM)');
+d.kill('SIGTERM');
+const code = await new Promise((r) => d.on('exit', r));
+process.stdout.write(`flymed exited with ${code}\n`);
+rmSync(dir, { recursive: true, force: true });
+process.exit(failed || code !== 0 ? 1 : 0);
