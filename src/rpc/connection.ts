@@ -10,8 +10,14 @@ import type { Principal } from '../auth/principal.js';
 import type { ServerLimits } from './limits.js';
 import type { Dispatcher } from './dispatcher.js';
 
+/** A request in flight. The AbortController is created only if a handler asks for its signal. */
+export interface InFlight {
+  deadline: number;
+  abort?: AbortController;
+}
+
 export class ServerConnection {
-  readonly inFlight = new Map<JsonRpcId, { deadline: number; abort: AbortController }>();
+  readonly inFlight = new Map<JsonRpcId, InFlight>();
   private readonly decoder: LineDecoder;
   private paused = false;
   private closed = false;
@@ -85,10 +91,10 @@ export class ServerConnection {
   }
 
   /** Register a request as in flight (called by the dispatcher for async handlers). */
-  begin(id: JsonRpcId): AbortSignal {
-    const abort = new AbortController();
-    this.inFlight.set(id, { deadline: Date.now() + this.limits.requestTimeoutMs, abort });
-    return abort.signal;
+  begin(id: JsonRpcId): InFlight {
+    const entry: InFlight = { deadline: Date.now() + this.limits.requestTimeoutMs };
+    this.inFlight.set(id, entry);
+    return entry;
   }
 
   /** Complete a request: ignored when it already timed out. */
@@ -129,7 +135,7 @@ export class ServerConnection {
   sweep(now: number): void {
     for (const [id, entry] of this.inFlight) {
       if (entry.deadline <= now) {
-        entry.abort.abort();
+        entry.abort?.abort();
         this.fail(id, flymeError('FLYME_TIMEOUT', `request timed out after ${this.limits.requestTimeoutMs} ms`));
       }
     }
@@ -179,7 +185,7 @@ export class ServerConnection {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const entry of this.inFlight.values()) entry.abort.abort();
+    for (const entry of this.inFlight.values()) entry.abort?.abort();
     this.inFlight.clear();
     this.onClose(this);
   }

@@ -3,7 +3,7 @@ import { FlyMeError, flymeError } from '../errors.js';
 import type { JsonRpcId } from '../wire/jsonrpc.js';
 import type { Authorize } from './authorize.js';
 import { validateParams, type CompiledMethod } from './method.js';
-import type { ServerConnection } from './connection.js';
+import type { InFlight, ServerConnection } from './connection.js';
 
 export interface DispatchEvents {
   /** Every denial, for logs and audit. */
@@ -39,14 +39,16 @@ export class Dispatcher {
       if (id !== undefined) conn.replyError(id, err as FlyMeError);
       return;
     }
-    const signal = id !== undefined ? conn.begin(id) : new AbortController().signal;
+    const entry: InFlight = id !== undefined ? conn.begin(id) : { deadline: Infinity };
     let out: unknown;
     try {
       out = m.def.handler(value as never, {
         principal: conn.principal,
         connectionId: conn.id,
         notify: (method, p) => conn.notify(method, p),
-        signal,
+        get signal() {
+          return (entry.abort ??= new AbortController()).signal;
+        },
       });
     } catch (err) {
       this.finishError(conn, id, name, err);
