@@ -12,6 +12,8 @@ const program = new Command('flyme')
   .description('FlyMe client: talk to flymed, manage certificates and tokens.')
   .version('0.1.0')
   .option('-c, --connect <url>', `daemon address (env FLYME_CONNECT, default ${DEFAULT_CONNECT})`)
+  .option('--certs <dir>', 'mTLS client credentials for unix+tls:// and tls://: client.pem, client.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')
+  .option('--server-id <spiffe-id>', "the daemon's expected SPIFFE ID (default spiffe://<your trust domain>/flymed)")
   .option('--json', 'machine-readable JSON output')
   .option('--timeout <ms>', 'per-call timeout in milliseconds', (v) => Number(v), 10_000)
   .exitOverride((err) => {
@@ -20,12 +22,43 @@ const program = new Command('flyme')
 
 function globals() {
   const o = program.opts();
-  return { url: o.connect ?? process.env.FLYME_CONNECT ?? DEFAULT_CONNECT, json: o.json === true, timeoutMs: o.timeout };
+  return {
+    url: o.connect ?? process.env.FLYME_CONNECT ?? DEFAULT_CONNECT,
+    json: o.json === true,
+    timeoutMs: o.timeout,
+    certs: o.certs ?? process.env.FLYME_CERTS,
+    serverId: o.serverId,
+  };
+}
+
+/** Dial the daemon; TLS URLs load identity code lazily so plain `flyme ping` stays fast. */
+async function open(g: ReturnType<typeof globals>) {
+  if (!/^(unix\+tls|tls):/.test(g.url)) return connect(g.url, { callTimeoutMs: g.timeoutMs, timeoutMs: g.timeoutMs });
+  const { join } = await import('node:path');
+  const { readFileSync } = await import('node:fs');
+  const { defaultCertsDir } = await import('./certs.js');
+  const { authorizeId, parseCertificates, spiffeIdFromCertificate } = await import('../identity/index.js');
+  const { dialTls } = await import('../identity/tls/index.js');
+  const dir = g.certs ?? defaultCertsDir();
+  const certPath = join(dir, 'client.pem');
+  let serverId = g.serverId;
+  if (!serverId) {
+    const own = spiffeIdFromCertificate(parseCertificates(readFileSync(certPath, 'utf8'))[0]!);
+    serverId = `spiffe://${own.trustDomain}/flymed`;
+  }
+  const socket = await dialTls(g.url, {
+    certPath,
+    keyPath: join(dir, 'client.key.pem'),
+    caPaths: [join(dir, 'root-ca.pem')],
+    serverAuthorizer: authorizeId(serverId),
+    timeoutMs: g.timeoutMs,
+  });
+  return connect(g.url, { socket, callTimeoutMs: g.timeoutMs });
 }
 
 async function rpc(method: string, params: Record<string, unknown>, human: (r: Record<string, unknown>) => string): Promise<void> {
   const g = globals();
-  const client = await connect(g.url, { callTimeoutMs: g.timeoutMs, timeoutMs: g.timeoutMs });
+  const client = await open(g);
   try {
     const result = await client.call(method, params);
     process.stdout.write(g.json ? JSON.stringify(result) + '\n' : human(result) + '\n');

@@ -4,6 +4,8 @@ import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { FlyMeError } from '../errors.js';
 import { RpcServer } from '../rpc/server.js';
+import { assignDefaultRoles } from '../rpc/authorize.js';
+import type { DaemonTls } from './tls-setup.js';
 import { registerCoreMethods, VERSION } from './methods.js';
 import { parseDuration, parseSize, parseMode } from '../cli/parse.js';
 
@@ -35,12 +37,29 @@ const program = new Command('flymed')
   .option('--max-frame <size>', 'maximum frame (line) size, e.g. 1MiB', arg(parseSize), 1024 * 1024)
   .option('--idle-timeout <duration>', 'close connections idle this long, e.g. 60s', arg(parseDuration), 60_000)
   .option('--request-timeout <duration>', 'fail requests running longer, e.g. 30s', arg(parseDuration), 30_000)
+  .option('--certs <dir>', 'mTLS credentials dir for unix+tls:// and tls:// listeners: server.pem, server.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')
+  .option('--allow-id <spiffe-id>', 'mTLS: admit this client SPIFFE ID (repeatable; default: any ID in the server\'s trust domain)', collect, [] as string[])
+  .option('--allow-prefix <path>', 'mTLS: admit client IDs under this path of the trust domain, e.g. /clients (repeatable)', collect, [] as string[])
+  .option('--admin-id <spiffe-id>', 'grant the admin role to this client SPIFFE ID (repeatable)', collect, [] as string[])
+  .option('--handshake-timeout <duration>', 'TLS handshake deadline', arg(parseDuration), 10_000)
   .option('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', arg(parseDuration), 5_000)
   .action(async (opts) => {
     const log = pino({ name: 'flymed', level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
     if (process.getuid?.() !== 0) log.warn({ uid: process.getuid?.() }, 'flymed is not running as root: privileged operations will be limited to what this user may do');
+    const adminIds = new Set(opts.adminId);
     const server = new RpcServer({
       logger: log,
+      onRefused: (reason) => {
+        const r = typeof reason.data.reason === 'string' ? reason.data.reason : undefined;
+        if (r) handshakeFailures[r] = (handshakeFailures[r] ?? 0) + 1;
+      },
+      assignRoles: (p) => {
+        assignDefaultRoles(p);
+        if (p.cert && adminIds.has(p.cert.spiffeId) && !p.roles.has('admin')) {
+          p.roles.add('admin');
+          p.roleSources.set('admin', `spiffe-id:${p.cert.spiffeId}`);
+        }
+      },
       limits: {
         maxConnections: opts.maxConnections,
         maxInFlight: opts.maxInFlight,
@@ -50,13 +69,44 @@ const program = new Command('flymed')
         shutdownGraceMs: opts.shutdownGrace,
       },
     });
-    registerCoreMethods(server);
     const urls = opts.listen.length > 0 ? opts.listen : [DEFAULT_LISTEN];
+    let tls: DaemonTls | undefined;
+    const handshakeFailures: Record<string, number> = {};
+    registerCoreMethods(server, () => (tls ? {
+      tls: {
+        spiffeId: tls.upgrader.spiffeId,
+        serial: tls.upgrader.currentSerial,
+        notAfter: tls.upgrader.notAfter.toISOString(),
+        clientAuthorizer: tls.authorizerDescription,
+        handshakeFailures,
+      },
+    } : {}));
     try {
+      if (urls.some((u) => /^(unix\+tls|tls):/.test(u))) {
+        const { setupDaemonTls } = await import('./tls-setup.js');
+        const { defaultCertsDir } = await import('../cli/certs.js');
+        tls = await setupDaemonTls({
+          certsDir: opts.certs ?? process.env.FLYME_CERTS ?? defaultCertsDir(),
+          allowIds: opts.allowId,
+          allowPrefixes: opts.allowPrefix,
+          handshakeTimeoutMs: opts.handshakeTimeout,
+        }, log);
+        process.on('SIGHUP', () => {
+          tls!.upgrader.reload().then(
+            () => log.info({ event: 'tls_reloaded', serial: tls!.upgrader.currentSerial }, 'TLS credentials reloaded (SIGHUP)'),
+            (e: FlyMeError) => log.error({ event: 'tls_reload_failed', code: e.code }, `TLS reload refused, keeping the old credentials: ${e.message}`),
+          );
+        });
+      }
       for (const url of urls) {
-        await server.listen(url, { socketMode: opts.socketMode, ...(opts.socketGroup !== undefined ? { socketGroup: opts.socketGroup } : {}) });
+        await server.listen(url, {
+          socketMode: opts.socketMode,
+          ...(opts.socketGroup !== undefined ? { socketGroup: opts.socketGroup } : {}),
+          ...(tls && /^(unix\+tls|tls):/.test(url) ? { secure: tls.upgrader } : {}),
+        });
       }
     } catch (err) {
+      tls?.stopWatching();
       await server.close(0);
       log.error({ code: (err as FlyMeError).code }, (err as Error).message);
       process.stderr.write(`flymed: ${(err as Error).message}\n`);
@@ -69,6 +119,7 @@ const program = new Command('flymed')
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
+      tls?.stopWatching();
       server.close().then(() => {
         log.info({}, 'stopped');
         process.exit(0);

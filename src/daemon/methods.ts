@@ -5,7 +5,7 @@ import type { RpcServer } from '../rpc/server.js';
 
 export const VERSION = '0.1.0';
 
-export function registerCoreMethods(server: RpcServer): void {
+export function registerCoreMethods(server: RpcServer, statusExtras: () => Record<string, unknown> = () => ({})): void {
   server.method({
     name: 'ping',
     permission: 'ping',
@@ -33,6 +33,7 @@ export function registerCoreMethods(server: RpcServer): void {
       refusedConnections: server.stats.refused,
       deniedCalls: server.stats.denied,
       limits: server.limits,
+      ...statusExtras(),
     }),
   });
 }
