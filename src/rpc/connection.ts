@@ -171,14 +171,18 @@ export class ServerConnection {
       if (!this.paused) {
         this.paused = true;
         socket.pause(); // backpressure: stop reading from a peer that does not read
+        // 'drain' only fires when write() returned false; otherwise resume once the queue is flushed.
+        if (ok) socket.write('', () => this.maybeResume());
       }
     }
   }
 
   private maybeResume(): void {
-    if (this.paused && this.conn.socket.writableLength <= this.limits.maxWriteBufferBytes / 2) {
+    if (this.paused && !this.closed && this.conn.socket.writableLength <= this.limits.maxWriteBufferBytes / 2) {
       this.paused = false;
       if (!this.decoder.overflowed) this.conn.socket.resume();
+    } else if (this.paused && !this.closed && !this.conn.socket.writableNeedDrain) {
+      this.conn.socket.write('', () => this.maybeResume()); // no 'drain' will come: check again after this flush
     }
   }
 

@@ -143,7 +143,8 @@ export class RpcServer {
   async close(graceMs = this.limits.shutdownGraceMs): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    await Promise.all(this.listeners.map((l) => l.close()));
+    // net.Server#close resolves only when every connection has ended, so don't wait for it here.
+    const listenersClosed = Promise.all(this.listeners.map((l) => l.close()));
     for (const c of this.connections) c.draining = true;
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && [...this.connections].some((c) => c.inFlight.size > 0)) {
@@ -154,5 +155,6 @@ export class RpcServer {
     while (this.connections.size > 0 && Date.now() < hardDeadline) await new Promise((r) => setTimeout(r, 10));
     for (const c of this.connections) c.destroy();
     if (this.sweeper) clearInterval(this.sweeper);
+    await listenersClosed;
   }
 }

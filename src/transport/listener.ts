@@ -60,6 +60,7 @@ export interface Listener {
 
 function refuse(raw: Socket, err: FlyMeError): void {
   if (raw.destroyed) return;
+  raw.resume(); // read (and discard) so the peer's close is noticed at once
   raw.end(encodeError(null, err));
   raw.setTimeout(2000, () => raw.destroy());
 }
