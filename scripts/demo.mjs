@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README demo: start flymed on a temporary socket, make a few client calls, show a refused peer,
+// The README demo: create a CA and certificates, start flymed with mTLS on a temporary socket, make a few client calls, show refused peers (another uid, the fake client),
 // stop cleanly. Runs the built binaries exactly as a user would.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
@@ -12,19 +12,28 @@ const flymed = join(root, 'dist/src/daemon/flymed.js');
 const flyme = join(root, 'dist/src/cli/flyme.js');
 const dir = mkdtempSync(join(tmpdir(), 'flyme-demo-'));
 chmodSync(dir, 0o755);
-const url = `unix://${join(dir, 'flyme.sock')}`;
+const url = `unix+tls://${join(dir, 'flyme.sock')}`;
+const certs = join(dir, 'certs');
 const isRoot = process.getuid?.() === 0;
 
 const say = (s) => process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
 const cli = (args, extra = {}) => {
   process.stdout.write(`$ flyme ${args.join(' ')}${extra.uid !== undefined ? `   (as uid ${extra.uid})` : ''}\n`);
-  const r = spawnSync(process.execPath, [flyme, '--connect', url, ...args], { encoding: 'utf8', ...extra });
+  const r = spawnSync(process.execPath, [flyme, '--connect', url, '--certs', certs, ...args], { encoding: 'utf8', ...extra });
   process.stdout.write(r.stdout + r.stderr.replace(/^/gm, '  ').trimEnd() + (r.stderr ? '\n' : '') + `  (exit ${r.status})\n`);
   return r.status;
 };
 
-say(`starting flymed on ${url} (socket mode ${isRoot ? '0666 so another uid can reach it' : '0660'})`);
-const d = spawn(process.execPath, [flymed, '--listen', url, '--socket-mode', isRoot ? '0666' : '0660'], { stdio: ['ignore', 'ignore', 'pipe'] });
+say('creating a private CA and SPIFFE certificates (flyme certs init)');
+{
+  const r = spawnSync(process.execPath, [flyme, 'certs', 'init', '--dir', certs], { encoding: 'utf8' });
+  process.stdout.write(r.stdout + r.stderr);
+  if (r.status !== 0) process.exit(1);
+  if (isRoot) for (const f of ['client.pem', 'client.key.pem', 'root-ca.pem']) chmodSync(join(certs, f), 0o644); // let the demo's uid 65534 client read them
+  chmodSync(certs, 0o755);
+}
+say(`starting flymed on ${url}: mutual TLS 1.3 + kernel peer credentials (socket mode ${isRoot ? '0666 so another uid can reach it' : '0660'})`);
+const d = spawn(process.execPath, [flymed, '--listen', url, '--certs', certs, '--socket-mode', isRoot ? '0666' : '0660'], { stdio: ['ignore', 'ignore', 'pipe'] });
 let log = '';
 d.stderr.on('data', (b) => { log += b; });
 const deadline = Date.now() + 10000;
@@ -43,6 +52,12 @@ if (isRoot) {
   failed += cli(['status'], { uid: 65534, gid: 65534 }) !== 3;
 } else {
   say('run the demo as root to also see an unprivileged uid being refused');
+}
+say('the fake client: no certificate, a self-signed one, one from another CA (all must be refused)');
+{
+  const r = spawnSync(process.execPath, [join(root, 'dist/src/cli/fake-client.js'), '--connect', url], { encoding: 'utf8' });
+  process.stdout.write(r.stdout + r.stderr);
+  failed += r.status !== 0;
 }
 say('stopping flymed (SIGTERM)');
 d.kill('SIGTERM');
