@@ -113,3 +113,19 @@ export class RawPeer {
 
 export const isRoot = process.getuid?.() === 0;
 export const NOBODY = { uid: 65534, gid: 65534 };
+
+export interface MtlsDaemon { d: Daemon; dir: string; certs: string; url: string; sock: string }
+
+/** `flyme certs init` into a temp dir, then flymed on unix+tls:// with those certs. */
+export async function startMtlsDaemon(args: string[] = [], existing?: { dir: string; certs: string }): Promise<MtlsDaemon> {
+  const dir = existing?.dir ?? tempDir();
+  const certs = existing?.certs ?? join(dir, 'certs');
+  if (!existing) {
+    const init = await runCli(['certs', 'init', '--dir', certs]);
+    if (init.code !== 0) throw new Error(`certs init failed: ${init.stderr}`);
+  }
+  const sock = join(dir, 'flyme.sock');
+  const url = `unix+tls://${sock}`;
+  const d = await startDaemon(['--listen', url, '--certs', certs, ...args], { dir });
+  return { d, dir, certs, url, sock };
+}

@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { startDaemon, runCli, tempDir } from '../helpers/daemon.js';
+import { startMtlsDaemon } from '../helpers/daemon.js';
 
 const PY = '/usr/bin/python3';
 const script = `
@@ -35,11 +34,7 @@ except Exception as e:
 `;
 
 test('python ssl over AF_UNIX: served with the client cert, refused without', { skip: !existsSync(PY) && 'needs /usr/bin/python3' }, async () => {
-  const dir = tempDir();
-  const certs = join(dir, 'certs');
-  await runCli(['certs', 'init', '--dir', certs]);
-  const sock = join(dir, 'flyme.sock');
-  const d = await startDaemon(['--listen', `unix+tls://${sock}`, '--certs', certs], { dir });
+  const { d, certs, sock } = await startMtlsDaemon();
   try {
     const ok = spawnSync(PY, ['-c', script, sock, certs, '1'], { encoding: 'utf8', timeout: 15000 });
     assert.equal(ok.status, 0, ok.stderr + ok.stdout);
@@ -53,11 +48,7 @@ test('python ssl over AF_UNIX: served with the client cert, refused without', { 
 });
 
 test('openssl s_client -unix gets a JSON-RPC answer with the client cert', async () => {
-  const dir = tempDir();
-  const certs = join(dir, 'certs');
-  await runCli(['certs', 'init', '--dir', certs]);
-  const sock = join(dir, 'flyme.sock');
-  const d = await startDaemon(['--listen', `unix+tls://${sock}`, '--certs', certs], { dir });
+  const { d, certs, sock } = await startMtlsDaemon();
   try {
     const r = spawnSync('sh', ['-c', `(printf '%s\\n' '{"jsonrpc":"2.0","id":7,"method":"ping","params":{"message":"from openssl"}}'; sleep 1) | openssl s_client -unix ${sock} -cert ${certs}/client.pem -key ${certs}/client.key.pem -CAfile ${certs}/root-ca.pem -tls1_3 -quiet`], { encoding: 'utf8', timeout: 15000 });
     const line = r.stdout.split('\n').find((l) => l.startsWith('{'));

@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDaemon, runCli, tempDir } from '../helpers/daemon.js';
+import { runCli, startMtlsDaemon } from '../helpers/daemon.js';
 
 const FAKE = resolve(fileURLToPath(import.meta.url), '../../../src/cli/fake-client.js');
 
@@ -20,11 +20,7 @@ function fake(url: string): Promise<{ code: number | null; out: string }> {
 }
 
 test('mTLS daemon: FlyMe client served (control), fake client refused three times', async () => {
-  const dir = tempDir();
-  const certs = join(dir, 'certs');
-  assert.equal((await runCli(['certs', 'init', '--dir', certs])).code, 0);
-  const url = `unix+tls://${join(dir, 'flyme.sock')}`;
-  const d = await startDaemon(['--listen', url, '--certs', certs], { dir });
+  const { d, certs, url } = await startMtlsDaemon();
   try {
     const ok = await runCli(['--connect', url, '--certs', certs, '--json', 'whoami']);
     assert.equal(ok.code, 0, ok.stderr);
@@ -47,11 +43,7 @@ test('mTLS daemon: FlyMe client served (control), fake client refused three time
 });
 
 test('client refuses a daemon whose SPIFFE ID is not the expected one', async () => {
-  const dir = tempDir();
-  const certs = join(dir, 'certs');
-  await runCli(['certs', 'init', '--dir', certs]);
-  const url = `unix+tls://${join(dir, 'flyme.sock')}`;
-  const d = await startDaemon(['--listen', url, '--certs', certs], { dir });
+  const { d, certs, url } = await startMtlsDaemon();
   try {
     const bad = await runCli(['--connect', url, '--certs', certs, '--server-id', 'spiffe://flyme.local/not-flymed', 'ping']);
     assert.notEqual(bad.code, 0);
@@ -64,11 +56,7 @@ test('client refuses a daemon whose SPIFFE ID is not the expected one', async ()
 });
 
 test('the daemon admits only --allow-id clients when given', async () => {
-  const dir = tempDir();
-  const certs = join(dir, 'certs');
-  await runCli(['certs', 'init', '--dir', certs]);
-  const url = `unix+tls://${join(dir, 'flyme.sock')}`;
-  const d = await startDaemon(['--listen', url, '--certs', certs, '--allow-id', 'spiffe://flyme.local/someone-else'], { dir });
+  const { d, dir, certs, url } = await startMtlsDaemon(['--allow-id', 'spiffe://flyme.local/someone-else']);
   try {
     const refused = await runCli(['--connect', url, '--certs', certs, 'ping']);
     assert.notEqual(refused.code, 0);
@@ -76,7 +64,7 @@ test('the daemon admits only --allow-id clients when given', async () => {
   } finally {
     await d.stop();
   }
-  const d2 = await startDaemon(['--listen', url, '--certs', certs, '--allow-id', 'spiffe://flyme.local/client'], { dir });
+  const { d: d2 } = await startMtlsDaemon(['--allow-id', 'spiffe://flyme.local/client'], { dir, certs });
   try {
     const ok = await runCli(['--connect', url, '--certs', certs, 'ping']);
     assert.equal(ok.code, 0, ok.stderr);

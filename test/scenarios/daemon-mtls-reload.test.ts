@@ -7,16 +7,12 @@ import { join } from 'node:path';
 import { connect } from '../../src/rpc/client.js';
 import { dialTls } from '../../src/identity/tls/index.js';
 import { authorizeId } from '../../src/identity/index.js';
-import { startDaemon, runCli, tempDir } from '../helpers/daemon.js';
+import { runCli, startMtlsDaemon } from '../helpers/daemon.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('cert reload without restart; garbage is refused and the old cert stays', async () => {
-  const dir = tempDir();
-  const certs = join(dir, 'certs');
-  await runCli(['certs', 'init', '--dir', certs]);
-  const url = `unix+tls://${join(dir, 'flyme.sock')}`;
-  const d = await startDaemon(['--listen', url, '--certs', certs], { dir });
+  const { d, certs, url } = await startMtlsDaemon();
   const status = async () => {
     const r = await runCli(['--connect', url, '--certs', certs, '--json', 'status']);
     assert.equal(r.code, 0, r.stderr);
