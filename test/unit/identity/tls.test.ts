@@ -1,17 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Type } from '@sinclair/typebox';
 import { FlyMeError } from '../../../src/errors.js';
-import { authorizeId, createRootCA, issueSvidWithKey, SpiffeId, type Authorizer, type CertificateAuthority } from '../../../src/identity/index.js';
+import { authorizeId, authorizeMemberOf, createRootCA, exportPrivateKeyPem, issueSvidWithKey, SpiffeId, type Authorizer, type CertificateAuthority } from '../../../src/identity/index.js';
 import { dialTls, TlsServerUpgrader, type TlsReloadEvent } from '../../../src/identity/tls/index.js';
 import type { AcceptedConnection } from '../../../src/transport/listener.js';
 import { RpcServer } from '../../../src/rpc/server.js';
 import { connect } from '../../../src/rpc/client.js';
-import { tempDir } from './fixtures.js';
+import { badCert, tempDir, type BadCertKind } from './fixtures.js';
 
 const TD = 'flyme.local';
 const SERVER_ID = `spiffe://${TD}/flymed`;
@@ -315,5 +315,119 @@ describe('mutual TLS 1.3 (unix+tls://)', () => {
     const b = await issue(root, SERVER_ID, 'mismatch-b');
     await assert.rejects(TlsServerUpgrader.load({ certPath: a.cert, keyPath: b.key, caPaths: [rootPath], authorizer: authorizeId(CLIENT_ID) }), (e: FlyMeError) => e.code === 'FLYME_INVALID_CERTIFICATE');
     assert.ok(SpiffeId.parse(CLIENT_ID));
+  });
+});
+
+describe('mutual TLS: the server refuses CA-signed client certificates that break SVID or validity rules', () => {
+  const { dir, cleanup } = tempDir('flyme-tls-bad-');
+  const sock = join(dir, 'run', 'flyme-tls.sock');
+  const url = `unix+tls://${sock}`;
+  const rootPath = join(dir, 'root-ca.pem');
+  let root: CertificateAuthority;
+  let server: RpcServer;
+  let upgrader: TlsServerUpgrader;
+  const refused: FlyMeError[] = [];
+  let client: Creds;
+
+  async function issue(id: string, name: string, validity: { notBefore?: Date; notAfter?: Date } = {}): Promise<Creds> {
+    const svid = await issueSvidWithKey(root, { spiffeId: id, ...validity });
+    const files = { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key.pem`) };
+    writeFileSync(files.cert, svid.chainPem);
+    writeFileSync(files.key, svid.keyPem, { mode: 0o600 });
+    return files;
+  }
+
+  async function nextRefusal(count: number): Promise<FlyMeError> {
+    for (let i = 0; i < 500 && refused.length <= count; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(refused.length > count, 'the server should have refused the connection');
+    return refused[count]!;
+  }
+
+  async function tryPing(c: Creds): Promise<unknown> {
+    try {
+      const socket = await dialTls(url, { certPath: c.cert, keyPath: c.key, caPaths: [rootPath], serverAuthorizer: authorizeId(SERVER_ID), timeoutMs: 3000 });
+      const cl = await connect(url, { socket, callTimeoutMs: 3000 });
+      try {
+        await cl.call('ping', {});
+      } finally {
+        await cl.close();
+      }
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  /** A raw Node TLS client: FlyMe's dialer itself refuses to load a leaf that breaks the SVID rules. */
+  function rawTry(opts: Record<string, unknown>): Promise<string> {
+    return new Promise((resolve) => {
+      const s = tlsConnect({ path: sock, ca: root.certPem, checkServerIdentity: () => undefined, ...opts });
+      s.on('error', (e) => resolve(`error: ${e.message}`));
+      s.on('secureConnect', () => s.write('{"jsonrpc":"2.0","id":1,"method":"ping","params":{}}\n'));
+      s.on('data', (d: Buffer) => { resolve(`data: ${d.toString()}`); s.destroy(); });
+      s.on('close', () => resolve('closed'));
+    });
+  }
+
+  async function badPem(kind: BadCertKind): Promise<{ cert: string; key: string }> {
+    const { cert, keys } = await badCert(root, kind);
+    return { cert: cert.toString('pem'), key: await exportPrivateKeyPem(keys.privateKey) };
+  }
+
+  const goodPem = () => ({ cert: readFileSync(client.cert, 'utf8'), key: readFileSync(client.key, 'utf8') });
+
+  before(async () => {
+    root = await createRootCA({ trustDomain: TD });
+    writeFileSync(rootPath, root.certPem);
+    const s = await issueSvidWithKey(root, { spiffeId: SERVER_ID });
+    writeFileSync(join(dir, 'server.pem'), s.chainPem);
+    writeFileSync(join(dir, 'server.key.pem'), s.keyPem, { mode: 0o600 });
+    client = await issue(CLIENT_ID, 'client');
+    upgrader = await TlsServerUpgrader.load({ certPath: join(dir, 'server.pem'), keyPath: join(dir, 'server.key.pem'), caPaths: [rootPath], authorizer: authorizeMemberOf(TD), handshakeTimeoutMs: 2000 });
+    server = new RpcServer({ onRefused: (e) => refused.push(e) });
+    server.method({ name: 'ping', params: Type.Object({}), permission: 'whoami', handler: () => ({ pong: true }) });
+    await server.listen(url, { secure: upgrader });
+  });
+
+  after(async () => {
+    upgrader.close();
+    await server.close(100);
+    cleanup();
+  });
+
+  it('refuses a client certificate that is not yet valid (FLYME_CERT_EXPIRED); a valid one works', async () => {
+    const n = refused.length;
+    const c = await issue(CLIENT_ID, 'future-client', { notBefore: new Date(Date.now() + 3_600_000), notAfter: new Date(Date.now() + 7_200_000) });
+    const err = await tryPing(c);
+    assert.ok(err !== undefined, 'the not-yet-valid client gets no ping result');
+    const e = await nextRefusal(n);
+    assert.equal(e.code, 'FLYME_CERT_EXPIRED', e.message);
+    assert.equal(e.data['reason'], 'expired', e.message);
+    assert.match(e.message, /not yet valid/i);
+    assert.equal(e.data['role'], 'leaf');
+    assert.equal(await tryPing(client), undefined, 'control: the valid client still works');
+    assert.equal(refused.length, n + 1, 'the control connection was not refused');
+  });
+
+  it('refuses a CA-signed client leaf with two URI SANs (FLYME_INVALID_CERTIFICATE); a valid one works', async () => {
+    const n = refused.length;
+    assert.doesNotMatch(await rawTry(await badPem('wrong-leaf-two-uri-sans')), /^data: .*"result"/);
+    const e = await nextRefusal(n);
+    assert.equal(e.code, 'FLYME_INVALID_CERTIFICATE', `${e.code} ${String(e.data['reason'])}: ${e.message}`);
+    assert.equal(e.data['reason'], 'invalid-certificate', e.message);
+    assert.equal(e.data['rule'], 'uri-san-count', e.message);
+    assert.match(await rawTry(goodPem()), /"result"/, 'control: the valid client works');
+    assert.equal(refused.length, n + 1, 'the control connection was not refused');
+  });
+
+  it('refuses a CA-signed client leaf with basicConstraints cA=true; a valid one works', async () => {
+    const n = refused.length;
+    assert.doesNotMatch(await rawTry(await badPem('wrong-leaf-ca-true')), /^data: .*"result"/);
+    const e = await nextRefusal(n);
+    assert.equal(e.code, 'FLYME_INVALID_CERTIFICATE', `${e.code} ${String(e.data['reason'])}: ${e.message}`);
+    assert.equal(e.data['reason'], 'invalid-certificate', e.message);
+    assert.equal(e.data['rule'], 'leaf-is-ca', e.message);
+    assert.match(await rawTry(goodPem()), /"result"/, 'control: the valid client works');
+    assert.equal(refused.length, n + 1, 'the control connection was not refused');
   });
 });
