@@ -10,6 +10,13 @@ export function exitCodeFor(err: unknown): number {
     case 'FLYME_UNAUTHENTICATED':
     case 'FLYME_SOCKET_ACCESS_DENIED':
     case 'FLYME_LOCKED_DOWN':
+    case 'FLYME_TOKEN_INVALID':
+    case 'FLYME_TOKEN_EXPIRED':
+    case 'FLYME_TOKEN_REPLAYED':
+    case 'FLYME_TOKEN_WRONG_AUDIENCE':
+    case 'FLYME_TOKEN_WRONG_ISSUER':
+    case 'FLYME_TOKEN_UNBOUND':
+    case 'FLYME_ID_NOT_AUTHORIZED':
       return EXIT.DENIED;
     case 'FLYME_UNREACHABLE':
     case 'FLYME_CONNECTION_CLOSED':

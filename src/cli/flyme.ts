@@ -14,6 +14,7 @@ const program = new Command('flyme')
   .option('-c, --connect <url>', `daemon address (env FLYME_CONNECT, default ${DEFAULT_CONNECT})`)
   .option('--certs <dir>', 'mTLS client credentials for unix+tls:// and tls://: client.pem, client.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')
   .option('--server-id <spiffe-id>', "the daemon's expected SPIFFE ID (default spiffe://<your trust domain>/flymed)")
+  .option('--token <jwt>', 'present this token on the connection first (env FLYME_TOKEN); tokens bind to one connection')
   .option('--json', 'machine-readable JSON output')
   .option('--timeout <ms>', 'per-call timeout in milliseconds', (v) => Number(v), 10_000)
   .exitOverride((err) => {
@@ -28,6 +29,7 @@ function globals() {
     timeoutMs: o.timeout,
     certs: o.certs ?? process.env.FLYME_CERTS,
     serverId: o.serverId,
+    token: o.token ?? process.env.FLYME_TOKEN,
   };
 }
 
@@ -60,6 +62,7 @@ async function rpc(method: string, params: Record<string, unknown>, human: (r: R
   const g = globals();
   const client = await open(g);
   try {
+    if (g.token) await client.call('authenticate', { token: g.token });
     const result = await client.call(method, params);
     process.stdout.write(g.json ? JSON.stringify(result) + '\n' : human(result) + '\n');
   } finally {

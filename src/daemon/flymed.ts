@@ -42,6 +42,10 @@ const program = new Command('flymed')
   .option('--allow-prefix <path>', 'mTLS: admit client IDs under this path of the trust domain, e.g. /clients (repeatable)', collect, [] as string[])
   .option('--admin-id <spiffe-id>', 'grant the admin role to this client SPIFFE ID (repeatable)', collect, [] as string[])
   .option('--handshake-timeout <duration>', 'TLS handshake deadline', arg(parseDuration), 10_000)
+  .option('--jwks <file>', 'accept tokens (authenticate method) signed by the keys in this JWKS file (reloaded on change)')
+  .option('--token-issuer <iss>', 'the trusted token issuer (iss claim); required with --jwks')
+  .option('--token-audience <aud>', 'the audience tokens must name', 'flymed')
+  .option('--token-roles <file>', 'JSON role map {"<iss>": {"<sub>": ["role", ...]}}: roles a token may hold (claimed roles outside it are ignored)')
   .option('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', arg(parseDuration), 5_000)
   .action(async (opts) => {
     const log = pino({ name: 'flymed', level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
@@ -71,6 +75,7 @@ const program = new Command('flymed')
     });
     const urls = opts.listen.length > 0 ? opts.listen : [DEFAULT_LISTEN];
     let tls: DaemonTls | undefined;
+    let stopTokens: (() => void) | undefined;
     const handshakeFailures: Record<string, number> = {};
     registerCoreMethods(server, () => (tls ? {
       tls: {
@@ -98,6 +103,16 @@ const program = new Command('flymed')
           );
         });
       }
+      if (opts.jwks) {
+        if (!opts.tokenIssuer) throw new FlyMeError('FLYME_INVALID_CONFIG', '--jwks needs --token-issuer (the iss claim to trust)');
+        const { registerAuthenticate } = await import('./tokens.js');
+        stopTokens = await registerAuthenticate(server, {
+          jwksPath: opts.jwks,
+          issuer: opts.tokenIssuer,
+          audience: opts.tokenAudience,
+          ...(opts.tokenRoles ? { rolesPath: opts.tokenRoles } : {}),
+        }, log);
+      }
       for (const url of urls) {
         await server.listen(url, {
           socketMode: opts.socketMode,
@@ -107,6 +122,7 @@ const program = new Command('flymed')
       }
     } catch (err) {
       tls?.stopWatching();
+      stopTokens?.();
       await server.close(0);
       log.error({ code: (err as FlyMeError).code }, (err as Error).message);
       process.stderr.write(`flymed: ${(err as Error).message}\n`);
@@ -120,6 +136,7 @@ const program = new Command('flymed')
       stopping = true;
       log.info({ signal }, 'shutting down');
       tls?.stopWatching();
+      stopTokens?.();
       server.close().then(() => {
         log.info({}, 'stopped');
         process.exit(0);

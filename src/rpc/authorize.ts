@@ -1,7 +1,7 @@
 /**
  * The authorize hook: decides per request whether a principal may call a method.
  * Default (no policy): uid 0 and the daemon's own uid are admins and may call anything;
- * every other peer may call only methods whose permission is `whoami`.
+ * every other peer may call only `whoami` and `authenticate` (present a token).
  */
 import type { Principal } from '../auth/principal.js';
 import { flymeError, type FlyMeError } from '../errors.js';
@@ -9,7 +9,7 @@ import { flymeError, type FlyMeError } from '../errors.js';
 export type Authorize = (principal: Principal, permission: string, method: string) => FlyMeError | undefined;
 
 /** Permissions every identified peer holds without a grant. */
-export const PUBLIC_PERMISSIONS: ReadonlySet<string> = new Set(['whoami']);
+export const PUBLIC_PERMISSIONS: ReadonlySet<string> = new Set(['whoami', 'authenticate']);
 
 /** Admin role from kernel credentials: uid 0 and the server's own uid. */
 export function assignDefaultRoles(p: Principal, ownUid = process.getuid?.() ?? -1): void {

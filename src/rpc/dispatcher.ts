@@ -46,6 +46,7 @@ export class Dispatcher {
         principal: conn.principal,
         connectionId: conn.id,
         notify: (method, p) => conn.notify(method, p),
+        ...(conn.conn.cert ? { clientCertDer: conn.conn.cert.der } : {}),
         get signal() {
           return (entry.abort ??= new AbortController()).signal;
         },

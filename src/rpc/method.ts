@@ -11,6 +11,8 @@ export interface CallContext {
   /** Send a notification to this caller's connection. Returns false if the connection is gone. */
   notify(method: string, params?: unknown): boolean;
   signal: AbortSignal;
+  /** DER of the verified client certificate on mTLS connections (for RFC 8705 token binding). */
+  clientCertDer?: Uint8Array;
 }
 
 export interface MethodDefinition<S extends TSchema = TSchema> {
