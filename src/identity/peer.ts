@@ -28,8 +28,16 @@ export function describePeerCertificate(der: Uint8Array): PeerCertificateInfo {
   } catch (err) {
     throw flymeError('FLYME_INVALID_CERTIFICATE', `corrupt peer certificate: ${(err as Error).message}`, undefined, err);
   }
+  return certificateInfo(cert, der);
+}
+
+/**
+ * The same description from an already parsed certificate and its DER (no second parse), e.g. after
+ * `verifyChain`, which also returns the SPIFFE ID it read.
+ */
+export function certificateInfo(cert: x509.X509Certificate, der: Uint8Array, spiffeId: { toString(): string } = spiffeIdFromCertificate(cert)): PeerCertificateInfo {
   return {
-    spiffeId: spiffeIdFromCertificate(cert).toString(),
+    spiffeId: spiffeId.toString(),
     serial: cert.serialNumber.toLowerCase(),
     notAfter: cert.notAfter.toISOString(),
     thumbprint: createHash('sha256').update(der).digest('base64url'),

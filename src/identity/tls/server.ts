@@ -17,7 +17,7 @@ import { createSecureContext, TLSSocket, type DetailedPeerCertificate, type Secu
 import { FlyMeError, flymeError, type FlyMeErrorCode } from '../../errors.js';
 import type { PeerCertificateInfo, SecureUpgrader } from '../../transport/listener.js';
 import type { Authorizer } from '../authorizer.js';
-import { describePeerCertificate } from '../peer.js';
+import { certificateInfo } from '../peer.js';
 import { loadSvid, type LoadedSvid } from '../svid.js';
 import { loadTrustBundle, type TrustBundle } from '../trust-bundle.js';
 import { verifyChain } from '../verify.js';
@@ -77,7 +77,7 @@ export function refusal(reason: TlsRefusalReason, message: string, cause?: unkno
   return flymeError(code, message, { ...extra, reason }, cause);
 }
 
-/** Maps a FlyMeError from verifyChain / an authorizer / describePeerCertificate to a refusal. */
+/** Maps a FlyMeError from verifyChain or an authorizer to a refusal. */
 export function verificationRefusal(err: unknown, who: 'client' | 'server'): FlyMeError {
   if (!(err instanceof FlyMeError)) return refusal('handshake', `${who} certificate check failed: ${(err as Error)?.message ?? String(err)}`, err);
   const reason: TlsRefusalReason =
@@ -123,7 +123,7 @@ export async function verifyPeer(socket: TLSSocket, bundle: TrustBundle, authori
   try {
     const verified = await verifyChain(chain.leaf, chain.intermediates, bundle);
     authorizer(verified.spiffeId, verified.chain);
-    return { ...describePeerCertificate(chain.der), der: chain.der };
+    return { ...certificateInfo(chain.leaf, chain.der, verified.spiffeId), der: chain.der };
   } catch (err) {
     throw verificationRefusal(err, who);
   }
