@@ -3,6 +3,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { FlyMeError } from '../errors.js';
 import { connect } from '../rpc/client.js';
+import { parseAddress } from '../transport/address.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { formatStatus, formatWhoami } from './format.js';
 
@@ -35,7 +36,7 @@ function globals() {
 
 /** Dial the daemon; TLS URLs load identity code lazily so plain `flyme ping` stays fast. */
 async function open(g: ReturnType<typeof globals>) {
-  if (!/^(unix\+tls|tls):/.test(g.url)) return connect(g.url, { callTimeoutMs: g.timeoutMs, timeoutMs: g.timeoutMs });
+  if (!parseAddress(g.url).tls) return connect(g.url, { callTimeoutMs: g.timeoutMs, timeoutMs: g.timeoutMs });
   const { join } = await import('node:path');
   const { readFileSync } = await import('node:fs');
   const { defaultCertsDir } = await import('./certs.js');

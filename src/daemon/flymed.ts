@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { FlyMeError } from '../errors.js';
 import { RpcServer } from '../rpc/server.js';
+import { parseAddress } from '../transport/address.js';
 import { assignDefaultRoles } from '../rpc/authorize.js';
 import type { DaemonTls } from './tls-setup.js';
 import { registerCoreMethods, VERSION } from './methods.js';
@@ -87,7 +88,7 @@ const program = new Command('flymed')
       },
     } : {}));
     try {
-      if (urls.some((u) => /^(unix\+tls|tls):/.test(u))) {
+      if (urls.some((u) => parseAddress(u).tls)) {
         const { setupDaemonTls } = await import('./tls-setup.js');
         const { defaultCertsDir } = await import('../cli/certs.js');
         tls = await setupDaemonTls({
@@ -117,7 +118,7 @@ const program = new Command('flymed')
         await server.listen(url, {
           socketMode: opts.socketMode,
           ...(opts.socketGroup !== undefined ? { socketGroup: opts.socketGroup } : {}),
-          ...(tls && /^(unix\+tls|tls):/.test(url) ? { secure: tls.upgrader } : {}),
+          ...(tls && parseAddress(url).tls ? { secure: tls.upgrader } : {}),
         });
       }
     } catch (err) {
