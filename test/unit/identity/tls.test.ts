@@ -19,6 +19,48 @@ const CLIENT_ID = `spiffe://${TD}/client`;
 
 interface Creds { cert: string; key: string }
 
+/** Issues an SVID from `ca` and writes its chain and key (0600) into `dir` as NAME.pem / NAME.key.pem. */
+async function issueFiles(ca: CertificateAuthority, dir: string, id: string, name: string, validity: { notBefore?: Date; notAfter?: Date } = {}): Promise<Creds> {
+  const svid = await issueSvidWithKey(ca, { spiffeId: id, ...validity });
+  const files = { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key.pem`) };
+  writeFileSync(files.cert, svid.chainPem);
+  writeFileSync(files.key, svid.keyPem, { mode: 0o600 });
+  return files;
+}
+
+/** Waits until the server has reported more than `count` refusals, and returns refusal number `count`. */
+async function waitRefusal(refused: FlyMeError[], count: number): Promise<FlyMeError> {
+  for (let i = 0; i < 500 && refused.length <= count; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(refused.length > count, 'the server should have refused the connection');
+  return refused[count]!;
+}
+
+/** Dials with FlyMe's client, calls ping; returns the error the client sees (undefined when it worked). */
+async function pingOver(url: string, dial: Parameters<typeof dialTls>[1]): Promise<unknown> {
+  try {
+    const cl = await connect(url, { socket: await dialTls(url, dial), callTimeoutMs: 3000 });
+    try {
+      await cl.call('ping', {});
+    } finally {
+      await cl.close();
+    }
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+/** A raw Node TLS client (for certificates FlyMe's own dialer refuses to load): what came back first. */
+function rawPing(sock: string, caPem: string, opts: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve) => {
+    const s = tlsConnect({ path: sock, ca: caPem, checkServerIdentity: () => undefined, ...opts });
+    s.on('error', (e) => resolve(`error: ${e.message}`));
+    s.on('secureConnect', () => s.write('{"jsonrpc":"2.0","id":1,"method":"ping","params":{}}\n'));
+    s.on('data', (d: Buffer) => { resolve(`data: ${d.toString()}`); s.destroy(); });
+    s.on('close', () => resolve('closed'));
+  });
+}
+
 describe('mutual TLS 1.3 (unix+tls://)', () => {
   const { dir, cleanup } = tempDir('flyme-tls-');
   const sock = join(dir, 'run', 'flyme-tls.sock');
@@ -36,49 +78,17 @@ describe('mutual TLS 1.3 (unix+tls://)', () => {
   let client: Creds;
   const serverFiles: Creds = { cert: join(dir, 'server.pem'), key: join(dir, 'server.key.pem') };
 
-  async function issue(ca: CertificateAuthority, id: string, name: string, validity: { notBefore?: Date; notAfter?: Date } = {}): Promise<Creds> {
-    const svid = await issueSvidWithKey(ca, { spiffeId: id, ...validity });
-    const files = { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key.pem`) };
-    writeFileSync(files.cert, svid.chainPem);
-    writeFileSync(files.key, svid.keyPem, { mode: 0o600 });
-    return files;
-  }
+  const issue = (ca: CertificateAuthority, id: string, name: string, validity: { notBefore?: Date; notAfter?: Date } = {}) =>
+    issueFiles(ca, dir, id, name, validity);
 
   const dialOpts = (c: Creds, serverAuthorizer: Authorizer = authorizeId(SERVER_ID)) =>
     ({ certPath: c.cert, keyPath: c.key, caPaths: [rootPath], serverAuthorizer, timeoutMs: 3000 });
 
-  /** Waits until the server reports one more refusal, and returns it. */
-  async function nextRefusal(count: number): Promise<FlyMeError> {
-    for (let i = 0; i < 500 && refused.length <= count; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(refused.length > count, 'the server should have refused the connection');
-    return refused[count]!;
-  }
+  const nextRefusal = (count: number) => waitRefusal(refused, count);
 
-  /** Dials with FlyMe's client, calls ping; returns the error the client sees (undefined when it worked). */
-  async function tryPing(c: Creds): Promise<unknown> {
-    try {
-      const cl = await connect(url, { socket: await dialTls(url, dialOpts(c)), callTimeoutMs: 3000 });
-      try {
-        await cl.call('ping', {});
-      } finally {
-        await cl.close();
-      }
-      return undefined;
-    } catch (err) {
-      return err;
-    }
-  }
+  const tryPing = (c: Creds) => pingOver(url, dialOpts(c));
 
-  /** A raw Node TLS client (for cases FlyMe's dialer refuses to build). */
-  function rawTry(opts: Record<string, unknown>): Promise<string> {
-    return new Promise((resolve) => {
-      const s = tlsConnect({ path: sock, ca: root.certPem, checkServerIdentity: () => undefined, ...opts });
-      s.on('error', (e) => resolve(`error: ${e.message}`));
-      s.on('secureConnect', () => s.write('{"jsonrpc":"2.0","id":1,"method":"ping","params":{}}\n'));
-      s.on('data', (d: Buffer) => { resolve(`data: ${d.toString()}`); s.destroy(); });
-      s.on('close', () => resolve('closed'));
-    });
-  }
+  const rawTry = (opts: Record<string, unknown>) => rawPing(sock, root.certPem, opts);
 
   before(async () => {
     root = await createRootCA({ trustDomain: TD });
@@ -329,45 +339,15 @@ describe('mutual TLS: the server refuses CA-signed client certificates that brea
   const refused: FlyMeError[] = [];
   let client: Creds;
 
-  async function issue(id: string, name: string, validity: { notBefore?: Date; notAfter?: Date } = {}): Promise<Creds> {
-    const svid = await issueSvidWithKey(root, { spiffeId: id, ...validity });
-    const files = { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key.pem`) };
-    writeFileSync(files.cert, svid.chainPem);
-    writeFileSync(files.key, svid.keyPem, { mode: 0o600 });
-    return files;
-  }
+  const issue = (id: string, name: string, validity: { notBefore?: Date; notAfter?: Date } = {}) => issueFiles(root, dir, id, name, validity);
 
-  async function nextRefusal(count: number): Promise<FlyMeError> {
-    for (let i = 0; i < 500 && refused.length <= count; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(refused.length > count, 'the server should have refused the connection');
-    return refused[count]!;
-  }
+  const nextRefusal = (count: number) => waitRefusal(refused, count);
 
-  async function tryPing(c: Creds): Promise<unknown> {
-    try {
-      const socket = await dialTls(url, { certPath: c.cert, keyPath: c.key, caPaths: [rootPath], serverAuthorizer: authorizeId(SERVER_ID), timeoutMs: 3000 });
-      const cl = await connect(url, { socket, callTimeoutMs: 3000 });
-      try {
-        await cl.call('ping', {});
-      } finally {
-        await cl.close();
-      }
-      return undefined;
-    } catch (err) {
-      return err;
-    }
-  }
+  const tryPing = (c: Creds) =>
+    pingOver(url, { certPath: c.cert, keyPath: c.key, caPaths: [rootPath], serverAuthorizer: authorizeId(SERVER_ID), timeoutMs: 3000 });
 
-  /** A raw Node TLS client: FlyMe's dialer itself refuses to load a leaf that breaks the SVID rules. */
-  function rawTry(opts: Record<string, unknown>): Promise<string> {
-    return new Promise((resolve) => {
-      const s = tlsConnect({ path: sock, ca: root.certPem, checkServerIdentity: () => undefined, ...opts });
-      s.on('error', (e) => resolve(`error: ${e.message}`));
-      s.on('secureConnect', () => s.write('{"jsonrpc":"2.0","id":1,"method":"ping","params":{}}\n'));
-      s.on('data', (d: Buffer) => { resolve(`data: ${d.toString()}`); s.destroy(); });
-      s.on('close', () => resolve('closed'));
-    });
-  }
+  /** FlyMe's dialer itself refuses to load a leaf that breaks the SVID rules, so these go raw. */
+  const rawTry = (opts: Record<string, unknown>) => rawPing(sock, root.certPem, opts);
 
   async function badPem(kind: BadCertKind): Promise<{ cert: string; key: string }> {
     const { cert, keys } = await badCert(root, kind);
