@@ -2,7 +2,7 @@
  * One server-side connection: frames lines, dispatches requests, enforces in-flight, idle and
  * request limits, and stops reading from a peer that does not read its responses.
  */
-import { FlyMeError, flymeError } from '../errors.js';
+import { flymeError, type FlyMeError } from '../errors.js';
 import { LineDecoder } from '../wire/framing.js';
 import { encodeError, encodeNotification, encodeResult, parseFrame, type JsonRpcId } from '../wire/jsonrpc.js';
 import type { AcceptedConnection } from '../transport/listener.js';
@@ -195,4 +195,3 @@ export class ServerConnection {
   }
 }
 
-export { FlyMeError };
