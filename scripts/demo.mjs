@@ -46,7 +46,10 @@ say('client calls');
 failed += cli(['ping', 'hello from the demo']) !== 0;
 failed += cli(['whoami']) !== 0;
 failed += cli(['status']) !== 0;
-if (isRoot) {
+const nobodyCanRun = isRoot && spawnSync(process.execPath, [flyme, '--version'], { uid: 65534, gid: 65534 }).status === 0;
+if (isRoot && !nobodyCanRun) {
+  say(`skipping the unprivileged-peer part: uid 65534 cannot read ${root} (a parent directory is closed to other users)`);
+} else if (isRoot) {
   say('an unprivileged peer (uid 65534): identified by the kernel, allowed whoami, refused status');
   failed += cli(['whoami'], { uid: 65534, gid: 65534 }) !== 0;
   failed += cli(['status'], { uid: 65534, gid: 65534 }) !== 3;

@@ -1,6 +1,6 @@
 /** Scenario DSL: start the built flymed on a temp socket, run the built flyme CLI, raw socket helpers. */
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync, chmodSync, cpSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -59,10 +59,37 @@ export async function startDaemon(args: string[] = [], opts: { dir?: string; soc
 
 export interface RunResult { code: number | null; stdout: string; stderr: string }
 
+const DEV_ONLY = new Set(['typescript', '@types', 'fast-check']);
+const cliForUid = new Map<number, string>();
+
+/**
+ * The CLI path another uid can run. A checkout under a directory only root may enter (e.g. a 0700
+ * mktemp dir in CI) is not readable by uid 65534, so the built package is copied once per test
+ * process into a world-readable temp dir (removed at exit), without dev-only modules.
+ */
+function cliPathFor(uid: number | undefined, gid: number | undefined): string {
+  if (uid === undefined || uid === process.getuid?.()) return FLYME;
+  const known = cliForUid.get(uid);
+  if (known) return known;
+  let path = FLYME;
+  if (spawnSync(process.execPath, [FLYME, '--version'], { uid, gid: gid ?? uid }).status !== 0) {
+    const copy = tempDir('flyme-cli-copy-');
+    process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
+    for (const part of ['package.json', 'dist/src', 'build']) cpSync(join(root, part), join(copy, part), { recursive: true });
+    cpSync(join(root, 'node_modules'), join(copy, 'node_modules'), {
+      recursive: true,
+      filter: (src) => !DEV_ONLY.has(src.slice(join(root, 'node_modules').length + 1).split('/')[0]!),
+    });
+    path = join(copy, 'dist/src/cli/flyme.js');
+  }
+  cliForUid.set(uid, path);
+  return path;
+}
+
 /** Run the built CLI (optionally as another user). */
 export function runCli(args: string[], options: SpawnOptions & { input?: string } = {}): Promise<RunResult> {
   return new Promise((resolvePromise) => {
-    const p = spawn(process.execPath, [FLYME, ...args], { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [cliPathFor(options.uid, options.gid), ...args], { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
