@@ -5,3 +5,5 @@ export * from './jwt/index.js';
 export * from './replay-cache.js';
 export * from './role-config.js';
 export * from './thumbprint.js';
+export type { SecurityEvent, SecurityEventKind, SecuritySeverity, SecurityEventSink } from './events.js';
+export { ignoreSecurityEvents, fanOutSecurityEvents } from './events.js';

@@ -1,0 +1,67 @@
+/**
+ * Security events: the one hook every FlyMe component (daemon, gRPC interceptors, Redis subscriber)
+ * reports denials, handshake failures, rejected messages and other security-relevant happenings to.
+ * The daemon turns them into alerts and signed audit records; a library user can log or count them.
+ * Components depend on this interface only, never on the daemon.
+ */
+
+/** What happened. Stable strings: they appear in alerts, audit records and `flyme alerts`. */
+export type SecurityEventKind =
+  | 'denied' // a call refused for lack of a permission/role
+  | 'unauthenticated' // a call or connection without valid credentials
+  | 'handshake_failed' // TLS handshake refused (no cert, wrong CA, expired, ID not allowed, ...)
+  | 'token_refused' // a token failed verification
+  | 'message_rejected' // a pub/sub message failed verification
+  | 'burst' // many failures from one principal in a short window
+  | 'policy_reloaded'
+  | 'policy_reload_failed'
+  | 'cert_expiring'
+  | 'kill'
+  | 'unlock'
+  | 'privileged_call' // an allowed call of a privileged method
+  | 'fix'; // a self-audit repair
+
+export type SecuritySeverity = 'info' | 'warning' | 'critical';
+
+export interface SecurityEvent {
+  kind: SecurityEventKind;
+  severity: SecuritySeverity;
+  /** Component that saw it: 'flymed', 'grpc', 'redis', ... */
+  source: string;
+  /** Human-readable, one line, never a secret or a token. */
+  message: string;
+  /** JSON view of who (see describePrincipal), or the fields known before a principal exists. */
+  principal?: Record<string, unknown>;
+  /** Method, gRPC path or channel concerned. */
+  subject?: string;
+  decision?: 'allow' | 'deny';
+  /** Machine-readable reason (a FLYME_* code or a short word such as 'expired'). */
+  reason?: string;
+  /** Extra JSON-safe fields. Never secrets. */
+  details?: Record<string, unknown>;
+  /** ISO-8601; filled by the sink when absent. */
+  time?: string;
+}
+
+/** Receives security events. Must not throw and must not block: queue or drop. */
+export interface SecurityEventSink {
+  emit(event: SecurityEvent): void;
+}
+
+/** A sink that ignores everything (the default where no hook is configured). */
+export const ignoreSecurityEvents: SecurityEventSink = { emit() {} };
+
+/** Fan one event out to several sinks; a throwing sink does not stop the others. */
+export function fanOutSecurityEvents(...sinks: SecurityEventSink[]): SecurityEventSink {
+  return {
+    emit(event) {
+      for (const s of sinks) {
+        try {
+          s.emit(event);
+        } catch {
+          // a sink must not break the caller; it is its own job to report its failures
+        }
+      }
+    },
+  };
+}
