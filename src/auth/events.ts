@@ -9,6 +9,7 @@
 export type SecurityEventKind =
   | 'denied' // a call refused for lack of a permission/role
   | 'unauthenticated' // a call or connection without valid credentials
+  | 'connection_refused' // refused by a limit (too many connections, shutting down)
   | 'handshake_failed' // TLS handshake refused (no cert, wrong CA, expired, ID not allowed, ...)
   | 'token_refused' // a token failed verification
   | 'message_rejected' // a pub/sub message failed verification

@@ -11,6 +11,8 @@ export interface DispatchEvents {
   /** A handler threw something that is not a FlyMeError. */
   internalError?(conn: ServerConnection, method: string, err: unknown): void;
   served?(): void;
+  /** An allowed call of a method marked `privileged`, after its params validated. */
+  privileged?(conn: ServerConnection, method: string): void;
 }
 
 export class Dispatcher {
@@ -39,6 +41,7 @@ export class Dispatcher {
       if (id !== undefined) conn.replyError(id, err as FlyMeError);
       return;
     }
+    if (m.def.privileged) this.events.privileged?.(conn, name);
     const entry: InFlight = id !== undefined ? conn.begin(id) : { deadline: Infinity };
     let out: unknown;
     try {

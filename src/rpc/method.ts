@@ -20,6 +20,8 @@ export interface MethodDefinition<S extends TSchema = TSchema> {
   params: S;
   /** Permission the caller must hold; by convention the method name. */
   permission: string;
+  /** Report every allowed call as a `privileged_call` security event (audit trail). */
+  privileged?: boolean;
   handler(params: Static<S>, ctx: CallContext): unknown | Promise<unknown>;
 }
 

@@ -10,7 +10,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { flymeError, type FlyMeError } from '../errors.js';
 import { listen, type AcceptedConnection, type Listener, type ListenOptions } from '../transport/listener.js';
-import { emptyPrincipal, type Principal } from '../auth/principal.js';
+import { describePrincipal, emptyPrincipal, type Principal } from '../auth/principal.js';
+import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
 import { assignDefaultRoles, defaultAuthorize, type Authorize } from './authorize.js';
 import { ServerConnection } from './connection.js';
 import { Dispatcher } from './dispatcher.js';
@@ -32,6 +33,9 @@ export interface RpcServerOptions {
   logger?: ServerLogger;
   /** Called for every connection refused before serving (no creds, handshake failure, limits). */
   onRefused?(reason: FlyMeError): void;
+  /** Security events: denied calls (`denied`), refused connections (`handshake_failed` /
+   * `unauthenticated`), allowed calls of privileged methods (`privileged_call`). */
+  events?: SecurityEventSink;
 }
 
 export interface ServerStats {
@@ -51,6 +55,7 @@ export class RpcServer {
   private readonly listeners: Listener[] = [];
   private readonly dispatcher: Dispatcher;
   private readonly log: ServerLogger;
+  private readonly events: SecurityEventSink;
   private authorizeFn: Authorize;
   private nextId = 1;
   private sweeper: NodeJS.Timeout | undefined;
@@ -62,11 +67,23 @@ export class RpcServer {
     this.limits = resolveLimits(options.limits);
     this.log = options.logger ?? silent;
     this.authorizeFn = options.authorize ?? defaultAuthorize;
+    this.events = options.events ?? ignoreSecurityEvents;
     this.dispatcher = new Dispatcher(this.methods, () => this.authorizeFn, {
       served: () => { this.stats.requestsServed++; },
       denied: (conn, method, err) => {
         this.stats.denied++;
         this.log.warn({ event: 'denied', method, peer: conn.principal.peer, spiffeId: conn.principal.cert?.spiffeId, reason: err.message }, 'call denied');
+        this.events.emit({
+          kind: 'denied', severity: 'warning', source: 'flymed', message: err.message,
+          principal: describePrincipal(conn.principal), subject: method, decision: 'deny', reason: err.code,
+          ...(typeof err.data.permission === 'string' ? { details: { permission: err.data.permission } } : {}),
+        });
+      },
+      privileged: (conn, method) => {
+        this.events.emit({
+          kind: 'privileged_call', severity: 'info', source: 'flymed', message: `${method} called`,
+          principal: describePrincipal(conn.principal), subject: method, decision: 'allow',
+        });
       },
       internalError: (_conn, method, err) => this.log.error({ event: 'internal_error', method, err: String((err as Error)?.stack ?? err) }, 'handler failed'),
     });
@@ -103,6 +120,14 @@ export class RpcServer {
         this.stats.refused++;
         this.log.warn({ event: 'refused', listener: url, code: reason.code, peer, reason: reason.message }, 'connection refused');
         this.options.onRefused?.(reason);
+        const why = typeof reason.data.reason === 'string' ? reason.data.reason : reason.code;
+        const kind = typeof reason.data.reason === 'string' || reason.code === 'FLYME_HANDSHAKE_FAILED' ? 'handshake_failed'
+          : reason.code === 'FLYME_UNAUTHENTICATED' ? 'unauthenticated' : 'connection_refused';
+        this.events.emit({
+          kind, severity: 'warning', source: 'flymed',
+          message: reason.message, subject: url, decision: 'deny', reason: why,
+          ...(peer ? { principal: { transport: url, peer } } : { principal: { transport: url } }),
+        });
       },
       onConnection: (conn) => this.accept(conn),
     });
