@@ -7,3 +7,4 @@ export * from './role-config.js';
 export * from './thumbprint.js';
 export type { SecurityEvent, SecurityEventKind, SecuritySeverity, SecurityEventSink } from './events.js';
 export { ignoreSecurityEvents, fanOutSecurityEvents } from './events.js';
+export * from './policy/index.js';

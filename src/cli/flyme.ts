@@ -5,7 +5,7 @@ import { FlyMeError } from '../errors.js';
 import { connect } from '../rpc/client.js';
 import { parseAddress } from '../transport/address.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { formatStatus, formatWhoami } from './format.js';
+import { formatList, formatStatus, formatWhoami } from './format.js';
 
 const DEFAULT_CONNECT = 'unix:///run/flyme/flyme.sock';
 
@@ -78,11 +78,22 @@ program.command('whoami').description('show how the daemon identifies you (kerne
 program.command('status').description('daemon version, uptime, listeners, connections, requests served')
   .action(() => rpc('status', {}, formatStatus));
 
+program.command('reload-policy').description('make flymed re-read its policy file (an invalid file is refused and the old policy stays)')
+  .action(() => rpc('reloadPolicy', {}, (r) => `policy ${r.changed ? 'reloaded' : 'unchanged'}: ${String(r.source)}${r.version !== undefined ? ` version ${String(r.version)}` : ''} sha256 ${String(r.hash)}`));
+program.command('list').description("list directories with the daemon's privilege, within the list roots your roles grant")
+  .argument('<paths...>', 'absolute directory paths')
+  .option('--max-entries <n>', 'at most this many entries per path (server default 1000)', (v) => Number(v))
+  .action((paths, o) => rpc('list', { paths, ...(o.maxEntries ? { maxEntries: o.maxEntries } : {}) }, formatList));
+
 const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
 if (first === 'certs') program.addCommand((await import('./certs.js')).certsCommand());
 else program.command('certs').description('create a FlyMe CA and issue/inspect SPIFFE certificates (flyme certs --help)');
 if (first === 'token') program.addCommand((await import('./token.js')).tokenCommand());
 else program.command('token').description('generate JWT keys, issue and verify tokens (flyme token --help)');
+if (first === 'policy') program.addCommand((await import('./policy.js')).policyCommand(() => globals().json));
+else program.command('policy').description('validate a policy file offline (flyme policy check FILE)');
+if (first === 'explain') program.addCommand((await import('./policy.js')).explainCommand(() => globals().json));
+else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 
 try {
   await program.parseAsync(process.argv);

@@ -25,5 +25,24 @@ export function formatStatus(r: Record<string, unknown>): string {
     `listeners:   ${(r.listeners as string[]).join(', ')}`,
     `connections: ${r.connections} open, ${r.connectionsTotal} total, ${r.refusedConnections} refused`,
     `requests:    ${r.requestsServed} served, ${r.deniedCalls} denied`,
+    ...(r.policy ? [`policy:      ${policyLine(r.policy as Record<string, unknown>)}`] : []),
   ].join('\n');
+}
+
+function policyLine(p: Record<string, unknown>): string {
+  return `${String(p.source)}${p.version !== undefined ? ` version ${String(p.version)}` : ''} (sha256 ${String(p.hash).slice(0, 16)}, loaded ${String(p.loadedAt)})`;
+}
+
+export function formatList(r: Record<string, unknown>): string {
+  const out: string[] = [];
+  for (const res of r.results as Array<Record<string, any>>) {
+    if (res.error) {
+      out.push(`${res.path}: ${res.error.code}: ${res.error.message}`);
+      continue;
+    }
+    out.push(`${res.path}${res.realPath !== res.path ? ` -> ${res.realPath}` : ''}:`);
+    for (const e of res.entries) out.push(`  ${e.mode} ${String(e.type).padEnd(9)} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}`);
+    if (res.truncated) out.push(`  ... truncated after ${res.entries.length} entries`);
+  }
+  return out.join('\n');
 }

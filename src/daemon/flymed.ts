@@ -5,7 +5,10 @@ import { pino } from 'pino';
 import { FlyMeError } from '../errors.js';
 import { RpcServer } from '../rpc/server.js';
 import { parseAddress } from '../transport/address.js';
-import { assignDefaultRoles } from '../rpc/authorize.js';
+import { TokenAuthority, issuerFromFlags, registerAuthenticate } from './tokens.js';
+import { setupPolicy, DEFAULT_POLICY_PATH, type DaemonPolicy } from './policy.js';
+import { registerList } from './list.js';
+import type { SecurityEventSink } from '../auth/events.js';
 import type { DaemonTls } from './tls-setup.js';
 import { registerCoreMethods, VERSION } from './methods.js';
 import { parseDuration, parseSize, parseMode } from '../cli/parse.js';
@@ -47,24 +50,23 @@ const program = new Command('flymed')
   .option('--token-issuer <iss>', 'the trusted token issuer (iss claim); required with --jwks')
   .option('--token-audience <aud>', 'the audience tokens must name', 'flymed')
   .option('--token-roles <file>', 'JSON role map {"<iss>": {"<sub>": ["role", ...]}}: roles a token may hold (claimed roles outside it are ignored)')
+  .option('--policy <file>', `policy file (YAML or JSON; docs/policy.md); default ${DEFAULT_POLICY_PATH} when it exists, else uid 0 and the daemon's uid are admins`)
   .option('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', arg(parseDuration), 5_000)
   .action(async (opts) => {
     const log = pino({ name: 'flymed', level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
     if (process.getuid?.() !== 0) log.warn({ uid: process.getuid?.() }, 'flymed is not running as root: privileged operations will be limited to what this user may do');
     const adminIds = new Set(opts.adminId);
+    let policy: DaemonPolicy | undefined;
+    const events: SecurityEventSink = { emit: () => {} };
     const server = new RpcServer({
+      events,
+      authorize: (p, permission, method) => policy!.authorize(p, permission, method),
       logger: log,
       onRefused: (reason) => {
         const r = typeof reason.data.reason === 'string' ? reason.data.reason : undefined;
         if (r) handshakeFailures[r] = (handshakeFailures[r] ?? 0) + 1;
       },
-      assignRoles: (p) => {
-        assignDefaultRoles(p);
-        if (p.cert && adminIds.has(p.cert.spiffeId) && !p.roles.has('admin')) {
-          p.roles.add('admin');
-          p.roleSources.set('admin', `spiffe-id:${p.cert.spiffeId}`);
-        }
-      },
+      assignRoles: (p) => policy!.assignRoles(p),
       limits: {
         maxConnections: opts.maxConnections,
         maxInFlight: opts.maxInFlight,
@@ -76,18 +78,32 @@ const program = new Command('flymed')
     });
     const urls = opts.listen.length > 0 ? opts.listen : [DEFAULT_LISTEN];
     let tls: DaemonTls | undefined;
-    let stopTokens: (() => void) | undefined;
+    const tokens = new TokenAuthority(log);
     const handshakeFailures: Record<string, number> = {};
-    registerCoreMethods(server, () => (tls ? {
-      tls: {
-        spiffeId: tls.upgrader.spiffeId,
-        serial: tls.upgrader.currentSerial,
-        notAfter: tls.upgrader.notAfter.toISOString(),
-        clientAuthorizer: tls.authorizerDescription,
-        handshakeFailures,
-      },
-    } : {}));
+    registerCoreMethods(server, () => ({
+      ...(policy ? { policy: policy.status() } : {}),
+      ...(tls ? {
+        tls: {
+          spiffeId: tls.upgrader.spiffeId,
+          serial: tls.upgrader.currentSerial,
+          notAfter: tls.upgrader.notAfter.toISOString(),
+          clientAuthorizer: tls.authorizerDescription,
+          handshakeFailures,
+        },
+      } : {}),
+    }));
     try {
+      if (opts.jwks && !opts.tokenIssuer) throw new FlyMeError('FLYME_INVALID_CONFIG', '--jwks needs --token-issuer (the iss claim to trust)');
+      policy = await setupPolicy(server, {
+        ...(opts.policy ? { path: opts.policy } : {}),
+        adminIds,
+        ...(opts.jwks ? { flagIssuer: issuerFromFlags({ jwksPath: opts.jwks, issuer: opts.tokenIssuer!, audience: opts.tokenAudience, ...(opts.tokenRoles ? { rolesPath: opts.tokenRoles } : {}) }) } : {}),
+        tokens,
+        events,
+        log,
+      });
+      registerAuthenticate(server, tokens, log);
+      registerList(server, (p) => policy!.store.current.listRoots(p));
       if (urls.some((u) => parseAddress(u).tls)) {
         const { setupDaemonTls } = await import('./tls-setup.js');
         const { defaultCertsDir } = await import('../cli/certs.js');
@@ -104,16 +120,6 @@ const program = new Command('flymed')
           );
         });
       }
-      if (opts.jwks) {
-        if (!opts.tokenIssuer) throw new FlyMeError('FLYME_INVALID_CONFIG', '--jwks needs --token-issuer (the iss claim to trust)');
-        const { registerAuthenticate } = await import('./tokens.js');
-        stopTokens = await registerAuthenticate(server, {
-          jwksPath: opts.jwks,
-          issuer: opts.tokenIssuer,
-          audience: opts.tokenAudience,
-          ...(opts.tokenRoles ? { rolesPath: opts.tokenRoles } : {}),
-        }, log);
-      }
       for (const url of urls) {
         await server.listen(url, {
           socketMode: opts.socketMode,
@@ -123,21 +129,26 @@ const program = new Command('flymed')
       }
     } catch (err) {
       tls?.stopWatching();
-      stopTokens?.();
+      policy?.close();
+      tokens.close();
       await server.close(0);
       log.error({ code: (err as FlyMeError).code }, (err as Error).message);
       process.stderr.write(`flymed: ${(err as Error).message}\n`);
       process.exitCode = 1;
       return;
     }
-    log.info({ listeners: server.listenerAddresses, version: VERSION }, 'flymed ready');
+    process.on('SIGHUP', () => {
+      policy!.reload('SIGHUP').catch((e: FlyMeError) => log.error({ event: 'policy_reload_failed', code: e.code }, `policy reload refused, keeping the old policy: ${e.message}`));
+    });
+    log.info({ listeners: server.listenerAddresses, version: VERSION, policy: policy.status() }, 'flymed ready');
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
       tls?.stopWatching();
-      stopTokens?.();
+      policy?.close();
+      tokens.close();
       server.close().then(() => {
         log.info({}, 'stopped');
         process.exit(0);

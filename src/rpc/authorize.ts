@@ -5,11 +5,11 @@
  */
 import type { Principal } from '../auth/principal.js';
 import { flymeError, type FlyMeError } from '../errors.js';
+import { PUBLIC_PERMISSIONS } from '../auth/policy/policy.js';
 
 export type Authorize = (principal: Principal, permission: string, method: string) => FlyMeError | undefined;
 
-/** Permissions every identified peer holds without a grant. */
-export const PUBLIC_PERMISSIONS: ReadonlySet<string> = new Set(['whoami', 'authenticate']);
+export { PUBLIC_PERMISSIONS };
 
 /** Admin role from kernel credentials: uid 0 and the server's own uid. */
 export function assignDefaultRoles(p: Principal, ownUid = process.getuid?.() ?? -1): void {
