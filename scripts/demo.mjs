@@ -33,7 +33,7 @@ say('creating a private CA and SPIFFE certificates (flyme certs init)');
   chmodSync(certs, 0o755);
 }
 say(`starting flymed on ${url}: mutual TLS 1.3 + kernel peer credentials (socket mode ${isRoot ? '0666 so another uid can reach it' : '0660'})`);
-const d = spawn(process.execPath, [flymed, '--listen', url, '--certs', certs, '--socket-mode', isRoot ? '0666' : '0660'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const d = spawn(process.execPath, [flymed, '--listen', url, '--certs', certs, '--audit-log', join(dir, 'audit', 'audit.log'), '--socket-mode', isRoot ? '0666' : '0660'], { stdio: ['ignore', 'ignore', 'pipe'] });
 let log = '';
 d.stderr.on('data', (b) => { log += b; });
 const deadline = Date.now() + 10000;

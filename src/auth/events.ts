@@ -20,7 +20,10 @@ export type SecurityEventKind =
   | 'kill'
   | 'unlock'
   | 'privileged_call' // an allowed call of a privileged method
-  | 'fix'; // a self-audit repair
+  | 'fix' // a self-audit repair
+  | 'daemon_started'
+  | 'daemon_stopped'
+  | 'audit_dropped'; // audit records lost because the disk did not keep up
 
 export type SecuritySeverity = 'info' | 'warning' | 'critical';
 

@@ -92,6 +92,8 @@ if (first === 'token') program.addCommand((await import('./token.js')).tokenComm
 else program.command('token').description('generate JWT keys, issue and verify tokens (flyme token --help)');
 if (first === 'policy') program.addCommand((await import('./policy.js')).policyCommand(() => globals().json));
 else program.command('policy').description('validate a policy file offline (flyme policy check FILE)');
+if (first === 'audit-log') program.addCommand((await import('./audit-log.js')).auditLogCommand(() => globals().json));
+else program.command('audit-log').description("verify or tail flymed's signed audit log (flyme audit-log --help)");
 if (first === 'explain') program.addCommand((await import('./policy.js')).explainCommand(() => globals().json));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 

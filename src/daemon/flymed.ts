@@ -8,7 +8,9 @@ import { parseAddress } from '../transport/address.js';
 import { TokenAuthority, issuerFromFlags, registerAuthenticate } from './tokens.js';
 import { setupPolicy, DEFAULT_POLICY_PATH, type DaemonPolicy } from './policy.js';
 import { registerList } from './list.js';
-import type { SecurityEventSink } from '../auth/events.js';
+import type { SecurityEvent, SecurityEventSink } from '../auth/events.js';
+import type { AuditLog } from '../audit/index.js';
+import { openDaemonAudit } from './audit.js';
 import type { DaemonTls } from './tls-setup.js';
 import { registerCoreMethods, VERSION } from './methods.js';
 import { parseDuration, parseSize, parseMode } from '../cli/parse.js';
@@ -51,13 +53,25 @@ const program = new Command('flymed')
   .option('--token-audience <aud>', 'the audience tokens must name', 'flymed')
   .option('--token-roles <file>', 'JSON role map {"<iss>": {"<sub>": ["role", ...]}}: roles a token may hold (claimed roles outside it are ignored)')
   .option('--policy <file>', `policy file (YAML or JSON; docs/policy.md); default ${DEFAULT_POLICY_PATH} when it exists, else uid 0 and the daemon's uid are admins`)
+  .option('--audit-log <file>', 'signed audit log (docs/audit.md); default /var/lib/flyme/audit.log as root, ~/.local/state/flyme/audit.log otherwise')
+  .option('--audit-key <file>', 'Ed25519 audit signing key, created 0600 if missing (default audit-key.pem beside the audit log)')
+  .option('--audit-rotate <size>', 'rotate the audit log at this size', arg(parseSize), 10 * 1024 * 1024)
   .option('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', arg(parseDuration), 5_000)
   .action(async (opts) => {
     const log = pino({ name: 'flymed', level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
     if (process.getuid?.() !== 0) log.warn({ uid: process.getuid?.() }, 'flymed is not running as root: privileged operations will be limited to what this user may do');
     const adminIds = new Set(opts.adminId);
     let policy: DaemonPolicy | undefined;
-    const events: SecurityEventSink = { emit: () => {} };
+    /** Every security event goes to each of these (audit log, alerts). */
+    const sinks: SecurityEventSink[] = [];
+    const events: SecurityEventSink = {
+      emit: (e: SecurityEvent) => {
+        for (const s of sinks) {
+          try { s.emit(e); } catch { /* a sink reports its own failures */ }
+        }
+      },
+    };
+    let audit: AuditLog | undefined;
     const server = new RpcServer({
       events,
       authorize: (p, permission, method) => policy!.authorize(p, permission, method),
@@ -82,6 +96,7 @@ const program = new Command('flymed')
     const handshakeFailures: Record<string, number> = {};
     registerCoreMethods(server, () => ({
       ...(policy ? { policy: policy.status() } : {}),
+      ...(audit ? { audit: (({ publicKey: _k, ...st }) => st)(audit.state) } : {}),
       ...(tls ? {
         tls: {
           spiffeId: tls.upgrader.spiffeId,
@@ -93,6 +108,12 @@ const program = new Command('flymed')
       } : {}),
     }));
     try {
+      audit = await openDaemonAudit({
+        ...(opts.auditLog ? { path: opts.auditLog } : {}),
+        ...(opts.auditKey ? { keyPath: opts.auditKey } : {}),
+        rotateBytes: opts.auditRotate,
+      });
+      sinks.push(audit);
       if (opts.jwks && !opts.tokenIssuer) throw new FlyMeError('FLYME_INVALID_CONFIG', '--jwks needs --token-issuer (the iss claim to trust)');
       policy = await setupPolicy(server, {
         ...(opts.policy ? { path: opts.policy } : {}),
@@ -131,6 +152,7 @@ const program = new Command('flymed')
       tls?.stopWatching();
       policy?.close();
       tokens.close();
+      await audit?.close();
       await server.close(0);
       log.error({ code: (err as FlyMeError).code }, (err as Error).message);
       process.stderr.write(`flymed: ${(err as Error).message}\n`);
@@ -140,7 +162,11 @@ const program = new Command('flymed')
     process.on('SIGHUP', () => {
       policy!.reload('SIGHUP').catch((e: FlyMeError) => log.error({ event: 'policy_reload_failed', code: e.code }, `policy reload refused, keeping the old policy: ${e.message}`));
     });
-    log.info({ listeners: server.listenerAddresses, version: VERSION, policy: policy.status() }, 'flymed ready');
+    events.emit({
+      kind: 'daemon_started', severity: 'info', source: 'flymed', message: `flymed ${VERSION} started`,
+      details: { pid: process.pid, uid: process.getuid?.(), listeners: server.listenerAddresses, policy: policy.status() },
+    });
+    log.info({ listeners: server.listenerAddresses, version: VERSION, policy: policy.status(), audit: audit.state.file }, 'flymed ready');
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -149,7 +175,9 @@ const program = new Command('flymed')
       tls?.stopWatching();
       policy?.close();
       tokens.close();
-      server.close().then(() => {
+      server.close().then(async () => {
+        events.emit({ kind: 'daemon_stopped', severity: 'info', source: 'flymed', message: `flymed stopped (${signal})` });
+        await audit!.close();
         log.info({}, 'stopped');
         process.exit(0);
       });

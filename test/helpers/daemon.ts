@@ -33,7 +33,9 @@ export async function startDaemon(args: string[] = [], opts: { dir?: string; soc
   const socket = join(dir, opts.socketName ?? 'flyme.sock');
   const url = `unix://${socket}`;
   const hasListen = args.includes('--listen');
-  const proc = spawn(process.execPath, [FLYMED, ...(hasListen ? [] : ['--listen', url]), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Each daemon writes its own audit log in its temp dir (never the machine's /var/lib/flyme).
+  const audit = args.includes('--audit-log') ? [] : ['--audit-log', join(dir, 'audit', 'audit.log')];
+  const proc = spawn(process.execPath, [FLYMED, ...(hasListen ? [] : ['--listen', url]), ...audit, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));

@@ -8,7 +8,8 @@ import { startDaemon, runCli, tempDir } from '../helpers/daemon.js';
 test('a second daemon cannot take a live socket', async () => {
   const d = await startDaemon();
   try {
-    const second = await startDaemon([], { dir: d.dir, wait: false });
+    // Its own audit log, so that the socket (not the audit log's one-writer lock) is what refuses it.
+    const second = await startDaemon(['--audit-log', join(d.dir, 'audit2', 'audit.log')], { dir: d.dir, wait: false });
     assert.equal(await second.exited, 1);
     assert.match(second.log(), /already listening/);
     const r = await runCli(['--connect', d.url, 'ping']);

@@ -1,0 +1,81 @@
+/** `flyme audit-log verify|tail`: check and read the daemon's signed audit log (docs/audit.md). */
+import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
+import { open, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { auditFileSet, defaultAuditKeyPath, defaultAuditLogPath, loadAuditPublicKey, publicKeyPathFor, verifyAuditLog } from '../audit/index.js';
+import { flymeError } from '../errors.js';
+
+const count = (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('must be a positive integer');
+  return Number(v);
+};
+
+function human(line: string): string {
+  try {
+    const r = JSON.parse(line) as Record<string, any>;
+    const who = r.principal?.cert?.spiffeId ?? (r.principal?.peer ? `uid=${r.principal.peer.uid}` : '-');
+    return `${r.seq} ${r.time} ${String(r.severity).padEnd(8)} ${r.kind}${r.subject ? ` ${r.subject}` : ''} by ${who}${r.decision ? ` ${r.decision}` : ''}: ${r.message}`;
+  } catch {
+    return `(unparsable) ${line}`;
+  }
+}
+
+export function auditLogCommand(json: () => boolean): Command {
+  const cmd = new Command('audit-log').description("verify or read flymed's signed audit log");
+  cmd.command('verify').description('check signatures and the hash chain across rotated files; prints OK or the first bad record (exit 1)')
+    .argument('[file]', `audit log (default ${defaultAuditLogPath()})`)
+    .option('--pubkey <file>', `audit public key (default: audit-key.pub.pem beside FILE, or ${publicKeyPathFor(defaultAuditKeyPath())})`)
+    .action(async (file, o) => {
+      const path = file ?? defaultAuditLogPath();
+      const files = auditFileSet(path);
+      if (files.length === 0) throw flymeError('FLYME_NOT_FOUND', `no audit log at ${path}`);
+      const key = await loadAuditPublicKey(o.pubkey ?? (file ? join(dirname(file), 'audit-key.pub.pem') : publicKeyPathFor(defaultAuditKeyPath())));
+      const r = await verifyAuditLog(files, key);
+      if (json()) process.stdout.write(JSON.stringify(r) + '\n');
+      else if (r.ok) {
+        process.stdout.write(`OK: ${r.records} records in ${files.length} file(s), seq ${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}, last hash ${r.lastHash ?? '-'}\n`
+          + (r.startsMidChain ? 'note: the set starts mid-chain (older files were rotated away); its first record is not anchored\n' : '')
+          + 'note: records cut off after the last one cannot be detected without a copy of the last hash kept elsewhere\n');
+      } else {
+        const b = r.bad!;
+        process.stdout.write(`BAD: ${b.file}:${b.line}${b.seq !== undefined ? ` (seq ${b.seq})` : ''}: ${b.reason}\n`);
+      }
+      if (!r.ok) process.exitCode = 1;
+    });
+  cmd.command('tail').description('print the newest records')
+    .argument('[file]', `audit log (default ${defaultAuditLogPath()})`)
+    .option('-n, --lines <n>', 'how many records', count, 20)
+    .option('-f, --follow', 'keep printing new records as they are written (Ctrl-C to stop)')
+    .action(async (file, o) => {
+      const path = file ?? defaultAuditLogPath();
+      const print = (line: string) => process.stdout.write((json() ? line : human(line)) + '\n');
+      const size = await stat(path).then((s) => s.size, () => { throw flymeError('FLYME_NOT_FOUND', `no audit log at ${path}`); });
+      const fh = await open(path, 'r');
+      const start = Math.max(0, size - 1024 * 1024);
+      const buf = Buffer.alloc(size - start);
+      await fh.read(buf, 0, buf.length, start);
+      await fh.close();
+      const lines = buf.toString('utf8').split('\n').filter((l) => l.length > 0);
+      if (start > 0) lines.shift();
+      lines.slice(-o.lines).forEach(print);
+      if (!o.follow) return;
+      let pos = size;
+      let rest = '';
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 500));
+        const now = await stat(path).then((s) => s.size, () => 0);
+        if (now < pos) pos = 0; // rotated: read the new file from its start
+        if (now === pos) continue;
+        const h = await open(path, 'r');
+        const chunk = Buffer.alloc(Math.min(now - pos, 4 * 1024 * 1024));
+        const { bytesRead } = await h.read(chunk, 0, chunk.length, pos);
+        await h.close();
+        pos += bytesRead;
+        const text = rest + chunk.subarray(0, bytesRead).toString('utf8');
+        const parts = text.split('\n');
+        rest = parts.pop()!;
+        parts.filter((l) => l).forEach(print);
+      }
+    });
+  return cmd;
+}
