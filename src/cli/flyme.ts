@@ -5,7 +5,7 @@ import { FlyMeError } from '../errors.js';
 import { connect } from '../rpc/client.js';
 import { parseAddress } from '../transport/address.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { formatList, formatStatus, formatWhoami } from './format.js';
+import { formatAlert, formatList, formatStatus, formatWhoami } from './format.js';
 
 const DEFAULT_CONNECT = 'unix:///run/flyme/flyme.sock';
 
@@ -71,6 +71,22 @@ async function rpc(method: string, params: Record<string, unknown>, human: (r: R
   }
 }
 
+/** subscribe: print each pushed alert until the daemon closes the connection or Ctrl-C. */
+async function follow(topics: string[]): Promise<void> {
+  const g = globals();
+  const client = await open(g);
+  process.once('SIGINT', () => { void client.close(); });
+  if (g.token) await client.call('authenticate', { token: g.token });
+  await client.call('subscribe', topics.length ? { topics } : {});
+  process.stderr.write(`subscribed to ${topics.length ? topics.join(', ') : 'all alerts'}; Ctrl-C to stop\n`);
+  for await (const n of client) {
+    if (n.method !== 'alert') continue;
+    process.stdout.write((g.json ? JSON.stringify(n.params) : formatAlert(n.params as Record<string, unknown>)) + '\n');
+  }
+  const why = client.closeReason;
+  if (why && why.code !== 'FLYME_CONNECTION_CLOSED') throw why;
+}
+
 program.command('ping').description('check that the daemon answers').argument('[message]', 'text to echo', 'ping')
   .action((message) => rpc('ping', { message }, (r) => `${String(r.message)} (daemon time ${String(r.time)})`));
 program.command('whoami').description('show how the daemon identifies you (kernel credentials, certificate, token, roles)')
@@ -84,6 +100,21 @@ program.command('list').description("list directories with the daemon's privileg
   .argument('<paths...>', 'absolute directory paths')
   .option('--max-entries <n>', 'at most this many entries per path (server default 1000)', (v) => Number(v))
   .action((paths, o) => rpc('list', { paths, ...(o.maxEntries ? { maxEntries: o.maxEntries } : {}) }, formatList));
+
+program.command('alerts').description('recent alerts, newest first (denials, failed handshakes, bursts, policy reload failures, expiring certificates, kill switch)')
+  .option('-n, --limit <n>', 'how many (1..1000)', (v) => Number(v), 50)
+  .action((o) => rpc('alerts', { limit: o.limit }, (r) => {
+    const list = r.alerts as Array<Record<string, unknown>>;
+    return list.length ? list.map(formatAlert).join('\n') : 'no alerts';
+  }));
+program.command('subscribe').description('print alerts as the daemon raises them, until Ctrl-C')
+  .option('--topics <kinds>', 'only these alert kinds, comma-separated (e.g. denied,burst,kill)', (v) => v.split(',').filter(Boolean), [] as string[])
+  .action((o) => follow(o.topics));
+program.command('kill').description('engage the kill switch: close every other connection and lock the daemon down until `flyme unlock` (survives restarts)')
+  .argument('<reason>', 'why (recorded in the audit log)')
+  .action((reason) => rpc('kill', { reason }, (r) => (r.alreadyLockedDown ? `already locked down since ${String(r.since)}` : `locked down since ${String(r.since)}; only admins may call status and unlock`)));
+program.command('unlock').description('release the kill switch')
+  .action(() => rpc('unlock', {}, (r) => (r.wasLockedDown ? `unlocked (was locked down since ${String(r.since)})` : 'not locked down')));
 
 const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
 if (first === 'certs') program.addCommand((await import('./certs.js')).certsCommand());

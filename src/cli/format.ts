@@ -26,7 +26,26 @@ export function formatStatus(r: Record<string, unknown>): string {
     `connections: ${r.connections} open, ${r.connectionsTotal} total, ${r.refusedConnections} refused`,
     `requests:    ${r.requestsServed} served, ${r.deniedCalls} denied`,
     ...(r.policy ? [`policy:      ${policyLine(r.policy as Record<string, unknown>)}`] : []),
+    ...(r.killSwitch ? [`kill switch: ${killLine(r.killSwitch as Record<string, unknown>)}`] : []),
+    ...(r.alerts ? [`alerts:      ${alertCounts(r.alerts as Record<string, any>)}`] : []),
+    ...(r.audit ? [`audit log:   ${(r.audit as Record<string, unknown>).file} (seq ${(r.audit as Record<string, unknown>).seq}, ${(r.audit as Record<string, unknown>).dropped} dropped)`] : []),
+    ...(r.tls ? [`tls:         ${(r.tls as Record<string, unknown>).spiffeId}, certificate valid until ${(r.tls as Record<string, unknown>).notAfter}`] : []),
   ].join('\n');
+}
+
+function killLine(k: Record<string, unknown>): string {
+  return k.lockedDown ? `LOCKED DOWN since ${String(k.since)}: ${String(k.reason)}` : 'off';
+}
+
+function alertCounts(a: Record<string, any>): string {
+  const sev = Object.entries(a.bySeverity ?? {}).map(([k, v]) => `${v} ${k}`).join(', ');
+  return `${a.total} total${sev ? ` (${sev})` : ''}, ${a.subscribers ?? 0} subscribers`;
+}
+
+export function formatAlert(a: Record<string, unknown>): string {
+  const p = a.principal as Record<string, any> | undefined;
+  const who = p?.cert?.spiffeId ?? (p?.peer ? `uid ${p.peer.uid}` : undefined);
+  return `${String(a.time)} ${String(a.severity).toUpperCase().padEnd(8)} ${String(a.kind)}${who ? ` [${who}]` : ''}: ${String(a.message)}`;
 }
 
 function policyLine(p: Record<string, unknown>): string {

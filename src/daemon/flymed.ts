@@ -11,6 +11,12 @@ import { registerList } from './list.js';
 import type { SecurityEvent, SecurityEventSink } from '../auth/events.js';
 import type { AuditLog } from '../audit/index.js';
 import { openDaemonAudit } from './audit.js';
+import { AlertCenter } from './alerts.js';
+import { registerAlertMethods } from './alert-methods.js';
+import { KillSwitch, registerKillMethods } from './killswitch.js';
+import { watchCertExpiry } from './cert-expiry.js';
+import { dirname } from 'node:path';
+import { defaultAuditLogPath } from '../audit/files.js';
 import type { DaemonTls } from './tls-setup.js';
 import { registerCoreMethods, VERSION } from './methods.js';
 import { parseDuration, parseSize, parseMode } from '../cli/parse.js';
@@ -56,6 +62,8 @@ const program = new Command('flymed')
   .option('--audit-log <file>', 'signed audit log (docs/audit.md); default /var/lib/flyme/audit.log as root, ~/.local/state/flyme/audit.log otherwise')
   .option('--audit-key <file>', 'Ed25519 audit signing key, created 0600 if missing (default audit-key.pem beside the audit log)')
   .option('--audit-rotate <size>', 'rotate the audit log at this size', arg(parseSize), 10 * 1024 * 1024)
+  .option('--subscriber-backlog <size>', 'drop an alert subscriber that falls this far behind', arg(parseSize), 256 * 1024)
+  .option('--state-dir <dir>', 'where the kill switch keeps its lockdown state (default: the audit log\'s directory)')
   .option('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', arg(parseDuration), 5_000)
   .action(async (opts) => {
     const log = pino({ name: 'flymed', level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
@@ -72,9 +80,14 @@ const program = new Command('flymed')
       },
     };
     let audit: AuditLog | undefined;
+    const alerts = new AlertCenter({ maxSubscriberBacklogBytes: opts.subscriberBacklog });
+    sinks.push(alerts);
+    const killSwitch = new KillSwitch(opts.stateDir ?? dirname(opts.auditLog ?? defaultAuditLogPath()), (p) => policy!.store.current.isAdmin(p));
+    if (killSwitch.state.lockedDown) log.warn({ event: 'locked_down', ...killSwitch.state }, 'starting in lockdown (kill switch engaged; flyme unlock to release)');
     const server = new RpcServer({
       events,
-      authorize: (p, permission, method) => policy!.authorize(p, permission, method),
+      authorize: (p, permission, method) => killSwitch.gate(p, method) ?? policy!.authorize(p, permission, method),
+      admitPrincipal: (p) => killSwitch.admit(p),
       logger: log,
       onRefused: (reason) => {
         const r = typeof reason.data.reason === 'string' ? reason.data.reason : undefined;
@@ -96,6 +109,8 @@ const program = new Command('flymed')
     const handshakeFailures: Record<string, number> = {};
     registerCoreMethods(server, () => ({
       ...(policy ? { policy: policy.status() } : {}),
+      alerts: { ...alerts.counts, subscribers: alerts.subscriberCount, droppedSubscribers: alerts.dropped },
+      killSwitch: killSwitch.state,
       ...(audit ? { audit: (({ publicKey: _k, ...st }) => st)(audit.state) } : {}),
       ...(tls ? {
         tls: {
@@ -124,6 +139,8 @@ const program = new Command('flymed')
         log,
       });
       registerAuthenticate(server, tokens, log);
+      registerAlertMethods(server, alerts);
+      registerKillMethods(server, killSwitch, { events, flushAudit: () => audit!.flush() });
       registerList(server, (p) => policy!.store.current.listRoots(p));
       if (urls.some((u) => parseAddress(u).tls)) {
         const { setupDaemonTls } = await import('./tls-setup.js');
@@ -162,6 +179,7 @@ const program = new Command('flymed')
     process.on('SIGHUP', () => {
       policy!.reload('SIGHUP').catch((e: FlyMeError) => log.error({ event: 'policy_reload_failed', code: e.code }, `policy reload refused, keeping the old policy: ${e.message}`));
     });
+    const stopExpiryWatch = tls ? watchCertExpiry(() => tls!.upgrader.notAfter, tls.upgrader.spiffeId, events) : () => {};
     events.emit({
       kind: 'daemon_started', severity: 'info', source: 'flymed', message: `flymed ${VERSION} started`,
       details: { pid: process.pid, uid: process.getuid?.(), listeners: server.listenerAddresses, policy: policy.status() },
@@ -173,6 +191,7 @@ const program = new Command('flymed')
       stopping = true;
       log.info({ signal }, 'shutting down');
       tls?.stopWatching();
+      stopExpiryWatch();
       policy?.close();
       tokens.close();
       server.close().then(async () => {

@@ -9,6 +9,7 @@ import type { AcceptedConnection } from '../transport/listener.js';
 import type { Principal } from '../auth/principal.js';
 import type { ServerLimits } from './limits.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { ConnectionHandle } from './method.js';
 
 /** A request in flight. The AbortController is created only if a handler asks for its signal. */
 export interface InFlight {
@@ -24,6 +25,9 @@ export class ServerConnection {
   draining = false;
   /** Connections with a live subscription are exempt from the idle timeout. */
   keepAlive = false;
+  private closeListeners: Array<() => void> = [];
+  /** The handle handlers see (CallContext.connection); created on first use. */
+  private handleCache: ConnectionHandle | undefined;
 
   constructor(
     readonly id: number,
@@ -59,6 +63,21 @@ export class ServerConnection {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  get handle(): ConnectionHandle {
+    const self = this;
+    return (this.handleCache ??= {
+      id: this.id,
+      get closed() { return self.closed; },
+      bufferedBytes: () => this.conn.socket.writableLength,
+      keepAlive: (on) => { this.keepAlive = on; },
+      onClose: (fn) => {
+        if (this.closed) fn();
+        else this.closeListeners.push(fn);
+      },
+      close: () => this.close(),
+    });
   }
 
   private onLine(frame: Buffer): void {
@@ -192,6 +211,9 @@ export class ServerConnection {
     for (const entry of this.inFlight.values()) entry.abort?.abort();
     this.inFlight.clear();
     this.onClose(this);
+    const listeners = this.closeListeners;
+    this.closeListeners = [];
+    for (const fn of listeners) fn();
   }
 }
 

@@ -49,6 +49,9 @@ export class Dispatcher {
         principal: conn.principal,
         connectionId: conn.id,
         notify: (method, p) => conn.notify(method, p),
+        get connection() {
+          return conn.handle;
+        },
         ...(conn.conn.cert ? { clientCertDer: conn.conn.cert.der } : {}),
         get signal() {
           return (entry.abort ??= new AbortController()).signal;

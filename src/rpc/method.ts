@@ -4,6 +4,20 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { flymeError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 
+/** The caller's connection, for long-lived methods (subscriptions). */
+export interface ConnectionHandle {
+  readonly id: number;
+  readonly closed: boolean;
+  /** Bytes written to the socket but not yet taken by the peer. */
+  bufferedBytes(): number;
+  /** Exempt the connection from the idle timeout (a subscriber waits quietly). */
+  keepAlive(on: boolean): void;
+  /** Called once when the connection closes (immediately if it already has). */
+  onClose(fn: () => void): void;
+  /** Close the connection after what is queued has been written. */
+  close(): void;
+}
+
 export interface CallContext {
   principal: Principal;
   /** Connection id, unique per server. */
@@ -11,6 +25,7 @@ export interface CallContext {
   /** Send a notification to this caller's connection. Returns false if the connection is gone. */
   notify(method: string, params?: unknown): boolean;
   signal: AbortSignal;
+  connection: ConnectionHandle;
   /** DER of the verified client certificate on mTLS connections (for RFC 8705 token binding). */
   clientCertDer?: Uint8Array;
 }

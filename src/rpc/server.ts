@@ -14,6 +14,7 @@ import { describePrincipal, emptyPrincipal, type Principal } from '../auth/princ
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
 import { assignDefaultRoles, defaultAuthorize, type Authorize } from './authorize.js';
 import { ServerConnection } from './connection.js';
+import { encodeError } from '../wire/jsonrpc.js';
 import { Dispatcher } from './dispatcher.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { compileMethod, type CompiledMethod, type MethodDefinition } from './method.js';
@@ -31,6 +32,8 @@ export interface RpcServerOptions {
   /** Builds the principal's roles from its identity; default: uid 0 / own uid → admin. */
   assignRoles?(p: Principal, conn: AcceptedConnection): void;
   logger?: ServerLogger;
+  /** Last check on a new connection once its principal is known (e.g. lockdown): an error refuses it. */
+  admitPrincipal?(p: Principal): FlyMeError | undefined;
   /** Called for every connection refused before serving (no creds, handshake failure, limits). */
   onRefused?(reason: FlyMeError): void;
   /** Security events: denied calls (`denied`), refused connections (`handshake_failed` /
@@ -144,6 +147,19 @@ export class RpcServer {
       principal.cert = cert;
     }
     (this.options.assignRoles ?? ((p) => assignDefaultRoles(p)))(principal, conn);
+    const refused = this.options.admitPrincipal?.(principal);
+    if (refused) {
+      this.stats.refused++;
+      this.log.warn({ event: 'refused', listener: conn.address.url, code: refused.code, peer: principal.peer, spiffeId: principal.cert?.spiffeId }, refused.message);
+      this.events.emit({
+        kind: 'connection_refused', severity: 'warning', source: 'flymed', message: refused.message,
+        principal: describePrincipal(principal), subject: conn.address.url, decision: 'deny', reason: refused.code,
+      });
+      conn.socket.on('error', () => {});
+      conn.socket.end(encodeError(null, refused));
+      setTimeout(() => conn.socket.destroy(), 1000).unref();
+      return;
+    }
     const c = new ServerConnection(this.nextId++, conn, principal, this.limits, this.dispatcher, (closed) => {
       this.connections.delete(closed);
       this.stats.connections = this.connections.size;
