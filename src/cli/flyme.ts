@@ -5,7 +5,7 @@ import { FlyMeError } from '../errors.js';
 import { connect } from '../rpc/client.js';
 import { parseAddress } from '../transport/address.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { formatAlert, formatList, formatStatus, formatWhoami } from './format.js';
+import { formatAlert, formatAudit, formatList, formatStatus, formatWhoami } from './format.js';
 
 const DEFAULT_CONNECT = 'unix:///run/flyme/flyme.sock';
 
@@ -66,6 +66,7 @@ async function rpc(method: string, params: Record<string, unknown>, human: (r: R
     if (g.token) await client.call('authenticate', { token: g.token });
     const result = await client.call(method, params);
     process.stdout.write(g.json ? JSON.stringify(result) + '\n' : human(result) + '\n');
+    if (result.ok === false) process.exitCode = EXIT.ERROR;
   } finally {
     await client.close();
   }
@@ -101,6 +102,12 @@ program.command('list').description("list directories with the daemon's privileg
   .option('--max-entries <n>', 'at most this many entries per path (server default 1000)', (v) => Number(v))
   .action((paths, o) => rpc('list', { paths, ...(o.maxEntries ? { maxEntries: o.maxEntries } : {}) }, formatList));
 
+program.command('audit').description("flymed's security self-audit: socket, key, policy and audit-log modes and owners, certificate expiry, audit-log integrity (exit 1 on a critical finding)")
+  .option('--deep', 'also verify the whole audit-log chain and the daemon certificate chain')
+  .option('--fix', 'repair what is safe (file modes); every fix is recorded in the audit log')
+  .action(async (o) => {
+    await rpc('audit', { ...(o.deep ? { deep: true } : {}), ...(o.fix ? { fix: true } : {}) }, formatAudit);
+  });
 program.command('alerts').description('recent alerts, newest first (denials, failed handshakes, bursts, policy reload failures, expiring certificates, kill switch)')
   .option('-n, --limit <n>', 'how many (1..1000)', (v) => Number(v), 50)
   .action((o) => rpc('alerts', { limit: o.limit }, (r) => {

@@ -65,3 +65,13 @@ export function formatList(r: Record<string, unknown>): string {
   }
   return out.join('\n');
 }
+
+export function formatAudit(r: Record<string, unknown>): string {
+  const findings = r.findings as Array<{ id: string; severity: string; message: string; fixable: boolean; fixed: boolean }>;
+  const mark = (f: (typeof findings)[number]) => (f.fixed ? 'FIXED' : f.severity === 'info' ? 'ok' : f.severity.toUpperCase());
+  const s = r.summary as { critical: number; warning: number; fixed: number };
+  return [
+    ...findings.map((f) => `${mark(f).padEnd(8)} ${f.message}${f.fixable && !f.fixed ? ' [fixable: flyme audit --fix]' : ''}`),
+    `${s.critical} critical, ${s.warning} warnings, ${s.fixed} fixed`,
+  ].join('\n');
+}

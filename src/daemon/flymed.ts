@@ -15,6 +15,7 @@ import { AlertCenter } from './alerts.js';
 import { registerAlertMethods } from './alert-methods.js';
 import { KillSwitch, registerKillMethods } from './killswitch.js';
 import { watchCertExpiry } from './cert-expiry.js';
+import { registerSelfAudit } from './self-audit/index.js';
 import { dirname } from 'node:path';
 import { defaultAuditLogPath } from '../audit/files.js';
 import type { DaemonTls } from './tls-setup.js';
@@ -105,6 +106,7 @@ const program = new Command('flymed')
     });
     const urls = opts.listen.length > 0 ? opts.listen : [DEFAULT_LISTEN];
     let tls: DaemonTls | undefined;
+    let certsDir: string | undefined;
     const tokens = new TokenAuthority(log);
     const handshakeFailures: Record<string, number> = {};
     registerCoreMethods(server, () => ({
@@ -140,13 +142,20 @@ const program = new Command('flymed')
       });
       registerAuthenticate(server, tokens, log);
       registerAlertMethods(server, alerts);
+      registerSelfAudit(server, () => ({
+        sockets: urls.map((u) => parseAddress(u)).flatMap((a) => (a.kind === 'unix' ? [{ path: a.path, mode: opts.socketMode }] : [])),
+        ...(tls && certsDir ? { certsDir } : {}),
+        ...(policy?.store.path ? { policyPath: policy.store.path } : {}),
+        audit: audit!,
+        events,
+      }));
       registerKillMethods(server, killSwitch, { events, flushAudit: () => audit!.flush() });
       registerList(server, (p) => policy!.store.current.listRoots(p));
       if (urls.some((u) => parseAddress(u).tls)) {
         const { setupDaemonTls } = await import('./tls-setup.js');
         const { defaultCertsDir } = await import('../cli/certs.js');
         tls = await setupDaemonTls({
-          certsDir: opts.certs ?? process.env.FLYME_CERTS ?? defaultCertsDir(),
+          certsDir: (certsDir = opts.certs ?? process.env.FLYME_CERTS ?? defaultCertsDir()),
           allowIds: opts.allowId,
           allowPrefixes: opts.allowPrefix,
           handshakeTimeoutMs: opts.handshakeTimeout,

@@ -1,0 +1,105 @@
+/**
+ * `audit {deep?, fix?}`: flymed audits its own installation. `deep` adds full audit-log chain verification
+ * and the daemon certificate's chain check; `fix` applies the safe repairs (chmod) and records each one in
+ * the audit log (kind `fix`).
+ */
+import { createPublicKey } from 'node:crypto';
+import { chmod, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { SecurityEventSink } from '../../auth/events.js';
+import { describePrincipal } from '../../auth/principal.js';
+import { auditFileSet, checkLine, verifyAuditLog, type AuditLog } from '../../audit/index.js';
+import { loadTrustBundle } from '../../identity/trust-bundle.js';
+import { parseCertificates } from '../../identity/validate.js';
+import { verifyChain } from '../../identity/verify.js';
+import type { RpcServer } from '../../rpc/server.js';
+import { checkAuditFileMode, checkCertExpiry, checkPolicyFile, checkPrivateKey, checkPrivilege, checkSocket, type Finding } from './checks.js';
+
+export interface SelfAuditConfig {
+  sockets: Array<{ path: string; mode: number }>;
+  certsDir?: string;
+  policyPath?: string;
+  audit: AuditLog;
+  events: SecurityEventSink;
+}
+
+async function auditLogFindings(log: AuditLog, deep: boolean): Promise<Finding[]> {
+  const { path, keyPath } = log.options;
+  const out = [...await checkAuditFileMode(path), ...await checkPrivateKey(keyPath)];
+  await log.flush();
+  const key = createPublicKey(log.publicKeyPem);
+  if (deep) {
+    const r = await verifyAuditLog(auditFileSet(path), key);
+    out.push(r.ok
+      ? { id: 'audit-chain', severity: 'info', message: `audit log chain verified: ${r.records} records, seq ${r.firstSeq}..${r.lastSeq}${r.startsMidChain ? ' (starts mid-chain: older files rotated away)' : ''}`, fixable: false, fixed: false }
+      : { id: 'audit-chain', severity: 'critical', message: `audit log chain broken at ${r.bad!.file}:${r.bad!.line}: ${r.bad!.reason}`, fixable: false, fixed: false });
+  } else {
+    const text = await readFile(path, 'utf8').catch(() => '');
+    const last = text.trimEnd().split('\n').at(-1) ?? '';
+    const c = last ? checkLine(last, key) : undefined;
+    out.push(!c || c.ok
+      ? { id: 'audit-tail', severity: 'info', message: 'the newest audit record verifies (use deep for the whole chain)', fixable: false, fixed: false }
+      : { id: 'audit-tail', severity: 'critical', message: `the newest audit record does not verify: ${c.reason}`, fixable: false, fixed: false });
+  }
+  return out;
+}
+
+async function certFindings(certsDir: string, deep: boolean): Promise<Finding[]> {
+  const cert = join(certsDir, 'server.pem');
+  const ca = join(certsDir, 'root-ca.pem');
+  const out = [...await checkPrivateKey(join(certsDir, 'server.key.pem')), ...await checkCertExpiry(cert), ...await checkCertExpiry(ca)];
+  if (deep) {
+    try {
+      const [leaf, ...intermediates] = parseCertificates(await readFile(cert, 'utf8'));
+      const { spiffeId } = await verifyChain(leaf!, intermediates, await loadTrustBundle(ca));
+      out.push({ id: 'cert-chain', severity: 'info', message: `${cert} (${spiffeId.toString()}) chains to ${ca}`, fixable: false, fixed: false });
+    } catch (e) {
+      out.push({ id: 'cert-chain', severity: 'critical', message: `${cert} does not verify against ${ca}: ${(e as Error).message}`, fixable: false, fixed: false });
+    }
+  }
+  return out;
+}
+
+export async function runSelfAudit(c: SelfAuditConfig, deep: boolean): Promise<Finding[]> {
+  const findings: Finding[] = [...checkPrivilege()];
+  for (const s of c.sockets) findings.push(...await checkSocket(s.path, s.mode));
+  if (c.certsDir) findings.push(...await certFindings(c.certsDir, deep));
+  if (c.policyPath) findings.push(...await checkPolicyFile(c.policyPath));
+  findings.push(...await auditLogFindings(c.audit, deep));
+  return findings;
+}
+
+export function registerSelfAudit(server: RpcServer, config: () => SelfAuditConfig): void {
+  server.method({
+    name: 'audit',
+    permission: 'audit',
+    privileged: true,
+    params: Type.Object({ deep: Type.Optional(Type.Boolean()), fix: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+    handler: async ({ deep, fix }, ctx) => {
+      const c = config();
+      const findings = await runSelfAudit(c, deep === true);
+      if (fix) {
+        for (const f of findings) {
+          if (!f.fix) continue;
+          try {
+            await chmod(f.fix.path, f.fix.mode);
+            f.fixed = true;
+            c.events.emit({
+              kind: 'fix', severity: 'warning', source: 'flymed', subject: f.fix.path, decision: 'allow', principal: describePrincipal(ctx.principal),
+              message: `self-audit fix: chmod ${f.fix.mode.toString(8).padStart(4, '0')} ${f.fix.path} (${f.message})`, details: { finding: f.id, mode: f.fix.mode.toString(8) },
+            });
+          } catch (e) {
+            f.message += ` (fix failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+          }
+        }
+      }
+      const open = findings.filter((f) => f.severity !== 'info' && !f.fixed);
+      return {
+        ok: open.every((f) => f.severity !== 'critical'),
+        summary: { critical: open.filter((f) => f.severity === 'critical').length, warning: open.filter((f) => f.severity === 'warning').length, fixed: findings.filter((f) => f.fixed).length },
+        findings: findings.map(({ fix: _fix, ...f }) => f),
+      };
+    },
+  });
+}
