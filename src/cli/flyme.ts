@@ -3,7 +3,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { FlyMeError } from '../errors.js';
 import { connect } from '../rpc/client.js';
-import { parseAddress } from '../transport/address.js';
+import { dialDaemon } from './dial.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { formatAlert, formatAudit, formatList, formatStatus, formatWhoami } from './format.js';
 
@@ -34,28 +34,9 @@ function globals() {
   };
 }
 
-/** Dial the daemon; TLS URLs load identity code lazily so plain `flyme ping` stays fast. */
+/** Dial the daemon (plain, or mTLS with the certs dir) and speak JSON-RPC on it. */
 async function open(g: ReturnType<typeof globals>) {
-  if (!parseAddress(g.url).tls) return connect(g.url, { callTimeoutMs: g.timeoutMs, timeoutMs: g.timeoutMs });
-  const { join } = await import('node:path');
-  const { readFileSync } = await import('node:fs');
-  const { defaultCertsDir } = await import('./certs.js');
-  const { authorizeId, parseCertificates, spiffeIdFromCertificate } = await import('../identity/index.js');
-  const { dialTls } = await import('../identity/tls/index.js');
-  const dir = g.certs ?? defaultCertsDir();
-  const certPath = join(dir, 'client.pem');
-  let serverId = g.serverId;
-  if (!serverId) {
-    const own = spiffeIdFromCertificate(parseCertificates(readFileSync(certPath, 'utf8'))[0]!);
-    serverId = `spiffe://${own.trustDomain}/flymed`;
-  }
-  const socket = await dialTls(g.url, {
-    certPath,
-    keyPath: join(dir, 'client.key.pem'),
-    caPaths: [join(dir, 'root-ca.pem')],
-    serverAuthorizer: authorizeId(serverId),
-    timeoutMs: g.timeoutMs,
-  });
+  const socket = await dialDaemon({ url: g.url, timeoutMs: g.timeoutMs, certs: g.certs, serverId: g.serverId });
   return connect(g.url, { socket, callTimeoutMs: g.timeoutMs });
 }
 
@@ -123,7 +104,9 @@ program.command('kill').description('engage the kill switch: close every other c
 program.command('unlock').description('release the kill switch')
   .action(() => rpc('unlock', {}, (r) => (r.wasLockedDown ? `unlocked (was locked down since ${String(r.since)})` : 'not locked down')));
 
-const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
+// Subcommands with heavy imports are loaded only when named (option values before them are skipped).
+const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor']);
+const first = process.argv.slice(2).find((a) => LAZY.has(a));
 if (first === 'certs') program.addCommand((await import('./certs.js')).certsCommand());
 else program.command('certs').description('create a FlyMe CA and issue/inspect SPIFFE certificates (flyme certs --help)');
 if (first === 'token') program.addCommand((await import('./token.js')).tokenCommand());
@@ -132,6 +115,8 @@ if (first === 'policy') program.addCommand((await import('./policy.js')).policyC
 else program.command('policy').description('validate a policy file offline (flyme policy check FILE)');
 if (first === 'audit-log') program.addCommand((await import('./audit-log.js')).auditLogCommand(() => globals().json));
 else program.command('audit-log').description("verify or tail flymed's signed audit log (flyme audit-log --help)");
+if (first === 'probe') program.addCommand((await import('./probe/index.js')).probeCommand(globals));
+else program.command('probe').description('run an attack zoo against a running daemon; exit 1 if any attack was not refused (flyme probe --help)');
 if (first === 'explain') program.addCommand((await import('./policy.js')).explainCommand(() => globals().json));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 

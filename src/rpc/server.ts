@@ -61,6 +61,8 @@ export class RpcServer {
   private readonly events: SecurityEventSink;
   private authorizeFn: Authorize;
   private nextId = 1;
+  /** Admitted sockets not yet closed: serving, or still in their TLS handshake. */
+  private openSockets = 0;
   private sweeper: NodeJS.Timeout | undefined;
   private shuttingDown = false;
   readonly stats: ServerStats = { connections: 0, connectionsTotal: 0, requestsServed: 0, refused: 0, denied: 0 };
@@ -112,11 +114,14 @@ export class RpcServer {
     const l = await listen(url, {
       ...options,
       warn: (m) => this.log.warn({ listener: url }, m),
-      admit: () => {
+      admit: (raw) => {
         if (this.shuttingDown) return flymeError('FLYME_SHUTTING_DOWN', 'server is shutting down');
-        if (this.connections.size >= this.limits.maxConnections) {
+        // Count sockets still in their TLS handshake too: a flood of handshakes that never finish is bounded.
+        if (this.openSockets >= this.limits.maxConnections) {
           return flymeError('FLYME_TOO_MANY_CONNECTIONS', `server is at its limit of ${this.limits.maxConnections} connections`);
         }
+        this.openSockets++;
+        raw.once('close', () => { this.openSockets--; });
         return undefined;
       },
       onRefused: (reason, _raw, peer) => {
