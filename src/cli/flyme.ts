@@ -117,6 +117,8 @@ if (first === 'audit-log') program.addCommand((await import('./audit-log.js')).a
 else program.command('audit-log').description("verify or tail flymed's signed audit log (flyme audit-log --help)");
 if (first === 'probe') program.addCommand((await import('./probe/index.js')).probeCommand(globals));
 else program.command('probe').description('run an attack zoo against a running daemon; exit 1 if any attack was not refused (flyme probe --help)');
+if (first === 'doctor') program.addCommand((await import('./doctor.js')).doctorCommand(globals));
+else program.command('doctor').description('check the local installation (socket, daemon, certificates, clock, policy) and say what to fix');
 if (first === 'explain') program.addCommand((await import('./policy.js')).explainCommand(() => globals().json));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 

@@ -40,7 +40,7 @@ export async function checkSocket(path: string, configuredMode: number): Promise
   const s = await stat(path);
   if (!s) return [bad(`socket:${path}`, 'critical', `socket ${path} is missing: clients cannot reach flymed (was it deleted?)`)];
   const mode = s.mode & 0o777;
-  if (mode & ~configuredMode & 0o777) out.push(bad(`socket:${path}`, 'critical', `socket ${path} has mode ${octal(mode)}, wider than the configured ${octal(configuredMode)}`, { path, mode: configuredMode }));
+  if (mode & ~configuredMode & 0o777) out.push(bad(`socket:${path}`, 'critical', `socket ${path} has mode ${octal(mode)}, wider than the expected ${octal(configuredMode)} (flymed --socket-mode)`, { path, mode: configuredMode }));
   else if (mode & 0o006) out.push(bad(`socket:${path}`, 'warning', `socket ${path} is connectable by every local user (mode ${octal(mode)}, as configured): access then relies on the policy alone`));
   else out.push(ok(`socket:${path}`, `socket ${path} mode ${octal(mode)}`));
   if (asRoot() && s.uid !== 0) out.push(bad(`socket-owner:${path}`, 'warning', `socket ${path} is owned by uid ${s.uid}, not root`));
