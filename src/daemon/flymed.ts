@@ -140,7 +140,7 @@ const program = new Command('flymed')
         events,
         log,
       });
-      registerAuthenticate(server, tokens, log);
+      registerAuthenticate(server, tokens, log, events);
       registerAlertMethods(server, alerts);
       registerSelfAudit(server, () => ({
         sockets: urls.map((u) => parseAddress(u)).flatMap((a) => (a.kind === 'unix' ? [{ path: a.path, mode: opts.socketMode }] : [])),

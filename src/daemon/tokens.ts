@@ -9,7 +9,8 @@ import { decodeJwt } from 'jose';
 import { describePrincipal, type Principal } from '../auth/principal.js';
 import { JwksFileSource, RoleConfig, TokenVerifier, ReplayCache } from '../auth/index.js';
 import type { TrustedIssuer } from '../auth/policy/index.js';
-import { flymeError } from '../errors.js';
+import { flymeError, FlyMeError } from '../errors.js';
+import type { SecurityEventSink } from '../auth/events.js';
 import type { RpcServer, ServerLogger } from '../rpc/server.js';
 
 export interface FlagIssuerOptions {
@@ -118,7 +119,7 @@ export function grantTokenRoles(p: Principal, granted: readonly string[]): void 
   }
 }
 
-export function registerAuthenticate(server: RpcServer, authority: TokenAuthority, log: ServerLogger): void {
+export function registerAuthenticate(server: RpcServer, authority: TokenAuthority, log: ServerLogger, events: SecurityEventSink): void {
   const instance = `${process.pid}-${Date.now()}`;
   server.method({
     name: 'authenticate',
@@ -131,6 +132,11 @@ export function registerAuthenticate(server: RpcServer, authority: TokenAuthorit
       const v = await authority.verify(token, {
         connectionId: `${instance}-${ctx.connectionId}`,
         ...(ctx.clientCertDer ? { clientCertDer: ctx.clientCertDer } : {}),
+      }).catch((e: unknown) => {
+        if (e instanceof FlyMeError) {
+          events.emit({ kind: 'token_refused', severity: 'warning', source: 'flymed', message: e.message, principal: describePrincipal(p), subject: 'authenticate', decision: 'deny', reason: e.code });
+        }
+        throw e;
       });
       if (v.ignored.length > 0) log.warn({ event: 'roles_ignored', iss: v.identity.iss, sub: v.identity.sub, ignored: v.ignored }, 'token claimed roles the role map does not grant; ignored');
       p.token = v.identity;

@@ -16,6 +16,8 @@ test('policy issuers grant subject-allowed roles only', { skip: !isRoot && 'need
   writeFileSync(file, `roles:
   operator: { methods: [status] }
   auditor: { methods: [ping] }
+bindings:
+  - { uid: 0, roles: [admin] }
 issuers:
   - iss: ci-issuer
     jwks: ${join(keys, 'jwks.json')}
@@ -53,6 +55,9 @@ issuers:
     // More claimed roles than maxRoles: refused.
     const greedy = await runCli(['--connect', d.url, '--token', await issue(k1, 'ci-issuer', 'deployer', 'operator,a,b'), '--json', 'status'], NOBODY);
     assert.equal(JSON.parse(greedy.stderr).error.code, 'FLYME_TOKEN_INVALID');
+    // Each refused token is an alert (and an audit record) with its reason.
+    const alerts = JSON.parse((await runCli(['--connect', d.url, '--json', 'alerts'])).stdout).alerts as Array<{ kind: string; reason: string }>;
+    assert.deepEqual(alerts.filter((a) => a.kind === 'token_refused').map((a) => a.reason).sort(), ['FLYME_TOKEN_INVALID', 'FLYME_TOKEN_INVALID', 'FLYME_TOKEN_WRONG_ISSUER']);
   } finally {
     await d.stop();
   }
