@@ -9,6 +9,9 @@ const needs = [
   { bin: '/usr/bin/make', pkg: 'make' },
   { bin: '/usr/bin/g++', pkg: 'g++' },
   { bin: '/usr/bin/python3', pkg: 'python3' },
+  // gRPC interop: a Python grpcio client against the Node server (test/scenarios/grpc-python-interop)
+  { bin: '/usr/lib/python3/dist-packages/grpc/__init__.py', pkg: 'python3-grpcio' },
+  { bin: '/usr/lib/python3/dist-packages/grpc_tools/__init__.py', pkg: 'python3-grpc-tools' },
 ];
 const missing = needs.filter((n) => !existsSync(n.bin)).map((n) => n.pkg);
 if (missing.length > 0) {

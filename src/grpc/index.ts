@@ -1,0 +1,7 @@
+/** Secure gRPC for @grpc/grpc-js (re-exports only). See docs/grpc.md. */
+export { createSecureServer, type SecureServerOptions, type SecureGrpcServer } from './server.js';
+export { SecureGrpcClientBuilder, clientFiles } from './client.js';
+export { FlyMeServerCredentials, channelCredentials, tokenCallCredentials, type IdentityFiles, type TokenProvider } from './credentials.js';
+export { authInterceptor, type AuthInterceptorOptions, type MethodRoles } from './server-auth.js';
+export { PeerVerifier } from './peer.js';
+export { principalOf, PRINCIPAL_KEY, type GrpcPrincipal } from './principal.js';

@@ -1,0 +1,116 @@
+/**
+ * The server interceptor: before any handler runs, the caller's certificate is verified (SPIFFE ID +
+ * authorizer), an optional bearer token is verified, roles are decided by the server (token roles from a
+ * trusted issuer ∩ the role config, plus roles bound to the SPIFFE ID), and the method's required roles
+ * are checked. Methods not in the map are denied unless listed as public. The handler reads the result
+ * with `principalOf(call)`.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { describePrincipal, emptyPrincipal, type Principal } from '../auth/principal.js';
+import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
+import type { TokenVerifier } from '../auth/jwt/verifier.js';
+import type { RoleConfig } from '../auth/role-config.js';
+import { FlyMeError } from '../errors.js';
+import type { PeerVerifier } from './peer.js';
+import { PRINCIPAL_KEY } from './principal.js';
+
+export interface MethodRoles {
+  /** `'/pkg.Service/Method'` → roles, any one of which allows the call. */
+  [path: string]: readonly string[];
+}
+
+export interface AuthInterceptorOptions {
+  peers: PeerVerifier;
+  methods: MethodRoles;
+  /** Methods callable by any authenticated peer (e.g. health checks). */
+  publicMethods?: readonly string[];
+  /** Verify `authorization: Bearer` tokens; when set, calls without a token are UNAUTHENTICATED. */
+  tokens?: TokenVerifier;
+  /** Token roles allowed per issuer/subject (claimed ∩ allowed). Without it, a trusted issuer's roles are taken as claimed. */
+  tokenRoles?: RoleConfig;
+  /** Roles held by a SPIFFE ID (certificate identity). */
+  idRoles?: Readonly<Record<string, readonly string[]>>;
+  events?: SecurityEventSink;
+  transport?: string;
+}
+
+type StatusObject = Parameters<grpc.ServerInterceptingCallInterface['sendStatus']>[0];
+
+function status(code: grpc.status, details: string): StatusObject {
+  return { code, details, metadata: new grpc.Metadata() };
+}
+
+export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerInterceptor {
+  const events = o.events ?? ignoreSecurityEvents;
+  const publicSet = new Set(o.publicMethods ?? []);
+  const report = (kind: 'unauthenticated' | 'denied' | 'token_refused', path: string, p: Principal, e: { code?: string; message: string }) => {
+    events.emit({ kind, severity: 'warning', source: 'grpc', message: e.message, principal: describePrincipal(p), subject: path, decision: 'deny', ...(e.code ? { reason: e.code } : {}) });
+  };
+
+  async function decide(path: string, call: grpc.ServerInterceptingCallInterface, metadata: grpc.Metadata): Promise<{ principal: Principal } | { status: StatusObject }> {
+    const p = emptyPrincipal(o.transport ?? 'grpc');
+    try {
+      p.cert = await o.peers.verify(call.getAuthContext().sslPeerCertificate);
+    } catch (e) {
+      const err = e as FlyMeError;
+      if (err.code === 'FLYME_ID_NOT_AUTHORIZED') {
+        report('denied', path, p, err);
+        return { status: status(grpc.status.PERMISSION_DENIED, err.message) };
+      }
+      report('unauthenticated', path, p, err);
+      return { status: status(grpc.status.UNAUTHENTICATED, `client certificate refused: ${err.message}`) };
+    }
+    for (const r of o.idRoles?.[p.cert.spiffeId] ?? []) {
+      p.roles.add(r);
+      if (!p.roleSources.has(r)) p.roleSources.set(r, `spiffe-id:${p.cert.spiffeId}`);
+    }
+    if (o.tokens) {
+      const header = metadata.get('authorization')[0];
+      const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      if (!token) {
+        report('unauthenticated', path, p, { code: 'FLYME_UNAUTHENTICATED', message: 'no bearer token' });
+        return { status: status(grpc.status.UNAUTHENTICATED, 'a bearer token is required (authorization: Bearer <jwt>)') };
+      }
+      try {
+        // A token binds to the first client certificate that presents it: a stolen token is useless elsewhere.
+        const v = await o.tokens.verify(token, { connectionId: `cert:${p.cert.thumbprint}`, clientCertDer: Buffer.from(call.getAuthContext().sslPeerCertificate!.raw) });
+        p.token = v.identity;
+        const granted = o.tokenRoles ? o.tokenRoles.grantedRoles(v.identity.claimedRoles, v.identity.iss, v.identity.sub).granted : v.identity.claimedRoles;
+        for (const r of granted) {
+          p.roles.add(r);
+          if (!p.roleSources.has(r)) p.roleSources.set(r, `token:${v.identity.iss}/${v.identity.sub}`);
+        }
+      } catch (e) {
+        const err = e as FlyMeError;
+        report('token_refused', path, p, err);
+        return { status: status(grpc.status.UNAUTHENTICATED, `token refused: ${err.code ?? 'FLYME_TOKEN_INVALID'}: ${err.message}`) };
+      }
+    }
+    if (publicSet.has(path)) return { principal: p };
+    const needed = o.methods[path];
+    if (!needed) {
+      report('denied', path, p, { code: 'FLYME_PERMISSION_DENIED', message: `${path} is not in the method role map (deny by default)` });
+      return { status: status(grpc.status.PERMISSION_DENIED, `${path} is not allowed for anyone (not in the method role map)`) };
+    }
+    if (!needed.some((r) => p.roles.has(r))) {
+      const who = p.token ? `${p.cert.spiffeId} (token sub ${p.token.sub})` : p.cert.spiffeId;
+      report('denied', path, p, { code: 'FLYME_PERMISSION_DENIED', message: `${who} lacks a role for ${path} (needs one of ${needed.join(', ')})` });
+      return { status: status(grpc.status.PERMISSION_DENIED, `${path} needs one of the roles [${needed.join(', ')}]; the caller holds [${[...p.roles].sort().join(', ')}]`) };
+    }
+    return { principal: p };
+  }
+
+  return (descriptor, call) => new grpc.ServerInterceptingCall(call, new grpc.ResponderBuilder().withStart((next) => {
+    next(new grpc.ServerListenerBuilder().withOnReceiveMetadata((metadata, mdNext) => {
+      metadata.remove(PRINCIPAL_KEY); // never trust a principal sent by the client
+      decide(descriptor.path, call, metadata).then((d) => {
+        if ('status' in d) {
+          call.sendStatus(d.status);
+          return;
+        }
+        metadata.set(PRINCIPAL_KEY, Buffer.from(JSON.stringify(describePrincipal(d.principal))));
+        mdNext(metadata);
+      }, (e: Error) => call.sendStatus(status(grpc.status.INTERNAL, `authorization failed: ${e.message}`)));
+    }).build());
+  }).build());
+}
