@@ -12,6 +12,9 @@ const needs = [
   // gRPC interop: a Python grpcio client against the Node server (test/scenarios/grpc-python-interop)
   { bin: '/usr/lib/python3/dist-packages/grpc/__init__.py', pkg: 'python3-grpcio' },
   { bin: '/usr/lib/python3/dist-packages/grpc_tools/__init__.py', pkg: 'python3-grpc-tools' },
+  // Redis pub/sub tests run a private TLS-only redis-server; redis-cli publishes the plain-text attack
+  { bin: '/usr/bin/redis-server', pkg: 'redis-server' },
+  { bin: '/usr/bin/redis-cli', pkg: 'redis-tools' },
 ];
 const missing = needs.filter((n) => !existsSync(n.bin)).map((n) => n.pkg);
 if (missing.length > 0) {

@@ -105,7 +105,7 @@ program.command('unlock').description('release the kill switch')
   .action(() => rpc('unlock', {}, (r) => (r.wasLockedDown ? `unlocked (was locked down since ${String(r.since)})` : 'not locked down')));
 
 // Subcommands with heavy imports are loaded only when named (option values before them are skipped).
-const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor']);
+const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis']);
 const first = process.argv.slice(2).find((a) => LAZY.has(a));
 if (first === 'certs') program.addCommand((await import('./certs.js')).certsCommand());
 else program.command('certs').description('create a FlyMe CA and issue/inspect SPIFFE certificates (flyme certs --help)');
@@ -119,6 +119,12 @@ if (first === 'probe') program.addCommand((await import('./probe/index.js')).pro
 else program.command('probe').description('run an attack zoo against a running daemon; exit 1 if any attack was not refused (flyme probe --help)');
 if (first === 'doctor') program.addCommand((await import('./doctor.js')).doctorCommand(globals));
 else program.command('doctor').description('check the local installation (socket, daemon, certificates, clock, policy) and say what to fix');
+if (first === 'pub') program.addCommand((await import('./redis.js')).pubCommand(globals));
+else program.command('pub').description('publish a signed message on a Redis channel (flyme pub --help)');
+if (first === 'sub') program.addCommand((await import('./redis.js')).subCommand(globals));
+else program.command('sub').description('print verified messages from Redis channels (flyme sub --help)');
+if (first === 'redis') program.addCommand((await import('./redis.js')).redisCommand());
+else program.command('redis').description('Redis helpers: flyme redis acl');
 if (first === 'explain') program.addCommand((await import('./policy.js')).explainCommand(() => globals().json));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 

@@ -3,3 +3,4 @@ export { Policy, PUBLIC_PERMISSIONS, ADMIN_ROLE, type PolicyInfo, type Subject, 
 export { PolicyStore, type PolicyStoreOptions } from './store.js';
 export { parsePolicyText, MAX_POLICY_BYTES } from './parse.js';
 export type { PolicyDocument, RoleDefinition, Binding, TrustedIssuer } from './schema.js';
+export { ChannelAcl, ChannelsSchema, type ChannelRule, type ChannelSelector, type ChannelSubject } from './channels.js';

@@ -14,6 +14,7 @@ import { flymeError, type FlyMeError } from '../../errors.js';
 import type { Principal } from '../principal.js';
 import { MAX_POLICY_BYTES, parsePolicyText } from './parse.js';
 import type { Binding, PolicyDocument, TrustedIssuer } from './schema.js';
+import { ChannelAcl } from './channels.js';
 
 /** Permissions every identified peer holds without a grant. */
 export const PUBLIC_PERMISSIONS: ReadonlySet<string> = new Set(['whoami', 'authenticate']);
@@ -57,6 +58,7 @@ interface CompiledRole {
 export class Policy {
   readonly info: PolicyInfo;
   private readonly roles = new Map<string, CompiledRole>();
+  #channels: ChannelAcl | undefined;
 
   private constructor(readonly document: PolicyDocument, info: PolicyInfo, private readonly labels: (b: Binding) => string = describeBinding) {
     this.info = info;
@@ -95,6 +97,11 @@ export class Policy {
       throw flymeError('FLYME_INVALID_CONFIG', `cannot read policy file ${path}: ${code === 'ENOENT' ? 'no such file' : code}`, { file: path }, e);
     }
     return Policy.parse(text, path);
+  }
+
+  /** The pub/sub channel ACL (empty: nobody may publish or subscribe). */
+  get channels(): ChannelAcl {
+    return (this.#channels ??= new ChannelAcl(this.document.channels ?? []));
   }
 
   get issuers(): readonly TrustedIssuer[] {

@@ -3,6 +3,7 @@
  * error back to the file's line and the field path.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { ChannelsSchema } from './channels.js';
 
 const RoleName = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_.:-]{0,63}$' });
 /** A permission (by convention a method name) or `*` for every method. */
@@ -41,8 +42,8 @@ export const PolicySchema = Type.Object({
   roles: Type.Record(RoleName, RoleSchema),
   bindings: Type.Optional(Type.Array(BindingSchema, { maxItems: 10_000 })),
   issuers: Type.Optional(Type.Array(IssuerSchema, { maxItems: 32 })),
-  /** Channel ACL of the Redis integration; validated there. */
-  channels: Type.Optional(Type.Unknown()),
+  /** Pub/sub channel ACL (docs/redis.md). */
+  channels: Type.Optional(ChannelsSchema),
 }, { additionalProperties: false });
 
 export type PolicyDocument = Static<typeof PolicySchema>;

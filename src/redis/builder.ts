@@ -1,0 +1,46 @@
+/**
+ * The IntelliRouter-style builder: `.withTls(certsDir)`, `.withJwt(issuer, subject, roles)`, `.withAcl(acl)`,
+ * `.build(url)`: a thin convenience over `SecureRedis.connect`.
+ */
+import type { TokenIssuer } from '../auth/jwt/issuer.js';
+import type { ChannelAcl } from '../auth/policy/channels.js';
+import type { SecurityEventSink } from '../auth/events.js';
+import { flymeError } from '../errors.js';
+import { SecureRedis, type SecureRedisOptions } from './client.js';
+
+export class SecureRedisClientBuilder {
+  #o: Partial<SecureRedisOptions> = {};
+
+  withTls(certsDir: string, o: { name?: string; serverId?: string } = {}): this {
+    this.#o = { ...this.#o, certsDir, ...o };
+    return this;
+  }
+
+  /** Carry a token (subject, roles) in every envelope, minted by `issuer` and refreshed every `ttlSeconds / 2`. */
+  withJwt(issuer: TokenIssuer, subject: string, roles: readonly string[], o: { audience: string; ttlSeconds?: number }): this {
+    const ttl = o.ttlSeconds ?? 300;
+    let cached: { token: string; renewAt: number } | undefined;
+    this.#o.jwt = async () => {
+      if (!cached || cached.renewAt < Date.now()) cached = { token: await issuer.issue({ sub: subject, aud: o.audience, roles, ttlSeconds: ttl }), renewAt: Date.now() + (ttl * 1000) / 2 };
+      return cached.token;
+    };
+    return this;
+  }
+
+  withAcl(acl: ChannelAcl | (() => ChannelAcl)): this {
+    this.#o.acl = acl;
+    return this;
+  }
+
+  withEvents(events: SecurityEventSink): this {
+    this.#o.events = events;
+    return this;
+  }
+
+  async build(url: string): Promise<SecureRedis> {
+    const { certsDir, acl } = this.#o;
+    if (!certsDir) throw flymeError('FLYME_INVALID_CONFIG', 'call withTls(certsDir) first: FlyMe Redis clients always present a certificate');
+    if (!acl) throw flymeError('FLYME_INVALID_CONFIG', 'call withAcl(acl) first (e.g. Policy.load(file).channels)');
+    return SecureRedis.connect({ ...this.#o, url, certsDir, acl });
+  }
+}

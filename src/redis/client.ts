@@ -1,0 +1,174 @@
+/**
+ * SecureRedis: pub/sub over `rediss://` with the workload's FlyMe certificate as the TLS client
+ * certificate, signed envelopes on publish, and verified delivery on subscribe (see envelope.ts).
+ *
+ * @example
+ * const r = await SecureRedis.connect({ url: 'rediss://127.0.0.1:6380', certsDir: './certs', acl })
+ * await r.publish('orders.eu', JSON.stringify(order), { contentType: 'application/json' })
+ * for await (const m of await r.subscribe('orders.*')) console.log(m.from, m.payload)
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PeerCertificate } from 'node:tls';
+import { createClient, type RedisClientType } from '@redis/client';
+import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
+import { ChannelAcl } from '../auth/policy/channels.js';
+import { flymeError } from '../errors.js';
+import { authorizeId, authorizeMemberOf, type Authorizer } from '../identity/authorizer.js';
+import { loadSvid } from '../identity/svid.js';
+import { parseTrustBundle, type TrustBundle } from '../identity/trust-bundle.js';
+import { assertSvid } from '../identity/validate.js';
+import { x509 } from '../identity/x509.js';
+import { EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
+import { Subscription } from './subscription.js';
+
+export interface SecureRedisOptions {
+  /** `rediss://host:port` (`redis://` only with allowInsecure). */
+  url: string;
+  /** A `flyme certs` directory; the identity `name` (default `client`): NAME.pem, NAME.key.pem, root-ca.pem. */
+  certsDir: string;
+  name?: string;
+  /** The Redis server's SPIFFE ID, or an authorizer (default: any ID of our trust domain). */
+  serverId?: string | Authorizer;
+  /** Who may publish/subscribe where (e.g. `Policy.load(file).channels`); a function is read per message. */
+  acl: ChannelAcl | (() => ChannelAcl);
+  /** A token carried in every envelope we publish (its roles count for the ACL at subscribers). */
+  jwt?: string | (() => Promise<string>);
+  /** Verify tokens in incoming envelopes; returns the roles they grant. */
+  tokenRoles?(jwt: string, from: string): Promise<string[]>;
+  events?: SecurityEventSink;
+  /** Required for `redis://`: plain text, no client certificate (a warning is emitted). */
+  allowInsecure?: boolean;
+  windowSeconds?: number;
+  maxMessageBytes?: number;
+  /** Messages buffered per subscription before the oldest are dropped (default 1000). */
+  maxQueued?: number;
+  /** Called for each rejected message (also reported to `events`). */
+  onRejected?(e: MessageRejected, channel: string): void;
+}
+
+export class SecureRedis {
+  readonly stats = { published: 0, delivered: 0, rejected: {} as Record<string, number> };
+  readonly #subs = new Set<Subscription>();
+  #subscriber: RedisClientType | undefined;
+
+  private constructor(private readonly o: SecureRedisOptions, private readonly client: RedisClientType, private readonly signer: Signer, private readonly verifier: EnvelopeVerifier) {}
+
+  static async connect(o: SecureRedisOptions): Promise<SecureRedis> {
+    const url = new URL(o.url);
+    const insecure = url.protocol === 'redis:';
+    if (!insecure && url.protocol !== 'rediss:') throw flymeError('FLYME_INVALID_ADDRESS', `${o.url}: use rediss://host:port`);
+    if (insecure && !o.allowInsecure) throw flymeError('FLYME_INVALID_CONFIG', `${o.url} is plain text without a client certificate; use rediss:// (or set allowInsecure: true explicitly)`);
+    const name = o.name ?? 'client';
+    const certPath = join(o.certsDir, `${name}.pem`);
+    const svid = await loadSvid(certPath, join(o.certsDir, `${name}.key.pem`));
+    const caPem = readFileSync(join(o.certsDir, 'root-ca.pem'), 'utf8');
+    const bundle: TrustBundle = parseTrustBundle(caPem);
+    const serverAuthorizer = typeof o.serverId === 'function' ? o.serverId : o.serverId ? authorizeId(o.serverId) : authorizeMemberOf(svid.spiffeId.trustDomain);
+    const events = o.events ?? ignoreSecurityEvents;
+    if (insecure) {
+      process.emitWarning(`flyme/redis: ${o.url} is plain text: no TLS, no client certificate (allowInsecure)`);
+      events.emit({ kind: 'unauthenticated', severity: 'warning', source: 'redis', message: `insecure Redis connection to ${url.host} (allowInsecure)`, subject: o.url });
+    }
+    const client = createClient({
+      url: o.url,
+      socket: insecure ? { reconnectStrategy: backoff } : {
+        tls: true,
+        ca: caPem, cert: svid.certPem, key: svid.keyPem, minVersion: 'TLSv1.3',
+        // The server proves a SPIFFE ID (URI SAN), checked by an authorizer, not a host name.
+        checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+          try {
+            const leaf = new x509.X509Certificate(Uint8Array.from(cert.raw));
+            serverAuthorizer(assertSvid(leaf), [leaf]);
+            return undefined;
+          } catch (e) {
+            return new Error((e as Error).message);
+          }
+        },
+        reconnectStrategy: backoff,
+      },
+    }) as RedisClientType;
+    client.on('error', () => { /* reconnects; connect() reports the first failure */ });
+    try {
+      await client.connect();
+    } catch (e) {
+      await client.destroy();
+      throw flymeError('FLYME_UNREACHABLE', `cannot connect to ${url.host}: ${(e as Error).message}`);
+    }
+    const aclOf = typeof o.acl === 'function' ? o.acl : () => o.acl as ChannelAcl;
+    const verifier = new EnvelopeVerifier({
+      bundle: () => bundle, acl: aclOf,
+      ...(o.windowSeconds ? { windowSeconds: o.windowSeconds } : {}),
+      ...(o.maxMessageBytes ? { maxBytes: o.maxMessageBytes } : {}),
+      ...(o.tokenRoles ? { tokenRoles: o.tokenRoles } : {}),
+    });
+    return new SecureRedis(o, client, signerFromPem(svid.spiffeId.toString(), svid.certPem, svid.keyPem), verifier);
+  }
+
+  get spiffeId(): string {
+    return this.signer.spiffeId;
+  }
+
+  #acl(): ChannelAcl {
+    return typeof this.o.acl === 'function' ? this.o.acl() : this.o.acl;
+  }
+
+  /** Sign and publish; resolves with the number of Redis subscribers that received it. */
+  async publish(channel: string, payload: string, o: { contentType?: string } = {}): Promise<number> {
+    if (!this.#acl().canPublish({ spiffeId: this.spiffeId }, channel) && this.o.jwt === undefined) {
+      throw flymeError('FLYME_PERMISSION_DENIED', `${this.spiffeId} may not publish to ${channel} under the channel ACL`, { channel });
+    }
+    const jwt = typeof this.o.jwt === 'function' ? await this.o.jwt() : this.o.jwt;
+    const env = await sealEnvelope(this.signer, channel, payload, { ...o, ...(jwt ? { jwt } : {}), ...(this.o.maxMessageBytes ? { maxBytes: this.o.maxMessageBytes } : {}) });
+    const n = await this.client.publish(channel, env);
+    this.stats.published++;
+    return n;
+  }
+
+  /** Subscribe to a channel or pattern (`*`); fails fast with FLYME_PERMISSION_DENIED when the ACL does not allow it. */
+  async subscribe(channel: string): Promise<Subscription> {
+    if (!this.#acl().canSubscribe({ spiffeId: this.spiffeId }, channel)) {
+      throw flymeError('FLYME_PERMISSION_DENIED', `${this.spiffeId} may not subscribe to ${channel} under the channel ACL`, { channel });
+    }
+    if (!this.#subscriber) {
+      this.#subscriber = this.client.duplicate();
+      this.#subscriber.on('error', () => { /* reconnects and resubscribes */ });
+      await this.#subscriber.connect();
+    }
+    const sub: Subscription = new Subscription(this.o.maxQueued ?? 1000, (): Promise<void> => this.#unsubscribe(sub, channel));
+    const events = this.o.events ?? ignoreSecurityEvents;
+    const listener = (raw: string, arrivedOn: string) => {
+      this.verifier.open(raw, arrivedOn).then((m: VerifiedMessage) => {
+        this.stats.delivered++;
+        sub.push(m);
+      }, (e: unknown) => {
+        const r = e instanceof MessageRejected ? e : new MessageRejected('malformed', (e as Error).message);
+        this.stats.rejected[r.reason] = (this.stats.rejected[r.reason] ?? 0) + 1;
+        events.emit({ kind: 'message_rejected', severity: 'warning', source: 'redis', message: r.message, subject: arrivedOn, reason: r.reason, decision: 'deny', ...(r.from ? { principal: { cert: { spiffeId: r.from } } } : {}) });
+        this.o.onRejected?.(r, arrivedOn);
+      });
+    };
+    if (channel.includes('*')) await this.#subscriber.pSubscribe(channel, listener);
+    else await this.#subscriber.subscribe(channel, listener);
+    this.#subs.add(sub);
+    return sub;
+  }
+
+  async #unsubscribe(sub: Subscription, channel: string): Promise<void> {
+    this.#subs.delete(sub);
+    if (!this.#subscriber?.isOpen) return;
+    if (channel.includes('*')) await this.#subscriber.pUnsubscribe(channel).catch(() => {});
+    else await this.#subscriber.unsubscribe(channel).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#subs) s.end();
+    await this.#subscriber?.close().catch(() => {});
+    await this.client.close().catch(() => {});
+  }
+}
+
+/** Reconnect after 100 ms, 200 ms, … up to 3 s between attempts, forever. */
+function backoff(retries: number): number {
+  return Math.min(100 * 2 ** Math.min(retries, 5), 3000);
+}
