@@ -1,17 +1,27 @@
 /**
- * Bench client process: `node client.js <kind> <socketPath> <mode> <count|ms>`; prints one JSON line.
- * mode seq: sequential round trips (p50/p99 µs, calls/s). mode inflight: 32 calls in flight for ms.
+ * Bench client process: `node client.js <kind> <socketPath> <certsDir> <mode> <arg>`; prints one JSON line.
+ * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); inflight MS (32 calls in flight on one
+ * connection: calls/s); connect-full MS / connect-resumed MS (new connection + first call + close, per
+ * second; resumed reuses the TLS session ticket); idle N (open N connections, print "held", wait).
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import { connect } from '../src/rpc/client.js';
+import { dialTls } from '../src/identity/tls/index.js';
+import { authorizeId } from '../src/identity/index.js';
+import { benchFiles } from './certs.js';
+import { BenchClient } from './grpc-service.js';
 
-const [kind, path, mode, arg] = process.argv.slice(2) as [string, string, string, string];
+const [kind, path, certs, mode, arg] = process.argv.slice(2) as [string, string, string, string, string];
 const PAYLOAD = 'x'.repeat(64);
-
+const f = benchFiles(certs, 'client');
 type Call = () => Promise<unknown>;
+interface Conn { call: Call; close(): void; session?: Buffer | undefined }
 
 /** Baseline client: hand-written NDJSON with a pending map, writes coalesced per tick, one timer per call. */
-function baselineClient(socket: Socket): Call {
+function ndjson(socket: Socket): Call {
   const pending = new Map<number, { resolve: (v: unknown) => void; timer: NodeJS.Timeout }>();
   let id = 0;
   let buf = '';
@@ -36,44 +46,93 @@ function baselineClient(socket: Socket): Call {
   });
 }
 
-async function makeCall(): Promise<Call> {
+let lastSession: Buffer | undefined;
+async function open(resume = false): Promise<Conn> {
   if (kind === 'net') {
     const s = await new Promise<Socket>((res, rej) => { const s = netConnect(path); s.once('connect', () => res(s)); s.once('error', rej); });
-    return baselineClient(s);
+    return { call: ndjson(s), close: () => s.destroy() };
+  }
+  if (kind === 'tls') {
+    const s = await new Promise<TLSSocket>((res, rej) => {
+      const s = tlsConnect({ path, cert: readFileSync(f.certPath), key: readFileSync(f.keyPath), ca: readFileSync(f.caPath), minVersion: 'TLSv1.3', checkServerIdentity: () => undefined, ...(resume && lastSession ? { session: lastSession } : {}) });
+      s.on('session', (sess: Buffer) => { lastSession = sess; });
+      s.once('secureConnect', () => res(s));
+      s.once('error', rej);
+    });
+    return { call: ndjson(s), close: () => s.end() };
+  }
+  if (kind === 'grpc') {
+    const creds = grpc.credentials.createSsl(readFileSync(f.caPath), readFileSync(f.keyPath), readFileSync(f.certPath), { checkServerIdentity: () => undefined });
+    const c = new BenchClient(`unix://${path}`, creds) as unknown as grpc.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
+    return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
+  }
+  if (kind === 'flyme-tls') {
+    const socket = await dialTls(`unix+tls://${path}`, {
+      certPath: f.certPath, keyPath: f.keyPath, caPaths: [f.caPath], serverAuthorizer: authorizeId('spiffe://bench.local/flymed'),
+      ...(resume && lastSession ? { session: lastSession } : {}), onSession: (s) => { lastSession = s; },
+    });
+    const c = await connect(`unix+tls://${path}`, { socket });
+    return { call: () => c.call('ping', { message: PAYLOAD }), close: () => { void c.close(); } };
   }
   const c = await connect(`unix://${path}`);
-  return () => c.call('ping', { message: PAYLOAD });
+  return { call: () => c.call('ping', { message: PAYLOAD }), close: () => { void c.close(); } };
 }
 
-const call = await makeCall();
-if (mode === 'seq') {
-  const n = Number(arg);
-  for (let i = 0; i < Math.min(2000, n / 5); i++) await call(); // warm-up
-  const lat = new Float64Array(n);
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) {
-    const s = process.hrtime.bigint();
-    await call();
-    lat[i] = Number(process.hrtime.bigint() - s) / 1000;
-  }
-  const total = Number(process.hrtime.bigint() - t0) / 1e9;
-  lat.sort();
-  process.stdout.write(JSON.stringify({ p50: lat[Math.floor(n * 0.5)], p99: lat[Math.floor(n * 0.99)], rate: n / total }) + '\n');
-} else {
-  const ms = Number(arg);
-  const warmEnd = Date.now() + Math.min(500, ms / 4);
-  let done = 0;
-  let counting = false;
-  let t0 = 0n;
-  const end = Date.now() + ms + (warmEnd - Date.now());
-  const worker = async () => {
-    while (Date.now() < end) {
+const out = (v: object) => { process.stdout.write(JSON.stringify(v) + '\n'); };
+if (mode === 'seq' || mode === 'inflight') {
+  const { call } = await open();
+  if (mode === 'seq') {
+    const n = Number(arg);
+    for (let i = 0; i < Math.min(2000, n / 5); i++) await call(); // warm-up
+    const lat = new Float64Array(n);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const s = process.hrtime.bigint();
       await call();
-      if (counting) done++;
-      else if (Date.now() >= warmEnd) { counting = true; t0 = process.hrtime.bigint(); }
+      lat[i] = Number(process.hrtime.bigint() - s) / 1000;
     }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-  process.stdout.write(JSON.stringify({ rate: done / (Number(process.hrtime.bigint() - t0) / 1e9) }) + '\n');
+    const total = Number(process.hrtime.bigint() - t0) / 1e9;
+    lat.sort();
+    out({ p50: lat[Math.floor(n * 0.5)], p99: lat[Math.floor(n * 0.99)], rate: n / total });
+  } else {
+    const ms = Number(arg);
+    const warmEnd = Date.now() + Math.min(500, ms / 4);
+    const end = warmEnd + ms;
+    let done = 0;
+    let counting = false;
+    let t0 = 0n;
+    const worker = async () => {
+      while (Date.now() < end) {
+        await call();
+        if (counting) done++;
+        else if (Date.now() >= warmEnd) { counting = true; t0 = process.hrtime.bigint(); }
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    out({ rate: done / (Number(process.hrtime.bigint() - t0) / 1e9) });
+  }
+} else if (mode === 'connect-full' || mode === 'connect-resumed') {
+  const resume = mode === 'connect-resumed';
+  const ms = Number(arg);
+  for (let i = 0; i < 20; i++) { const c = await open(resume); await c.call(); c.close(); } // warm-up, gets a ticket
+  let n = 0;
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    const c = await open(resume);
+    await c.call();
+    c.close();
+    n++;
+  }
+  out({ rate: n / ((Date.now() - t0) / 1000) });
+} else if (mode === 'idle') {
+  const n = Number(arg);
+  const held: Conn[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = await open();
+    await c.call();
+    held.push(c);
+  }
+  out({ held: held.length });
+  await new Promise(() => {}); // the runner reads the server's RSS, then kills us
 }
-process.exit(0);
+if (mode !== 'idle') process.exit(0);

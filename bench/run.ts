@@ -1,101 +1,119 @@
 /**
- * `npm run bench [-- --quick] [--json]`: FlyMe side by side with hand-written baselines, interleaved
- * (A B A B ...), processes pinned with taskset (server CPU 0; sequential client CPU 0; in-flight client
- * CPU 1), median of the repeats after a discarded warm-up. Writes bench/results/latest.{json,md}.
+ * `npm run bench [-- --quick|--smoke] [--json]`: FlyMe side by side with hand-written baselines
+ * (node:net, node:tls mTLS 1.3) and grpc-js, interleaved (A B A B ...), processes pinned with taskset
+ * (server CPU 0; sequential clients CPU 0; concurrent clients CPU 1), medians after a discarded warm-up.
+ * Writes bench/results/latest.{json,md}. `--smoke` is a seconds-long run for the test suite (shape only).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeBenchCerts } from './certs.js';
+import { micro } from './micro.js';
+import { buildRows, toMarkdown, type Samples } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const quick = process.argv.includes('--quick');
+const smoke = process.argv.includes('--smoke');
+const quick = smoke || process.argv.includes('--quick');
 const jsonOnly = process.argv.includes('--json');
-const REPEATS = quick ? 3 : 5;
-const SEQ_CALLS = quick ? 10000 : 20000; // fewer calls measure JIT warm-up, not steady state
-const INFLIGHT_MS = quick ? 800 : 3000;
+const C = smoke
+  ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 200, connectMs: 200, idle: 20, cli: 2, microMs: 30 }
+  : quick
+    ? { repeats: 2, seq: 5000, seqGrpc: 1000, inflightMs: 500, connectMs: 500, idle: 300, cli: 5, microMs: 120 }
+    : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, cli: 15, microMs: 500 };
 const haveTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pin = (cpu: number, args: string[]) => (haveTaskset ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args]) as [string, string[]];
+const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
+await makeBenchCerts(certs);
 
-function run(cmd: [string, string[]]): Promise<string> {
+function run(cmd: [string, string[]], until?: string): Promise<{ out: string; proc: ChildProcess }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd[0], cmd[1], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd[1].join(' ')} exited ${code}`))));
+    p.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (until && out.includes(until)) resolve({ out, proc: p }); });
+    p.on('close', (code) => (code === 0 ? resolve({ out, proc: p }) : reject(new Error(`${cmd[1].join(' ')} exited ${code}`))));
   });
 }
+const client = async (cpu: number, kind: string, path: string, mode: string, arg: number) => JSON.parse((await run(pin(cpu, [join(here, 'client.js'), kind, path, certs, mode, String(arg)]))).out);
 
-async function withServer<T>(kind: string, fn: (path: string) => Promise<T>): Promise<T> {
+async function withServer<T>(kind: string, fn: (path: string, pid: number) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'flyme-bench-'));
   const path = join(dir, 's.sock');
-  const [cmd, args] = pin(0, [join(here, 'server.js'), kind, path]);
-  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    p.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
-    p.once('exit', (c) => reject(new Error(`bench server ${kind} exited ${c}`)));
-  });
+  const { proc } = await run(pin(0, ['--expose-gc', join(here, 'server.js'), kind, path, certs]), 'ready');
   try {
-    return await fn(path);
+    return await fn(path, proc.pid!);
   } finally {
-    p.kill('SIGKILL');
+    proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }
+const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
-
-interface Sample { p50: number[]; p99: number[]; seqRate: number[]; inflight: number[] }
-const kinds = ['net', 'flyme-unix'] as const;
-const samples: Record<string, Sample> = Object.fromEntries(kinds.map((k) => [k, { p50: [], p99: [], seqRate: [], inflight: [] }]));
-
-for (let r = 0; r <= REPEATS; r++) {
+const kinds = ['net', 'flyme-unix', 'tls', 'flyme-tls', 'grpc'];
+const s: Samples = {};
+const push = (k: string, v: number) => { (s[k] ??= []).push(v); };
+for (let r = 0; r <= C.repeats; r++) {
   for (const kind of kinds) {
     await withServer(kind, async (path) => {
-      const seq = JSON.parse(await run(pin(0, [join(here, 'client.js'), kind, path, 'seq', String(SEQ_CALLS)])));
-      const inf = JSON.parse(await run(pin(1, [join(here, 'client.js'), kind, path, 'inflight', String(INFLIGHT_MS)])));
+      const seq = await client(0, kind, path, 'seq', kind === 'grpc' ? C.seqGrpc : C.seq);
+      const inf = await client(1, kind, path, 'inflight', C.inflightMs);
       if (r === 0) return; // discarded warm-up round
-      samples[kind]!.p50.push(seq.p50);
-      samples[kind]!.p99.push(seq.p99);
-      samples[kind]!.seqRate.push(seq.rate);
-      samples[kind]!.inflight.push(inf.rate);
+      push(`${kind}.p50`, seq.p50);
+      push(`${kind}.p99`, seq.p99);
+      push(`${kind}.seqRate`, seq.rate);
+      push(`${kind}.inflight`, inf.rate);
+    });
+  }
+  for (const kind of ['tls', 'flyme-tls']) {
+    await withServer(kind, async (path) => {
+      const full = await client(0, kind, path, 'connect-full', C.connectMs);
+      const resumed = await client(0, kind, path, 'connect-resumed', C.connectMs);
+      if (r === 0) return;
+      push(`${kind}.connectFull`, full.rate);
+      push(`${kind}.connectResumed`, resumed.rate);
     });
   }
 }
+for (const kind of ['net', 'flyme-unix', 'tls', 'flyme-tls']) {
+  await withServer(kind, async (path, pid) => {
+    const settled = async () => { process.kill(pid, 'SIGUSR2'); await new Promise((res) => setTimeout(res, 300)); return rssKb(pid); };
+    const before = await settled();
+    const { proc } = await run(pin(1, [join(here, 'client.js'), kind, path, certs, 'idle', String(C.idle)]), 'held');
+    push(`${kind}.rssPerConn`, ((await settled() - before) * 1024) / C.idle);
+    proc.kill('SIGKILL');
+  });
+}
+await withServer('flyme-unix', async (path) => {
+  const flyme = join(here, '../src/cli/flyme.js');
+  const wall = (args: string[]) => { const t = performance.now(); const r = spawnSync(process.execPath, args); if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`); return performance.now() - t; };
+  for (let i = 0; i <= C.cli; i++) {
+    const node = wall(['-e', '0']);
+    const cli = wall([flyme, '--connect', `unix://${path}`, 'ping']);
+    if (i === 0) continue;
+    push('node.coldMs', node);
+    push('cli.coldMs', cli);
+  }
+});
+const m = await micro(C.microMs);
+for (const [k, v] of Object.entries(m)) push(`micro.${k}`, v);
+rmSync(certs, { recursive: true, force: true });
 
-const m = (k: string, f: keyof Sample) => median(samples[k]![f]);
-const rows = [
-  { case: 'unix:// sequential p50 (µs)', baseline: m('net', 'p50'), flyme: m('flyme-unix', 'p50'), ratio: m('flyme-unix', 'p50') / m('net', 'p50'), target: '≤ 1.25', ok: m('flyme-unix', 'p50') / m('net', 'p50') <= 1.25 },
-  { case: 'unix:// sequential p99 (µs)', baseline: m('net', 'p99'), flyme: m('flyme-unix', 'p99'), ratio: m('flyme-unix', 'p99') / m('net', 'p99'), target: '', ok: true },
-  { case: 'unix:// sequential calls/s', baseline: m('net', 'seqRate'), flyme: m('flyme-unix', 'seqRate'), ratio: m('flyme-unix', 'seqRate') / m('net', 'seqRate'), target: '', ok: true },
-  { case: 'unix:// 32 in flight calls/s', baseline: m('net', 'inflight'), flyme: m('flyme-unix', 'inflight'), ratio: m('flyme-unix', 'inflight') / m('net', 'inflight'), target: '≥ 0.8', ok: m('flyme-unix', 'inflight') / m('net', 'inflight') >= 0.8 },
-];
 const result = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model ?? 'unknown',
-  pinned: haveTaskset,
-  quick,
-  repeats: REPEATS,
-  payloadBytes: 64,
-  baseline: 'node:net NDJSON JSON-RPC over a Unix socket, hand-written (bench/server.ts, bench/client.ts)',
-  rows,
-  samples,
+  date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown',
+  pinned: haveTaskset, mode: smoke ? 'smoke' : quick ? 'quick' : 'full', config: C, payloadBytes: 64,
+  baselines: {
+    net: 'node:net NDJSON JSON-RPC over a Unix socket, hand-written (bench/server.ts, bench/client.ts)',
+    tls: 'the same over node:tls, mutual TLS 1.3',
+    grpc: '@grpc/grpc-js unary call, mutual TLS over a Unix socket, JSON serialisers',
+  },
+  rows: buildRows(s),
+  samples: s,
 };
-const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
-const md = [
-  `# FlyMe benchmark (${result.date}, Node ${result.node}, ${result.cpus} CPUs ${result.cpuModel}, ${haveTaskset ? 'pinned: server CPU 0, sequential client CPU 0, in-flight client CPU 1' : 'NOT pinned (taskset missing)'}${quick ? ', quick' : ''})`,
-  '',
-  `Median of ${REPEATS} interleaved repeats after a discarded warm-up; 64-byte payload. Baseline: ${result.baseline}.`,
-  '',
-  '| case | Node net baseline | FlyMe | ratio | target | |',
-  '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.case} | ${fmt(r.baseline)} | ${fmt(r.flyme)} | ${r.ratio.toFixed(2)} | ${r.target} | ${r.target ? (r.ok ? 'met' : 'MISSED') : ''} |`),
-  '',
-].join('\n');
-mkdirSync(join(here, '../../bench/results'), { recursive: true });
-writeFileSync(join(here, '../../bench/results/latest.json'), JSON.stringify(result, null, 2) + '\n');
-writeFileSync(join(here, '../../bench/results/latest.md'), md);
+const md = toMarkdown(result);
+if (!smoke) {
+  mkdirSync(join(here, '../../bench/results'), { recursive: true });
+  writeFileSync(join(here, '../../bench/results/latest.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(here, '../../bench/results/latest.md'), md);
+}
 process.stdout.write(jsonOnly ? JSON.stringify(result) + '\n' : md);

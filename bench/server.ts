@@ -1,38 +1,69 @@
-/** Bench server process: `node server.js <kind> <socketPath>`; prints "ready" on stdout. */
-import { createServer } from 'node:net';
-import { rmSync } from 'node:fs';
+/**
+ * Bench server process: `node server.js <kind> <socketPath> <certsDir>`; prints "ready" on stdout.
+ * Kinds: net and tls (hand-written baselines), grpc (grpc-js unary, mTLS), flyme-unix and flyme-tls
+ * (RpcServer with kernel peer credentials; flyme-tls adds mTLS 1.3 + SPIFFE authorizer + policy check).
+ */
+import { createServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { readFileSync, rmSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
+import * as grpc from '@grpc/grpc-js';
 import { RpcServer } from '../src/rpc/server.js';
+import { Policy } from '../src/auth/policy/index.js';
+import { TlsServerUpgrader } from '../src/identity/tls/index.js';
+import { authorizeMemberOf } from '../src/identity/index.js';
+import { benchFiles } from './certs.js';
+import { BenchService } from './grpc-service.js';
 
-const [kind, path] = process.argv.slice(2) as [string, string];
+const [kind, path, certs] = process.argv.slice(2) as [string, string, string];
 rmSync(path, { force: true });
+const ready = () => process.stdout.write('ready\n');
+// The runner collects garbage in every server (baselines and FlyMe alike) before it reads RSS.
+process.on('SIGUSR2', () => (globalThis as { gc?: () => void }).gc?.());
 
+/** Baselines (1) and (2): the simplest correct hand-written NDJSON JSON-RPC server. */
+function ndjson(s: Socket): void {
+  let buf = '';
+  s.setEncoding('utf8');
+  s.on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    let out = '';
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const req = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      out += JSON.stringify({ jsonrpc: '2.0', id: req.id, result: { message: req.params.message, time: new Date().toISOString() } }) + '\n';
+    }
+    if (out) s.write(out);
+  });
+  s.on('error', () => s.destroy());
+}
+
+const f = benchFiles(certs, 'server');
 if (kind === 'net') {
-  // Baseline (1): the simplest correct hand-written NDJSON JSON-RPC server on node:net.
-  createServer((s) => {
-    let buf = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      let out = '';
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const req = JSON.parse(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        out += JSON.stringify({ jsonrpc: '2.0', id: req.id, result: { message: req.params.message, time: new Date().toISOString() } }) + '\n';
-      }
-      if (out) s.write(out);
-    });
-    s.on('error', () => s.destroy());
-  }).listen(path, () => process.stdout.write('ready\n'));
+  createServer(ndjson).listen(path, ready);
+} else if (kind === 'tls') {
+  createTlsServer({ cert: readFileSync(f.certPath), key: readFileSync(f.keyPath), ca: readFileSync(f.caPath), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, ndjson).listen(path, ready);
+} else if (kind === 'grpc') {
+  const server = new grpc.Server();
+  server.addService(BenchService, { Ping: (call: grpc.ServerUnaryCall<{ message: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { message: call.request.message, time: new Date().toISOString() }) });
+  const creds = grpc.ServerCredentials.createSsl(readFileSync(f.caPath), [{ cert_chain: readFileSync(f.certPath), private_key: readFileSync(f.keyPath) }], true);
+  server.bindAsync(`unix://${path}`, creds, (err) => { if (err) throw err; ready(); });
 } else {
-  const server = new RpcServer({ limits: { maxConnections: 2000, idleTimeoutMs: 600_000 } });
+  // flyme-unix and flyme-tls: what flymed does per call (roles at accept, policy authorize, schema check).
+  const policy = Policy.parse(`roles:\n  pinger: { methods: [ping] }\nbindings:\n  - { uid: ${process.getuid?.() ?? 0}, roles: [pinger] }\n  - { spiffeId: "spiffe://bench.local/client", roles: [pinger] }\n`, 'bench');
+  const server = new RpcServer({ limits: { maxConnections: 5000, idleTimeoutMs: 600_000 }, assignRoles: (p) => policy.assignRoles(p), authorize: policy.authorize });
   server.method({
     name: 'ping',
     permission: 'ping',
     params: Type.Object({ message: Type.Optional(Type.String({ maxLength: 4096 })) }, { additionalProperties: false }),
     handler: ({ message }) => ({ message: message ?? 'pong', time: new Date().toISOString() }),
   });
-  await server.listen(`unix://${path}`);
-  process.stdout.write('ready\n');
+  if (kind === 'flyme-tls') {
+    const secure = await TlsServerUpgrader.load({ certPath: f.certPath, keyPath: f.keyPath, caPaths: [f.caPath], authorizer: authorizeMemberOf('bench.local') });
+    await server.listen(`unix+tls://${path}`, { secure });
+  } else {
+    await server.listen(`unix://${path}`);
+  }
+  ready();
 }

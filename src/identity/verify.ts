@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { flymeError } from '../errors.js';
 import { canSignCertificates, readBasicConstraints, readUriSans } from './cert-fields.js';
 import { SpiffeId } from './spiffe-id.js';
@@ -72,6 +73,9 @@ export async function verifyChain(
   const spiffeId = assertSvid(leaf);
   const td = spiffeId.trustDomain;
   const bundle = roots instanceof TrustBundle ? roots : TrustBundle.fromCertificates(roots);
+  const key = roots instanceof TrustBundle && opts.maxIntermediates === undefined ? cacheKey(leaf, intermediates) : undefined;
+  const hit = key ? verdicts.get(bundle)?.get(key) : undefined;
+  if (hit && now >= hit.notBefore && now <= hit.notAfter) return { spiffeId, chain: hit.chain };
   const anchors = bundle.rootsFor(td);
   if (anchors.length === 0) untrusted(`no trusted root for trust domain ${td}`, 'no-roots-for-trust-domain');
 
@@ -96,5 +100,30 @@ export async function verifyChain(
     current = next;
   }
   chain.forEach((c, i) => checkTime(c, i === 0 ? 'leaf' : i === chain.length - 1 ? 'root' : 'intermediate', now));
+  if (key) remember(bundle, key, chain);
   return { spiffeId, chain };
+}
+
+/**
+ * Verdicts of successful verifications, per trust bundle object (a reloaded bundle starts empty), keyed by
+ * the exact DER of leaf and intermediates, valid for the chain's common validity window: the same bytes
+ * against the same roots verify the same way, so repeated handshakes by one peer skip the signature
+ * checks. Bounded (oldest forgotten first). Only successes are cached; the time check runs on every hit.
+ */
+const verdicts = new WeakMap<TrustBundle, Map<string, { chain: X509Certificate[]; notBefore: Date; notAfter: Date }>>();
+const MAX_VERDICTS = 1024;
+
+function cacheKey(leaf: X509Certificate, intermediates: readonly X509Certificate[]): string {
+  const h = createHash('sha256').update(new Uint8Array(leaf.rawData));
+  for (const c of intermediates) h.update(new Uint8Array(c.rawData));
+  return h.digest('hex');
+}
+
+function remember(bundle: TrustBundle, key: string, chain: X509Certificate[]): void {
+  let m = verdicts.get(bundle);
+  if (!m) verdicts.set(bundle, (m = new Map()));
+  if (m.size >= MAX_VERDICTS) m.delete(m.keys().next().value!);
+  const notBefore = new Date(Math.max(...chain.map((c) => c.notBefore.getTime())));
+  const notAfter = new Date(Math.min(...chain.map((c) => c.notAfter.getTime())));
+  m.set(key, { chain, notBefore, notAfter });
 }

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { statSync } from 'node:fs';
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { FlyMeError, flymeError } from '../../errors.js';
 import { parseAddress, unixSocketPath } from '../../transport/address.js';
 import { mapDialError } from '../../transport/dial.js';
@@ -59,8 +60,7 @@ export interface DialTlsOptions {
 export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSocket> {
   const a = parseAddress(url);
   if (!a.tls) throw flymeError('FLYME_INVALID_CONFIG', `${url} is not a TLS address (use unix+tls:// or tls://)`, { address: url });
-  const svid = await loadSvid(opts.certPath, opts.keyPath);
-  const bundle = await loadTrustBundle(opts.caPaths);
+  const { bundle, context } = await clientCredentials(opts);
   const timeoutMs = opts.timeoutMs ?? 5000;
   const where = a.kind === 'tcp'
     ? { host: a.host, port: a.port, ...(isIP(a.host) === 0 ? { servername: a.host } : {}) }
@@ -70,9 +70,7 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
     let connected = false;
     const socket = tlsConnect({
       ...where,
-      cert: svid.certPem,
-      key: svid.keyPem,
-      ca: bundle.toPem(),
+      secureContext: context,
       minVersion: 'TLSv1.3',
       maxVersion: 'TLSv1.3',
       // The SPIFFE ID is checked instead of a host name (verifyPeer below).
@@ -137,6 +135,29 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
       );
     });
   });
+}
+
+interface ClientCredentials { stamp: string; bundle: Awaited<ReturnType<typeof loadTrustBundle>>; context: SecureContext }
+const credentialCache = new Map<string, ClientCredentials>();
+
+/**
+ * The client's SVID, trust bundle and TLS context, loaded once per set of files and reused while the
+ * files are unchanged (size and mtime): a process dialling often pays for parsing, key import and context
+ * creation once, and still picks up rotated files on the next dial.
+ */
+async function clientCredentials(opts: DialTlsOptions): Promise<ClientCredentials> {
+  const files = [opts.certPath, opts.keyPath, ...opts.caPaths];
+  const key = files.join('\0');
+  const stamp = files.map((f) => { try { const st = statSync(f); return `${st.size}:${st.mtimeMs}`; } catch { return 'missing'; } }).join('|');
+  const hit = credentialCache.get(key);
+  if (hit && hit.stamp === stamp) return hit;
+  const svid = await loadSvid(opts.certPath, opts.keyPath);
+  const bundle = await loadTrustBundle(opts.caPaths);
+  const context = createSecureContext({ cert: svid.certPem, key: svid.keyPem, ca: bundle.toPem(), minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
+  const creds = { stamp, bundle, context };
+  if (credentialCache.size >= 64) credentialCache.delete(credentialCache.keys().next().value!);
+  credentialCache.set(key, creds);
+  return creds;
 }
 
 async function verifyRemembered(chainDer: Uint8Array[], bundle: Awaited<ReturnType<typeof loadTrustBundle>>, authorizer: Authorizer): Promise<void> {

@@ -238,8 +238,9 @@ describe('mutual TLS 1.3 (unix+tls://)', () => {
     try {
       const s3 = await dialTls(url, { ...dialOpts(client), session: sessions.at(-1)! }).catch(() => undefined);
       const resumedAgain = s3?.isSessionReused();
-      s3?.destroy();
+      // Keep the client socket open until the server has judged it (closing first would be a handshake abort).
       const e = await nextRefusal(n);
+      s3?.destroy();
       assert.equal(e.data['reason'], 'id-not-authorized', e.message);
       assert.equal(resumedAgain ?? true, true);
     } finally {

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   assertSvid, checkSvid, createIntermediateCA, createRootCA, describePeerCertificate, issueSvidWithKey, parseCertificates,
-  parseSvid, verifyChain, type SvidViolationCode,
+  parseSvid, parseTrustBundle, verifyChain, type SvidViolationCode,
 } from '../../../src/identity/index.js';
 import { asCA, badCert, rejectsWith, type BadCertKind } from './fixtures.js';
 
@@ -120,4 +120,17 @@ test('parseSvid checks the leaf and that the key matches it', async () => {
   assert.match(e.message, /leaf certificate does not match private key/);
   await rejectsWith(() => parseSvid(a.keyPem, a.keyPem), 'FLYME_INVALID_CERTIFICATE');
   await rejectsWith(() => parseSvid(ca.certPem, ca.keyPem), 'FLYME_INVALID_CERTIFICATE');
+});
+
+test('a cached verdict still checks the time, and a new bundle object starts without verdicts', async () => {
+  const [root, issue, parse, verify] = [createRootCA, issueSvidWithKey, parseTrustBundle, verifyChain];
+  const ca = await root({ trustDomain: 'cache.test', days: 30 });
+  const other = await root({ trustDomain: 'cache.test', days: 30 });
+  const svid = await issue(ca, { spiffeId: 'spiffe://cache.test/w', days: 1 });
+  const bundle = parse(ca.certPem);
+  const ok = await verify(svid.cert, [], bundle);
+  assert.equal(ok.spiffeId.toString(), 'spiffe://cache.test/w');
+  assert.equal((await verify(svid.cert, [], bundle)).spiffeId.toString(), 'spiffe://cache.test/w', 'the cached path gives the same answer');
+  await assert.rejects(verify(svid.cert, [], bundle, { now: new Date(Date.now() + 3 * 86400_000) }), (e: unknown) => (e as { code?: string }).code === 'FLYME_CERT_EXPIRED');
+  await assert.rejects(verify(svid.cert, [], parse(other.certPem)), (e: unknown) => (e as { code?: string }).code === 'FLYME_UNTRUSTED_CERTIFICATE');
 });

@@ -1,0 +1,46 @@
+/** In-process rates: JWT verify/sign (FlyMe vs raw node:crypto with the same key and bytes), certificates issued. */
+import { createPublicKey, createPrivateKey, sign, verify } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
+import { TokenIssuer, TokenVerifier } from '../src/auth/index.js';
+import { createRootCA, issueSvidWithKey } from '../src/identity/index.js';
+
+async function rate(ms: number, fn: () => unknown): Promise<number> {
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    await fn();
+    n++;
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+export interface MicroResult { flymeVerify: number; rawVerify: number; flymeSign: number; rawSign: number; certs: number }
+
+export async function micro(ms: number): Promise<MicroResult> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwkPriv = { ...(await exportJWK(privateKey)), kid: 'b1', alg: 'ES256' };
+  const jwkPub = { ...(await exportJWK(publicKey)), kid: 'b1', alg: 'ES256' };
+  const issuer = await TokenIssuer.create({ key: jwkPriv, issuer: 'bench' });
+  const verifier = new TokenVerifier({ keys: { keys: [jwkPub] }, issuer: 'bench', audience: 'bench' });
+  const token = await issuer.issue({ sub: 's', aud: 'bench', roles: ['r'], ttlSeconds: 3600 });
+  const [h, p, s] = token.split('.') as [string, string, string];
+  const data = Buffer.from(`${h}.${p}`);
+  const sig = Buffer.from(s, 'base64url');
+  const pub = createPublicKey({ key: jwkPub as never, format: 'jwk' });
+  const priv = createPrivateKey({ key: jwkPriv as never, format: 'jwk' });
+  const rawVerify = () => verify('sha256', data, { key: pub, dsaEncoding: 'ieee-p1363' }, sig);
+  // The same token on the same connection id is a bound re-presentation: it verifies every time.
+  const flymeVerify = () => verifier.verify(token, { connectionId: 'bench' });
+  const out = { flymeVerify: [] as number[], rawVerify: [] as number[], flymeSign: [] as number[], rawSign: [] as number[] };
+  for (let r = 0; r < 3; r++) {
+    out.rawVerify.push(await rate(ms, rawVerify));
+    out.flymeVerify.push(await rate(ms, flymeVerify));
+    out.rawSign.push(await rate(ms, () => sign('sha256', data, { key: priv, dsaEncoding: 'ieee-p1363' })));
+    out.flymeSign.push(await rate(ms, () => issuer.issue({ sub: 's', aud: 'bench', ttlSeconds: 60 })));
+  }
+  const ca = await createRootCA({ trustDomain: 'bench.local', days: 1 });
+  let i = 0;
+  const certs = await rate(ms, () => issueSvidWithKey(ca, { spiffeId: `spiffe://bench.local/w${i++}`, days: 1 }));
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+  return { flymeVerify: med(out.flymeVerify), rawVerify: med(out.rawVerify), flymeSign: med(out.flymeSign), rawSign: med(out.rawSign), certs };
+}
