@@ -30,6 +30,7 @@ export function buildRows(s: Samples): Row[] {
     row('RSS per idle mTLS connection (bytes)', 'node tls', m('tls.rssPerConn'), m('flyme-tls.rssPerConn'), '≤ 1.3', le(1.3)),
     row('`flyme ping` CLI cold start (ms)', 'node -e 0', m('node.coldMs'), m('cli.coldMs'), '≤ 2', le(2)),
     row('JWT verify/s (ES256)', 'raw crypto verify', m('micro.rawVerify'), m('micro.flymeVerify'), '≥ 0.7', ge(0.7)),
+    row('JWT verify/s (ES256), 16 in flight', 'raw crypto verify', m('micro.rawVerify'), m('micro.flymeVerify16')),
     row('JWT sign/s (ES256)', 'raw crypto sign', m('micro.rawSign'), m('micro.flymeSign')),
     row('X.509-SVIDs issued/s (P-256, with key generation)', '—', 1, m('micro.certs')),
   ];

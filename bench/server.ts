@@ -19,6 +19,7 @@ const [kind, path, certs] = process.argv.slice(2) as [string, string, string];
 rmSync(path, { force: true });
 const ready = () => process.stdout.write('ready\n');
 // The runner collects garbage in every server (baselines and FlyMe alike) before it reads RSS.
+process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile
 process.on('SIGUSR2', () => (globalThis as { gc?: () => void }).gc?.());
 
 /** Baselines (1) and (2): the simplest correct hand-written NDJSON JSON-RPC server. */

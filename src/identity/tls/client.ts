@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { statSync } from 'node:fs';
-import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type DetailedPeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
+import { presentedDers } from './peer-verdicts.js';
 import { FlyMeError, flymeError } from '../../errors.js';
 import { parseAddress, unixSocketPath } from '../../transport/address.js';
 import { mapDialError } from '../../transport/dial.js';
@@ -15,7 +16,7 @@ import { loadSvid } from '../svid.js';
 import { loadTrustBundle } from '../trust-bundle.js';
 import { x509 } from '../x509.js';
 import { verifyChain } from '../verify.js';
-import { peerChain, refusal, tlsErrorReason, verificationRefusal, verifyPeer } from './server.js';
+import { refusal, tlsErrorReason, verificationRefusal, verifyPeer } from './server.js';
 
 /**
  * On a resumed TLS 1.3 session the client gets no server certificate from OpenSSL (Node's
@@ -108,15 +109,13 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
     socket.once('close', () => fail(refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url })));
     socket.once('secureConnect', () => {
       const resumed = socket.isSessionReused();
-      let presented: Uint8Array[] | undefined;
-      try {
-        const c = peerChain(socket);
-        if (c) presented = [c.der, ...c.intermediates.map((i) => new Uint8Array(i.rawData))];
-      } catch { /* verifyPeer reports it */ }
+      const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate | Record<string, never> | null;
+      const ders = peer && 'raw' in peer && peer.raw ? presentedDers(peer as DetailedPeerCertificate) : [];
+      const presented: Uint8Array[] | undefined = ders.length ? ders.map((d) => new Uint8Array(d)) : undefined;
       const remembered = resumed && !presented && opts.session ? sessionPeers.get(sessionKey(opts.session)) : undefined;
       const check = remembered
         ? verifyRemembered(remembered, bundle, opts.serverAuthorizer)
-        : verifyPeer(socket, bundle, opts.serverAuthorizer, 'server').then(() => undefined);
+        : verifyPeer(socket, bundle, opts.serverAuthorizer, 'server', peer).then(() => undefined);
       check.then(
         () => {
           if (done) return;

@@ -22,6 +22,7 @@ import { loadSvid, type LoadedSvid } from '../svid.js';
 import { loadTrustBundle, type TrustBundle } from '../trust-bundle.js';
 import { verifyChain } from '../verify.js';
 import { x509, type X509Certificate } from '../x509.js';
+import { lookupVerdict, presentedKey, rememberVerdict } from './peer-verdicts.js';
 
 /** Why a TLS connection was refused (`err.data.reason`). */
 export type TlsRefusalReason =
@@ -112,7 +113,18 @@ export function peerChain(socket: TLSSocket): { leaf: X509Certificate; intermedi
  * Verifies the certificate the peer of `socket` presented: SVID rules, chain to a root of the leaf's trust
  * domain in `bundle`, validity, then `authorizer`. Throws a refusal FlyMeError (see {@link refusal}).
  */
-export async function verifyPeer(socket: TLSSocket, bundle: TrustBundle, authorizer: Authorizer, who: 'client' | 'server'): Promise<PeerCertificateInfo> {
+export async function verifyPeer(socket: TLSSocket, bundle: TrustBundle, authorizer: Authorizer, who: 'client' | 'server',
+  presented = socket.getPeerCertificate(true) as DetailedPeerCertificate | Record<string, never> | null): Promise<PeerCertificateInfo> {
+  const key = presented && 'raw' in presented && presented.raw ? presentedKey(presented as DetailedPeerCertificate) : undefined;
+  const known = key ? lookupVerdict(bundle, key) : undefined;
+  if (known) {
+    try {
+      authorizer(known.spiffeId, known.chain);
+    } catch (err) {
+      throw verificationRefusal(err, who);
+    }
+    return { ...known.info, der: new Uint8Array((presented as DetailedPeerCertificate).raw) };
+  }
   let chain: ReturnType<typeof peerChain>;
   try {
     chain = peerChain(socket);
@@ -123,7 +135,9 @@ export async function verifyPeer(socket: TLSSocket, bundle: TrustBundle, authori
   try {
     const verified = await verifyChain(chain.leaf, chain.intermediates, bundle);
     authorizer(verified.spiffeId, verified.chain);
-    return { ...certificateInfo(chain.leaf, chain.der, verified.spiffeId), der: chain.der };
+    const info = certificateInfo(chain.leaf, chain.der, verified.spiffeId);
+    if (key) rememberVerdict(bundle, key, { spiffeId: verified.spiffeId, chain: verified.chain, info });
+    return { ...info, der: chain.der };
   } catch (err) {
     throw verificationRefusal(err, who);
   }
