@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { statSync } from 'node:fs';
 import { connect as tlsConnect, createSecureContext, type DetailedPeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
-import { presentedDers } from './peer-verdicts.js';
+import { keyOfDers, lookupVerdict, presentedDers, rememberVerdict } from './peer-verdicts.js';
+import { certificateInfo } from '../peer.js';
 import { FlyMeError, flymeError } from '../../errors.js';
 import { parseAddress, unixSocketPath } from '../../transport/address.js';
 import { mapDialError } from '../../transport/dial.js';
@@ -161,9 +162,16 @@ async function clientCredentials(opts: DialTlsOptions): Promise<ClientCredential
 
 async function verifyRemembered(chainDer: Uint8Array[], bundle: Awaited<ReturnType<typeof loadTrustBundle>>, authorizer: Authorizer): Promise<void> {
   try {
+    const key = keyOfDers(chainDer);
+    const known = lookupVerdict(bundle, key);
+    if (known) {
+      authorizer(known.spiffeId, known.chain);
+      return;
+    }
     const [leaf, ...rest] = chainDer.map((d) => new x509.X509Certificate(Uint8Array.from(d)));
     const verified = await verifyChain(leaf!, rest, bundle);
     authorizer(verified.spiffeId, verified.chain);
+    rememberVerdict(bundle, key, { spiffeId: verified.spiffeId, chain: verified.chain, info: certificateInfo(leaf!, chainDer[0]!, verified.spiffeId) });
   } catch (err) {
     throw verificationRefusal(err, 'server');
   }

@@ -33,12 +33,14 @@ export function presentedDers(peer: DetailedPeerCertificate): Buffer[] {
   return out;
 }
 
-/** sha256 over the presented DERs (leaf first), without parsing them. */
-export function presentedKey(peer: DetailedPeerCertificate): string {
+/** sha256 over DERs (leaf first), without parsing them. */
+export function keyOfDers(ders: readonly Uint8Array[]): string {
   const h = createHash('sha256');
-  for (const d of presentedDers(peer)) h.update(d);
+  for (const d of ders) h.update(d);
   return h.digest('hex');
 }
+
+export const presentedKey = (peer: DetailedPeerCertificate): string => keyOfDers(presentedDers(peer));
 
 export function lookupVerdict(bundle: TrustBundle, key: string, now = Date.now()): PeerVerdict | undefined {
   const v = verdicts.get(bundle)?.get(key);
