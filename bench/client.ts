@@ -13,6 +13,9 @@ import { dialTls } from '../src/identity/tls/index.js';
 import { authorizeId } from '../src/identity/index.js';
 import { benchFiles } from './certs.js';
 import { BenchClient } from './grpc-service.js';
+import { SecureGrpcClientBuilder } from '../src/grpc/index.js';
+import { TokenIssuer } from '../src/auth/index.js';
+import { join } from 'node:path';
 
 const [kind, path, certs, mode, arg] = process.argv.slice(2) as [string, string, string, string, string];
 const PAYLOAD = 'x'.repeat(64);
@@ -64,6 +67,13 @@ async function open(resume = false): Promise<Conn> {
   if (kind === 'grpc') {
     const creds = grpc.credentials.createSsl(readFileSync(f.caPath), readFileSync(f.keyPath), readFileSync(f.certPath), { checkServerIdentity: () => undefined });
     const c = new BenchClient(`unix://${path}`, creds) as unknown as grpc.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
+    return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
+  }
+  if (kind === 'flyme-grpc') {
+    const issuer = await TokenIssuer.create({ key: JSON.parse(readFileSync(join(certs, 'jwt-key.json'), 'utf8')), issuer: 'bench' });
+    const c = await new SecureGrpcClientBuilder().withTls(f, 'spiffe://bench.local/flymed')
+      .withJwt(issuer, 'bench-client', ['bench'], { audience: 'bench', ttlSeconds: 3600 })
+      .build(`unix://${path}`, BenchClient) as unknown as grpc.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
     return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
   }
   if (kind === 'flyme-tls') {
@@ -124,6 +134,9 @@ if (mode === 'seq' || mode === 'inflight') {
     n++;
   }
   out({ rate: n / ((Date.now() - t0) / 1000) });
+} else if (mode === 'pubsub') {
+  const { pubsubRate } = await import('./redis.js');
+  out({ rate: await pubsubRate(kind as 'redis-plain' | 'redis-signed', path, certs, Number(arg)) });
 } else if (mode === 'idle') {
   const n = Number(arg);
   const held: Conn[] = [];

@@ -23,6 +23,8 @@ export function buildRows(s: Samples): Row[] {
     row('unix+tls:// 32 in flight calls/s', 'node tls', m('tls.inflight'), m('flyme-tls.inflight'), '≥ 0.8', ge(0.8)),
     row('unix+tls:// 32 in flight calls/s', 'grpc-js', m('grpc.inflight'), m('flyme-tls.inflight'), '≥ 8', ge(8)),
     row('unix+tls:// sequential p50 (µs)', 'grpc-js', m('grpc.p50'), m('flyme-tls.p50')),
+    row('flyme/grpc (mTLS + JWT + roles) sequential p50 (µs)', 'grpc-js mTLS', m('grpc.p50'), m('flyme-grpc.p50')),
+    row('flyme/grpc (mTLS + JWT + roles) 32 in flight calls/s', 'grpc-js mTLS', m('grpc.inflight'), m('flyme-grpc.inflight')),
     row('full mTLS handshakes/s (+ first call)', 'node tls', m('tls.connectFull'), m('flyme-tls.connectFull'), '≥ 0.8', ge(0.8)),
     row('resumed mTLS handshakes/s', 'node tls', m('tls.connectResumed'), m('flyme-tls.connectResumed')),
     row('resumed / full handshakes/s (FlyMe)', 'FlyMe full', m('flyme-tls.connectFull'), m('flyme-tls.connectResumed'), '≥ 2', ge(2)),
@@ -32,6 +34,7 @@ export function buildRows(s: Samples): Row[] {
     row('JWT verify/s (ES256)', 'raw crypto verify', m('micro.rawVerify'), m('micro.flymeVerify'), '≥ 0.7', ge(0.7)),
     row('JWT verify/s (ES256), 16 in flight', 'raw crypto verify', m('micro.rawVerify'), m('micro.flymeVerify16')),
     row('JWT sign/s (ES256)', 'raw crypto sign', m('micro.rawSign'), m('micro.flymeSign')),
+    row('Redis pub/sub messages/s end to end, signed + verified', 'unsigned publish', m('redis-plain.pubsub'), m('redis-signed.pubsub')),
     row('X.509-SVIDs issued/s (P-256, with key generation)', '—', 1, m('micro.certs')),
   ];
 }

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBenchCerts } from './certs.js';
 import { micro } from './micro.js';
+import { haveRedis, startBenchRedis } from './redis.js';
 import { buildRows, toMarkdown, type Samples } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,10 +19,10 @@ const smoke = process.argv.includes('--smoke');
 const quick = smoke || process.argv.includes('--quick');
 const jsonOnly = process.argv.includes('--json');
 const C = smoke
-  ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 10, cli: 1, microMs: 20 }
+  ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 10, cli: 1, microMs: 20, pubsub: 200 }
   : quick
-    ? { repeats: 2, seq: 5000, seqGrpc: 1000, inflightMs: 500, connectMs: 500, idle: 300, cli: 5, microMs: 120 }
-    : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, cli: 15, microMs: 500 };
+    ? { repeats: 2, seq: 5000, seqGrpc: 1000, inflightMs: 500, connectMs: 500, idle: 300, cli: 5, microMs: 120, pubsub: 3000 }
+    : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, cli: 15, microMs: 500, pubsub: 10000 };
 const haveTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pin = (cpu: number, args: string[]) => (haveTaskset ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args]) as [string, string[]];
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
@@ -50,14 +51,14 @@ async function withServer<T>(kind: string, fn: (path: string, pid: number) => Pr
 }
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
-const kinds = ['net', 'flyme-unix', 'tls', 'flyme-tls', 'grpc'];
+const kinds = ['net', 'flyme-unix', 'tls', 'flyme-tls', 'grpc', 'flyme-grpc'];
 const s: Samples = {};
 const push = (k: string, v: number) => { (s[k] ??= []).push(v); };
 // Round 0 is a discarded warm-up (not in --smoke, which only checks that everything runs).
 for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
   for (const kind of kinds) {
     await withServer(kind, async (path) => {
-      const seq = await client(0, kind, path, 'seq', kind === 'grpc' ? C.seqGrpc : C.seq);
+      const seq = await client(0, kind, path, 'seq', kind.endsWith('grpc') ? C.seqGrpc : C.seq);
       const inf = await client(1, kind, path, 'inflight', C.inflightMs);
       if (r === 0) return; // discarded warm-up round
       push(`${kind}.p50`, seq.p50);
@@ -96,6 +97,19 @@ await withServer('flyme-unix', async (path) => {
     push('cli.coldMs', cli);
   }
 });
+if (haveRedis) {
+  const redis = await startBenchRedis(certs, haveTaskset ? ['taskset', '-c', '0'] : []);
+  try {
+    for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
+      for (const kind of ['redis-plain', 'redis-signed']) {
+        const x = await client(1, kind, redis.url, 'pubsub', C.pubsub);
+        if (r > 0) push(`${kind}.pubsub`, x.rate);
+      }
+    }
+  } finally {
+    redis.stop();
+  }
+}
 const m = await micro(C.microMs);
 for (const [k, v] of Object.entries(m)) push(`micro.${k}`, v);
 rmSync(certs, { recursive: true, force: true });

@@ -14,6 +14,8 @@ import { TlsServerUpgrader } from '../src/identity/tls/index.js';
 import { authorizeMemberOf } from '../src/identity/index.js';
 import { benchFiles } from './certs.js';
 import { BenchService } from './grpc-service.js';
+import { createSecureServer } from '../src/grpc/index.js';
+import { join } from 'node:path';
 
 const [kind, path, certs] = process.argv.slice(2) as [string, string, string];
 rmSync(path, { force: true });
@@ -50,6 +52,15 @@ if (kind === 'net') {
   server.addService(BenchService, { Ping: (call: grpc.ServerUnaryCall<{ message: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { message: call.request.message, time: new Date().toISOString() }) });
   const creds = grpc.ServerCredentials.createSsl(readFileSync(f.caPath), [{ cert_chain: readFileSync(f.certPath), private_key: readFileSync(f.keyPath) }], true);
   server.bindAsync(`unix://${path}`, creds, (err) => { if (err) throw err; ready(); });
+} else if (kind === 'flyme-grpc') {
+  // flyme/grpc: mTLS with SPIFFE authorizer, bearer JWT verified per call, per-method role check.
+  const s = await createSecureServer({
+    identity: f, methods: { '/bench.Bench/Ping': ['bench'] }, watchCertificates: false,
+    tokens: { jwksPath: join(certs, 'jwks.json'), issuer: 'bench', audience: 'bench' },
+  });
+  s.server.addService(BenchService, { Ping: (call: grpc.ServerUnaryCall<{ message: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { message: call.request.message, time: new Date().toISOString() }) });
+  await s.bind(`unix://${path}`);
+  ready();
 } else {
   // flyme-unix and flyme-tls: what flymed does per call (roles at accept, policy authorize, schema check).
   const policy = Policy.parse(`roles:\n  pinger: { methods: [ping] }\nbindings:\n  - { uid: ${process.getuid?.() ?? 0}, roles: [pinger] }\n  - { spiffeId: "spiffe://bench.local/client", roles: [pinger] }\n`, 'bench');

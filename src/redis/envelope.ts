@@ -7,6 +7,7 @@
  */
 import { randomBytes, createPrivateKey, type KeyObject } from 'node:crypto';
 import { CompactSign, compactVerify, decodeProtectedHeader, importX509 } from 'jose';
+type KeyLike = Awaited<ReturnType<typeof importX509>>;
 import type { ChannelAcl } from '../auth/policy/channels.js';
 import { ReplayCache } from '../auth/replay-cache.js';
 import { flymeError } from '../errors.js';
@@ -83,10 +84,32 @@ export interface VerifierOptions {
   tokenRoles?(jwt: string, from: string): Promise<string[]>;
 }
 
+interface KnownSigner { spiffeId: string; key: KeyLike; bundle: TrustBundle; notBefore: number; notAfter: number }
+
 export class EnvelopeVerifier {
   readonly #replay: ReplayCache;
+  /** Verified signer chains by their exact x5c, so a publisher's messages skip parsing and chain checks. */
+  readonly #signers = new Map<string, KnownSigner>();
   constructor(private readonly o: VerifierOptions) {
     this.#replay = o.replay ?? new ReplayCache({ maxEntries: 100_000 });
+  }
+
+  /** The signer of an x5c chain: from the cache (same bundle, still valid) or parsed and verified now. */
+  async #signer(x5c: string[], alg: 'ES256' | 'EdDSA'): Promise<KnownSigner> {
+    const bundle = this.o.bundle();
+    const id = `${alg}|${x5c.join('.')}`;
+    const now = Date.now();
+    const hit = this.#signers.get(id);
+    if (hit && hit.bundle === bundle && now >= hit.notBefore && now <= hit.notAfter) return hit;
+    const certs = x5c.map((b) => new x509.X509Certificate(Buffer.from(b, 'base64')));
+    const verified = await verifyChain(certs[0]!, certs.slice(1), bundle);
+    const known: KnownSigner = {
+      spiffeId: verified.spiffeId.toString(), key: await importX509(certs[0]!.toString('pem'), alg), bundle,
+      notBefore: Math.max(...verified.chain.map((c) => c.notBefore.getTime())), notAfter: Math.min(...verified.chain.map((c) => c.notAfter.getTime())),
+    };
+    if (this.#signers.size >= 1024) this.#signers.delete(this.#signers.keys().next().value!);
+    this.#signers.set(id, known);
+    return known;
   }
 
   /** Throws MessageRejected with the reason. `arrivedOn` is the channel Redis delivered it on. */
@@ -102,19 +125,16 @@ export class EnvelopeVerifier {
     if ((header.alg !== 'ES256' && header.alg !== 'EdDSA') || !Array.isArray(header.x5c) || header.x5c.length === 0 || header.x5c.length > 4) {
       throw new MessageRejected('malformed', `unsupported envelope header (alg ${String(header.alg)}, x5c ${Array.isArray(header.x5c) ? header.x5c.length : 'missing'})`);
     }
-    let spiffeId: string;
-    let leaf: x509.X509Certificate;
+    let signer: KnownSigner;
     try {
-      const certs = header.x5c.map((b) => new x509.X509Certificate(Buffer.from(b, 'base64')));
-      leaf = certs[0]!;
-      spiffeId = (await verifyChain(leaf, certs.slice(1), this.o.bundle())).spiffeId.toString();
+      signer = await this.#signer(header.x5c, header.alg);
     } catch (e) {
       throw new MessageRejected('untrusted-signer', `signer certificate refused: ${(e as Error).message}`);
     }
+    const spiffeId = signer.spiffeId;
     let body: EnvelopeBody;
     try {
-      const key = await importX509(leaf.toString('pem'), header.alg);
-      const { payload } = await compactVerify(raw, key, { algorithms: [header.alg] });
+      const { payload } = await compactVerify(raw, signer.key, { algorithms: [header.alg] });
       body = JSON.parse(new TextDecoder().decode(payload)) as EnvelopeBody;
     } catch {
       throw new MessageRejected('bad-signature', `signature does not verify for ${spiffeId}`, spiffeId);
