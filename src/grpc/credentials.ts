@@ -5,14 +5,13 @@
  */
 import { readFileSync, watch } from 'node:fs';
 import { dirname } from 'node:path';
-import { createSecureContext, type PeerCertificate } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { FlyMeError, flymeError } from '../errors.js';
 import type { Authorizer } from '../identity/authorizer.js';
 import { loadSvid } from '../identity/svid.js';
 import { parseTrustBundle, type TrustBundle } from '../identity/trust-bundle.js';
-import { assertSvid } from '../identity/validate.js';
-import { x509 } from '../identity/x509.js';
+import { spiffeServerIdentity } from '../identity/tls/server-identity.js';
 
 /** Where a workload's identity lives (a `flyme certs` directory has server.pem/client.pem, *.key.pem, root-ca.pem). */
 export interface IdentityFiles {
@@ -98,15 +97,7 @@ export async function channelCredentials(files: IdentityFiles, serverAuthorizer:
   const l = await load(files);
   const ctx = createSecureContext({ ...contextOf(l) });
   return grpc.credentials.createFromSecureContext(ctx, {
-    checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-      try {
-        const leaf = new x509.X509Certificate(Uint8Array.from(cert.raw));
-        serverAuthorizer(assertSvid(leaf), [leaf]);
-        return undefined;
-      } catch (e) {
-        return new Error(e instanceof FlyMeError ? e.message : `server certificate refused: ${(e as Error).message}`);
-      }
-    },
+    checkServerIdentity: spiffeServerIdentity(serverAuthorizer),
   });
 }
 

@@ -9,7 +9,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PeerCertificate } from 'node:tls';
 import { createClient, type RedisClientType } from '@redis/client';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
 import { ChannelAcl } from '../auth/policy/channels.js';
@@ -17,8 +16,7 @@ import { flymeError } from '../errors.js';
 import { authorizeId, authorizeMemberOf, type Authorizer } from '../identity/authorizer.js';
 import { loadSvid } from '../identity/svid.js';
 import { parseTrustBundle, type TrustBundle } from '../identity/trust-bundle.js';
-import { assertSvid } from '../identity/validate.js';
-import { x509 } from '../identity/x509.js';
+import { spiffeServerIdentity } from '../identity/tls/server-identity.js';
 import { EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
 import { Subscription } from './subscription.js';
 
@@ -76,15 +74,7 @@ export class SecureRedis {
         tls: true,
         ca: caPem, cert: svid.certPem, key: svid.keyPem, minVersion: 'TLSv1.3',
         // The server proves a SPIFFE ID (URI SAN), checked by an authorizer, not a host name.
-        checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-          try {
-            const leaf = new x509.X509Certificate(Uint8Array.from(cert.raw));
-            serverAuthorizer(assertSvid(leaf), [leaf]);
-            return undefined;
-          } catch (e) {
-            return new Error((e as Error).message);
-          }
-        },
+        checkServerIdentity: spiffeServerIdentity(serverAuthorizer),
         reconnectStrategy: backoff,
       },
     }) as RedisClientType;

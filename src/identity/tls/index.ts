@@ -4,3 +4,4 @@ export {
   type TlsServerOptions, type TlsReloadEvent, type TlsRefusalReason,
 } from './server.js';
 export { dialTls, type DialTlsOptions } from './client.js';
+export { spiffeServerIdentity } from './server-identity.js';
