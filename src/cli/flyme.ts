@@ -10,7 +10,7 @@ import { formatAlert, formatAudit, formatList, formatStatus, formatWhoami } from
 const DEFAULT_CONNECT = 'unix:///run/flyme/flyme.sock';
 
 const program = new Command('flyme')
-  .description('FlyMe client: talk to flymed, manage certificates and tokens.')
+  .description('FlyMe client: talk to flymed (ping, status, list, audit, alerts, kill …), prove its refusals (probe, doctor), manage certificates, tokens and policies, and use signed Redis pub/sub.')
   .version('0.1.0')
   .option('-c, --connect <url>', `daemon address (env FLYME_CONNECT, default ${DEFAULT_CONNECT})`)
   .option('--certs <dir>', 'mTLS client credentials for unix+tls:// and tls://: client.pem, client.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')

@@ -76,6 +76,8 @@ describe('secure Redis pub/sub', { skip: !existsSync(REDIS_SERVER) && 'needs Deb
     assert.equal(m.payload, '{"id":1}');
     assert.equal(m.contentType, 'application/json');
     assert.ok(Math.abs(m.sentAt.getTime() - Date.now()) < 5000);
+    // Oversize is refused on the publishing side too (the subscriber's refusal is tested below).
+    await assert.rejects(pub.publish('orders.eu', 'x'.repeat(1024 * 1024)), (e: unknown) => e instanceof FlyMeError && e.code === 'FLYME_FRAME_TOO_LARGE');
     await sub.close();
   });
 
