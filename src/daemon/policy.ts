@@ -91,7 +91,8 @@ export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Pr
       return { ...p.info, changed: p !== before };
     },
   });
-  store.watch();
+  // A file change goes through the daemon's reload, so token issuers and live connections follow it too.
+  store.watch((trigger) => { reload(trigger).catch(() => { /* reported as policy_reload_failed */ }); });
   return {
     store,
     assignRoles,

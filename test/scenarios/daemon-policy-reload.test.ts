@@ -51,6 +51,16 @@ test('uid binding grants status; reload applies it; a broken file keeps the old 
     const after = await runCli(['--connect', d.url, '--json', 'status'], NOBODY);
     assert.equal(after.code, 0);
     assert.equal(JSON.parse(after.stdout).policy.hash, good);
+
+    // Saving the file is enough (no reload call): the binding is removed and 65534 is denied again.
+    writeFileSync(file, base('').replace('version: 1', 'version: 3'));
+    let version = 0;
+    for (let i = 0; i < 100 && version !== 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      version = JSON.parse((await runCli(['--connect', d.url, '--json', 'status'])).stdout).policy.version;
+    }
+    assert.equal(version, 3, 'the file watcher applied the saved policy');
+    assert.equal((await runCli(['--connect', d.url, 'status'], NOBODY)).code, 3);
   } finally {
     await d.stop();
   }

@@ -63,8 +63,12 @@ export class PolicyStore {
     return next;
   }
 
-  /** Reload when the file changes (watches its directory, so editors that rename-into-place work). */
-  watch(): void {
+  /**
+   * Reload when the file changes (watches its directory, so editors that rename-into-place work).
+   * `reload` is what a change triggers (default: this store's reload); a daemon passes its own, which
+   * also refreshes what depends on the policy.
+   */
+  watch(reload: (trigger: string) => void = (t) => { this.reload(t); }): void {
     if (!this.path || this.#watcher) return;
     const name = basename(this.path);
     this.#watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
@@ -72,7 +76,7 @@ export class PolicyStore {
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => {
         try {
-          this.reload('file change');
+          reload('file change');
         } catch {
           // reported as a security event; the old policy stays
         }
