@@ -21,7 +21,7 @@ const jsonOnly = process.argv.includes('--json');
 const C = smoke
   ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 10, cli: 1, microMs: 20, pubsub: 200 }
   : quick
-    ? { repeats: 2, seq: 5000, seqGrpc: 1000, inflightMs: 500, connectMs: 500, idle: 300, cli: 5, microMs: 120, pubsub: 3000 }
+    ? { repeats: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, cli: 3, microMs: 60, pubsub: 1000 }
     : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, cli: 15, microMs: 500, pubsub: 10000 };
 const haveTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pin = (cpu: number, args: string[]) => (haveTaskset ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args]) as [string, string[]];
