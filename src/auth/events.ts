@@ -23,7 +23,13 @@ export type SecurityEventKind =
   | 'fix' // a self-audit repair
   | 'daemon_started'
   | 'daemon_stopped'
-  | 'audit_dropped'; // audit records lost because the disk did not keep up
+  | 'audit_dropped' // audit records lost because the disk did not keep up
+  | 'peer_invalidated' // a live connection closed: its peer's certificate expired, was revoked or lost its root
+  | 'svid_issued' // the CA signed an SVID (agent or workload)
+  | 'svid_refused' // the CA refused to sign (no entry, not the entry's agent, bad CSR, bad join token)
+  | 'entry_changed' // a registration entry was created or deleted
+  | 'join_token_created'
+  | 'ca_rotated'; // the CA started signing with a new intermediate
 
 export type SecuritySeverity = 'info' | 'warning' | 'critical';
 

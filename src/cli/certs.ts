@@ -3,7 +3,6 @@
  * readable report of any certificate file. Thin wrappers over src/identity.
  */
 import { mkdir, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { FlyMeError, flymeError } from '../errors.js';
@@ -12,6 +11,7 @@ import {
   SpiffeId, writePrivateKeyFile, writePublicFile, type CertificateAuthority, type X509Certificate,
 } from '../identity/index.js';
 import { readBasicConstraints, readDnsSans, readUriSans } from '../identity/cert-fields.js';
+import { defaultCertsDir } from '../identity/source/files.js';
 
 /** Where the certs commands write (tests capture it). */
 export interface CertsCliIo {
@@ -25,9 +25,7 @@ const processIo: CertsCliIo = {
 };
 
 /** Default certificate directory: /etc/flyme/certs for root, ~/.config/flyme/certs otherwise. */
-export function defaultCertsDir(): string {
-  return process.getuid?.() === 0 ? '/etc/flyme/certs' : join(homedir(), '.config', 'flyme', 'certs');
-}
+export { defaultCertsDir };
 
 function positiveDays(value: string): number {
   const n = Number(value);

@@ -153,12 +153,14 @@ const program = new Command('flymed')
       registerList(server, (p) => policy!.store.current.listRoots(p));
       if (urls.some((u) => parseAddress(u).tls)) {
         const { setupDaemonTls } = await import('./tls-setup.js');
-        const { defaultCertsDir } = await import('../cli/certs.js');
-        tls = await setupDaemonTls({
-          certsDir: (certsDir = opts.certs ?? process.env.FLYME_CERTS ?? defaultCertsDir()),
+        const { certsDirSource, defaultCertsDir } = await import('../identity/source/files.js');
+        certsDir = opts.certs ?? process.env.FLYME_CERTS ?? defaultCertsDir();
+        tls = setupDaemonTls({
+          source: await certsDirSource(certsDir, 'server'),
           allowIds: opts.allowId,
           allowPrefixes: opts.allowPrefix,
           handshakeTimeoutMs: opts.handshakeTimeout,
+          events,
         }, log);
         process.on('SIGHUP', () => {
           tls!.upgrader.reload().then(

@@ -4,12 +4,13 @@
  * admins, who may call `status` and `unlock`. The state survives restarts (a 0600 state file) until `unlock`.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { SecurityEventSink } from '../auth/events.js';
 import { describePrincipal, type Principal } from '../auth/principal.js';
 import { flymeError, type FlyMeError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
 import type { RpcServer } from '../rpc/server.js';
 
 export interface LockdownState {
@@ -50,9 +51,7 @@ export class KillSwitch {
   async set(next: LockdownState): Promise<void> {
     await mkdir(join(this.file, '..'), { recursive: true, mode: 0o750 });
     if (next.lockedDown) {
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(next) + '\n', { mode: 0o600 });
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, JSON.stringify(next) + '\n', { mode: 0o600, overwrite: true, dirMode: 0o750 });
     } else {
       await unlink(this.file).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;

@@ -37,7 +37,7 @@ export interface DaemonPolicy {
 
 export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Promise<DaemonPolicy> {
   const path = o.path ?? (existsSync(DEFAULT_POLICY_PATH) ? DEFAULT_POLICY_PATH : undefined);
-  const store = PolicyStore.open(path, { events: o.events });
+  const store = await PolicyStore.open(path, { events: o.events });
   const issuersOf = (p: Policy) => [...p.issuers, ...(o.flagIssuer ? [o.flagIssuer] : [])];
   await o.tokens.configure(issuersOf(store.current));
 
@@ -58,27 +58,18 @@ export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Pr
     }
   };
 
-  let chain = Promise.resolve();
-  const reload = (trigger: string): Promise<Policy> => {
-    const run = chain.then(async () => {
-      const before = store.current;
-      const next = store.reload(trigger);
-      if (next !== before) {
-        try {
-          await o.tokens.configure(issuersOf(next));
-        } catch (e) {
-          const err = e as FlyMeError;
-          o.log.error({ event: 'token_issuers_reload_failed', code: err.code }, `policy applied, but its token issuers could not be loaded; keeping the previous issuers: ${err.message}`);
-          o.events.emit({ kind: 'policy_reload_failed', severity: 'critical', source: 'flymed', subject: store.path ?? 'builtin', reason: err.code, message: `token issuers of the new policy refused, previous issuers kept: ${err.message}` });
-        }
-        reassignLive();
-        o.log.info({ event: 'policy_reloaded', trigger, hash: next.info.hash, version: next.info.version }, 'policy reloaded');
-      }
-      return next;
-    });
-    chain = run.then(() => undefined, () => undefined);
-    return run;
-  };
+  // Every applied policy (reloadPolicy, SIGHUP, file change) brings token issuers and live connections along.
+  store.onChange(async (next, _previous, trigger) => {
+    try {
+      await o.tokens.configure(issuersOf(next));
+    } catch (e) {
+      const err = e as FlyMeError;
+      o.log.error({ event: 'token_issuers_reload_failed', code: err.code }, `policy applied, but its token issuers could not be loaded; keeping the previous issuers: ${err.message}`);
+      o.events.emit({ kind: 'policy_reload_failed', severity: 'critical', source: 'flymed', subject: store.path ?? 'builtin', reason: err.code, message: `token issuers of the new policy refused, previous issuers kept: ${err.message}` });
+    }
+    reassignLive();
+    o.log.info({ event: 'policy_reloaded', trigger, hash: next.info.hash, version: next.info.version }, 'policy reloaded');
+  });
 
   server.method({
     name: 'reloadPolicy',
@@ -87,18 +78,16 @@ export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Pr
     params: Type.Object({}, { additionalProperties: false }),
     handler: async () => {
       const before = store.current;
-      const p = await reload('reloadPolicy');
+      const p = await store.reload('reloadPolicy');
       return { ...p.info, changed: p !== before };
     },
   });
-  // A file change goes through the daemon's reload, so token issuers and live connections follow it too.
-  store.watch((trigger) => { reload(trigger).catch(() => { /* reported as policy_reload_failed */ }); });
   return {
     store,
     assignRoles,
     authorize: (p, permission, method) => store.current.authorize(p, permission, method),
-    reload,
+    reload: (trigger) => store.reload(trigger),
     status: () => ({ ...store.current.info }),
-    close: () => store.stopWatching(),
+    close: () => store.close(),
   };
 }

@@ -15,9 +15,14 @@ export {
   parseCertificates, spiffeIdFromCertificate, checkSvid, checkSigningCertificate, assertSvid,
   type SvidViolation, type SvidViolationCode,
 } from './validate.js';
-export { verifyChain, type VerifyChainOptions, type VerifiedChain } from './verify.js';
+export { verifyChain, verifyPresented, type VerifyChainOptions, type VerifiedChain } from './verify.js';
+export type { Verdict } from './verdicts.js';
 export { describePeerCertificate, type PeerCertificateInfo } from './peer.js';
 export { parseSvid, loadSvid, type LoadedSvid } from './svid.js';
 export { TrustBundle, loadTrustBundle, parseTrustBundle, type TrustAnchor, type TrustBundleOptions } from './trust-bundle.js';
 export { writePrivateKeyFile, writePublicFile, type WriteFileOptions } from './files.js';
 export type { X509Certificate } from './x509.js';
+export {
+  filesX509Source, certsDirSource, certsDirFiles, defaultCertsDir, loadX509Files, StaticX509Source, HolderX509Source, checkMaterial,
+  type X509Svid, type X509Material, type BundleSource, type X509Source, type X509Files, type FilesSourceOptions, type MaterialCheck,
+} from './source/index.js';

@@ -5,7 +5,7 @@ import { readUriSans } from './cert-fields.js';
 import { certToPem } from './profile.js';
 import { SpiffeId, parseTrustDomain } from './spiffe-id.js';
 import { checkSigningCertificate, parseCertificates } from './validate.js';
-import type { X509Certificate } from './x509.js';
+import { x509, type X509Certificate } from './x509.js';
 
 /** One trusted root and the trust domain it vouches for. */
 export interface TrustAnchor {
@@ -20,6 +20,8 @@ export interface TrustBundleOptions {
    * Without it, such roots are refused (a root is never trusted for every trust domain).
    */
   trustDomain?: string;
+  /** Certificate revocation lists (DER or parsed); see {@link TrustBundle.isRevoked}. */
+  crls?: readonly (Uint8Array | x509.X509Crl)[];
 }
 
 function anchorFor(cert: X509Certificate, td: string | undefined, where: string): TrustAnchor {
@@ -44,9 +46,12 @@ function anchorFor(cert: X509Certificate, td: string | undefined, where: string)
  */
 export class TrustBundle {
   readonly anchors: readonly TrustAnchor[];
+  /** Revocation lists; a CRL counts only for certificates of the issuer whose key signed it. */
+  readonly crls: readonly x509.X509Crl[];
 
-  private constructor(anchors: TrustAnchor[]) {
+  private constructor(anchors: TrustAnchor[], crls: x509.X509Crl[]) {
     this.anchors = Object.freeze(anchors);
+    this.crls = Object.freeze(crls);
   }
 
   /**
@@ -59,12 +64,56 @@ export class TrustBundle {
     const seen = new Set<string>();
     const anchors: TrustAnchor[] = [];
     certs.forEach((cert, i) => {
-      const digest = createHash('sha256').update(new Uint8Array(cert.rawData)).digest('hex');
+      const digest = derDigest(cert);
       if (seen.has(digest)) return;
       seen.add(digest);
       anchors.push(anchorFor(cert, td, `certificate #${i + 1}`));
     });
-    return new TrustBundle(anchors);
+    return new TrustBundle(anchors, parseCrls(opts.crls ?? []));
+  }
+
+  /**
+   * One bundle from several (e.g. one per trust domain from the Workload API), roots deduplicated, CRLs
+   * kept once each.
+   */
+  static combine(bundles: readonly TrustBundle[], crls: readonly (Uint8Array | x509.X509Crl)[] = []): TrustBundle {
+    const seen = new Set<string>();
+    const anchors: TrustAnchor[] = [];
+    for (const b of bundles) {
+      for (const a of b.anchors) {
+        const key = `${a.trustDomain}|${derDigest(a.cert)}`;
+        if (!seen.has(key)) { seen.add(key); anchors.push(a); }
+      }
+    }
+    if (anchors.length === 0) throw flymeError('FLYME_INVALID_CERTIFICATE', 'trust bundle is empty');
+    const all = [...bundles.flatMap((b) => b.crls), ...parseCrls(crls)];
+    const crlSeen = new Set<string>();
+    return new TrustBundle(anchors, all.filter((c) => {
+      const d = createHash('sha256').update(new Uint8Array(c.rawData)).digest('hex');
+      if (crlSeen.has(d)) return false;
+      crlSeen.add(d);
+      return true;
+    }));
+  }
+
+  /** The same roots with these revocation lists instead of the current ones. */
+  withCrls(crls: readonly (Uint8Array | x509.X509Crl)[]): TrustBundle {
+    return new TrustBundle([...this.anchors], parseCrls(crls));
+  }
+
+  /**
+   * True when a CRL signed by `issuer`'s key lists `cert`'s serial. A CRL whose signature does not verify
+   * with that key revokes nothing (no forged revocations), and the verdict per (CRL, issuer) is cached.
+   */
+  async isRevoked(cert: X509Certificate, issuer: X509Certificate): Promise<boolean> {
+    if (this.crls.length === 0) return false;
+    const serial = cert.serialNumber.toLowerCase().replace(/^0+/, '');
+    for (const crl of this.crls) {
+      if (crl.issuer !== issuer.subject) continue;
+      if (!crl.entries.some((e) => e.serialNumber.toLowerCase().replace(/^0+/, '') === serial)) continue;
+      if (await crlSignedBy(crl, issuer)) return true;
+    }
+    return false;
   }
 
   /** Every root certificate. */
@@ -86,6 +135,35 @@ export class TrustBundle {
   toPem(): string {
     return this.anchors.map((a) => certToPem(a.cert)).join('');
   }
+}
+
+const crlVerdicts = new WeakMap<x509.X509Crl, Map<string, Promise<boolean>>>();
+
+function crlSignedBy(crl: x509.X509Crl, issuer: X509Certificate): Promise<boolean> {
+  let m = crlVerdicts.get(crl);
+  if (!m) crlVerdicts.set(crl, (m = new Map()));
+  const key = derDigest(issuer);
+  let v = m.get(key);
+  if (!v) {
+    v = crl.verify({ publicKey: issuer.publicKey }).catch(() => false);
+    m.set(key, v);
+  }
+  return v;
+}
+
+function derDigest(cert: X509Certificate): string {
+  return createHash('sha256').update(new Uint8Array(cert.rawData)).digest('hex');
+}
+
+function parseCrls(list: readonly (Uint8Array | x509.X509Crl)[]): x509.X509Crl[] {
+  return list.map((c, i) => {
+    if (c instanceof x509.X509Crl) return c;
+    try {
+      return new x509.X509Crl(Uint8Array.from(c));
+    } catch (err) {
+      throw flymeError('FLYME_INVALID_CERTIFICATE', `revocation list #${i + 1} cannot be parsed: ${(err as Error).message}`, { index: i }, err);
+    }
+  });
 }
 
 /** Parses a bundle from PEM text (one or more CERTIFICATE blocks). */

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { flymeError } from '../errors.js';
 import { canSignCertificates, readBasicConstraints, readUriSans } from './cert-fields.js';
 import { SpiffeId } from './spiffe-id.js';
 import { TrustBundle } from './trust-bundle.js';
 import { assertSvid } from './validate.js';
-import type { X509Certificate } from './x509.js';
+import { lookupVerdict, rememberVerdict, verdictKey, type Verdict } from './verdicts.js';
+import { x509, type X509Certificate } from './x509.js';
 
 /** Options for {@link verifyChain}. */
 export interface VerifyChainOptions {
@@ -12,6 +12,8 @@ export interface VerifyChainOptions {
   now?: Date;
   /** Most intermediates followed; default 8. */
   maxIntermediates?: number;
+  /** Use the verification cache (default true when `roots` is a TrustBundle and `now` is not injected). */
+  cache?: boolean;
 }
 
 /** A verified chain: the leaf's SPIFFE ID and the path leaf → … → root. */
@@ -59,7 +61,8 @@ function checkTime(cert: X509Certificate, role: string, now: Date): void {
  * @param roots a {@link TrustBundle}, or root certificates that each carry a `spiffe://td` URI SAN.
  * @throws FlyMeError FLYME_INVALID_CERTIFICATE (leaf breaks an SVID rule), FLYME_UNTRUSTED_CERTIFICATE (no
  *   path to a root of the leaf's trust domain; `data.reason`), FLYME_CERT_EXPIRED (`data.reason` is
- *   `expired` or `not-yet-valid`).
+ *   `expired` or `not-yet-valid`); FLYME_UNTRUSTED_CERTIFICATE with reason `revoked` when a revocation list
+ *   of the bundle, signed by the issuer, lists a certificate of the path.
  * @example const { spiffeId } = await verifyChain(leaf, intermediates, bundle)
  */
 export async function verifyChain(
@@ -73,9 +76,10 @@ export async function verifyChain(
   const spiffeId = assertSvid(leaf);
   const td = spiffeId.trustDomain;
   const bundle = roots instanceof TrustBundle ? roots : TrustBundle.fromCertificates(roots);
-  const key = roots instanceof TrustBundle && opts.maxIntermediates === undefined ? cacheKey(leaf, intermediates) : undefined;
-  const hit = key ? verdicts.get(bundle)?.get(key) : undefined;
-  if (hit && now >= hit.notBefore && now <= hit.notAfter) return { spiffeId, chain: hit.chain };
+  const cacheable = opts.cache !== false && roots instanceof TrustBundle && opts.maxIntermediates === undefined && opts.now === undefined;
+  const key = cacheable ? verdictKey([leaf, ...intermediates].map((c) => new Uint8Array(c.rawData))) : undefined;
+  const hit = key ? lookupVerdict(bundle, key, now.getTime()) : undefined;
+  if (hit) return { spiffeId, chain: hit.chain };
   const anchors = bundle.rootsFor(td);
   if (anchors.length === 0) untrusted(`no trusted root for trust domain ${td}`, 'no-roots-for-trust-domain');
 
@@ -100,30 +104,32 @@ export async function verifyChain(
     current = next;
   }
   chain.forEach((c, i) => checkTime(c, i === 0 ? 'leaf' : i === chain.length - 1 ? 'root' : 'intermediate', now));
-  if (key) remember(bundle, key, chain);
+  for (let i = 0; i + 1 < chain.length; i++) {
+    if (await bundle.isRevoked(chain[i]!, chain[i + 1]!)) {
+      untrusted(`${i === 0 ? 'certificate' : 'intermediate'} ${chain[i]!.serialNumber.toLowerCase()} of ${spiffeId.toString()} is revoked`, 'revoked');
+    }
+  }
+  if (key) rememberVerdict(bundle, key, spiffeId, chain, new Uint8Array(leaf.rawData));
   return { spiffeId, chain };
 }
 
 /**
- * Verdicts of successful verifications, per trust bundle object (a reloaded bundle starts empty), keyed by
- * the exact DER of leaf and intermediates, valid for the chain's common validity window: the same bytes
- * against the same roots verify the same way, so repeated handshakes by one peer skip the signature
- * checks. Bounded (oldest forgotten first). Only successes are cached; the time check runs on every hit.
+ * Verifies a chain given as DER bytes (leaf first, as a TLS peer or an `x5c` header presents it), through
+ * the verification cache: the same bytes under the same bundle skip parsing and signature checks.
+ * @throws FlyMeError as {@link verifyChain}; FLYME_INVALID_CERTIFICATE when the bytes do not parse.
  */
-const verdicts = new WeakMap<TrustBundle, Map<string, { chain: X509Certificate[]; notBefore: Date; notAfter: Date }>>();
-const MAX_VERDICTS = 1024;
-
-function cacheKey(leaf: X509Certificate, intermediates: readonly X509Certificate[]): string {
-  const h = createHash('sha256').update(new Uint8Array(leaf.rawData));
-  for (const c of intermediates) h.update(new Uint8Array(c.rawData));
-  return h.digest('hex');
-}
-
-function remember(bundle: TrustBundle, key: string, chain: X509Certificate[]): void {
-  let m = verdicts.get(bundle);
-  if (!m) verdicts.set(bundle, (m = new Map()));
-  if (m.size >= MAX_VERDICTS) m.delete(m.keys().next().value!);
-  const notBefore = new Date(Math.max(...chain.map((c) => c.notBefore.getTime())));
-  const notAfter = new Date(Math.min(...chain.map((c) => c.notAfter.getTime())));
-  m.set(key, { chain, notBefore, notAfter });
+export async function verifyPresented(ders: readonly Uint8Array[], bundle: TrustBundle, now = Date.now()): Promise<Verdict> {
+  if (ders.length === 0) throw flymeError('FLYME_UNAUTHENTICATED', 'no certificate was presented');
+  const key = verdictKey(ders);
+  const hit = lookupVerdict(bundle, key, now);
+  if (hit) return hit;
+  let certs: X509Certificate[];
+  try {
+    certs = ders.map((d) => new x509.X509Certificate(Uint8Array.from(d)));
+  } catch (err) {
+    throw flymeError('FLYME_INVALID_CERTIFICATE', `certificate cannot be parsed: ${(err as Error).message}`, { rule: 'corrupt' }, err);
+  }
+  const [leaf, ...rest] = certs;
+  const verified = await verifyChain(leaf!, rest, bundle, { now: new Date(now), cache: false });
+  return rememberVerdict(bundle, key, verified.spiffeId, verified.chain, ders[0]!);
 }

@@ -3,11 +3,11 @@
  * (never overwritten without `force`), and the public `jwks.json` merged so that rotation is
  * "generate a second kid".
  */
-import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JSONWebKeySet, JWK } from 'jose';
 import { flymeError } from '../../errors.js';
+import { writeFileAtomic as writeAtomic } from '../../files/atomic-write.js';
 import type { GeneratedKey } from './signing-key.js';
 
 /** Paths written by {@link writeKeyFiles}. */
@@ -43,33 +43,14 @@ export async function writeKeyFiles(dir: string, key: GeneratedKey, options: { f
 }
 
 /**
- * Writes `data` to `path` with `mode` through a temp file in the same directory. Without
- * `overwrite`, an existing `path` is never replaced (FLYME_FILE_EXISTS), atomically (link(2)).
+ * Writes `data` to `path` with `mode` atomically (FlyMe's one writer). Without `overwrite`, an existing
+ * `path` is never replaced (FLYME_FILE_EXISTS).
  *
  * @example
  * await writeFileAtomic('/tmp/k.json', '{}', 0o600, false)
  */
-export async function writeFileAtomic(path: string, data: string, mode: number, overwrite: boolean): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', mode);
-  try {
-    await fh.writeFile(data, 'utf8');
-    await fh.chmod(mode);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    if (overwrite) await rename(tmp, path);
-    else await link(tmp, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw flymeError('FLYME_FILE_EXISTS', `${path} already exists (use --force to overwrite)`, { path });
-    }
-    throw err;
-  } finally {
-    if (!overwrite) await unlink(tmp).catch(() => undefined);
-  }
+export function writeFileAtomic(path: string, data: string, mode: number, overwrite: boolean): Promise<void> {
+  return writeAtomic(path, data, { mode, overwrite, dirMode: 0o700 });
 }
 
 /**

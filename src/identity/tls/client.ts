@@ -5,19 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { statSync } from 'node:fs';
-import { connect as tlsConnect, createSecureContext, type DetailedPeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
-import { keyOfDers, lookupVerdict, presentedDers, rememberVerdict } from './peer-verdicts.js';
-import { certificateInfo } from '../peer.js';
+import { connect as tlsConnect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { FlyMeError, flymeError } from '../../errors.js';
 import { parseAddress, unixSocketPath } from '../../transport/address.js';
 import { mapDialError } from '../../transport/dial.js';
 import type { Authorizer } from '../authorizer.js';
-import { loadSvid } from '../svid.js';
-import { loadTrustBundle } from '../trust-bundle.js';
-import { x509 } from '../x509.js';
-import { verifyChain } from '../verify.js';
-import { refusal, tlsErrorReason, verificationRefusal, verifyPeer } from './server.js';
+import { filesX509Source } from '../source/files.js';
+import type { X509Source } from '../source/types.js';
+import { clientContext } from './contexts.js';
+import { refusal, tlsErrorReason } from './refusal.js';
+import { presentedDers, verifyDers } from './verify-peer.js';
 
 /**
  * On a resumed TLS 1.3 session the client gets no server certificate from OpenSSL (Node's
@@ -37,11 +34,13 @@ function rememberSession(session: Buffer, chainDer: Uint8Array[]): void {
 }
 
 export interface DialTlsOptions {
-  /** PEM: the client's leaf certificate, then intermediates. */
-  certPath: string;
-  keyPath: string;
+  /** The client's SVID and the bundle the server is checked against (rotation reaches the next dial). */
+  source?: X509Source;
+  /** Or files: PEM leaf then intermediates (loaded once per set of paths, then watched). */
+  certPath?: string;
+  keyPath?: string;
   /** Trust bundle files (roots of the server's trust domain). */
-  caPaths: string[];
+  caPaths?: string[];
   /** Which server SPIFFE IDs are accepted, e.g. `authorizeId('spiffe://flyme.local/flymed')`. */
   serverAuthorizer: Authorizer;
   /** Connect + handshake + verification deadline (default 5000 ms). */
@@ -50,6 +49,32 @@ export interface DialTlsOptions {
   session?: Buffer;
   /** Called with each TLS 1.3 session ticket the server sends (pass it back as `session`). */
   onSession?(session: Buffer): void;
+  /** ALPN protocols to offer (e.g. `['h2']`). */
+  alpnProtocols?: string[];
+}
+
+const fileSources = new Map<string, Promise<X509Source>>();
+
+/** The X509Source of a set of files, shared by every dial in this process (watched, so rotation is seen). */
+function sourceOf(opts: DialTlsOptions): Promise<X509Source> {
+  if (opts.source) return Promise.resolve(opts.source);
+  if (!opts.certPath || !opts.keyPath || !opts.caPaths?.length) {
+    return Promise.reject(flymeError('FLYME_INVALID_CONFIG', 'dialTls needs an identity: { source } or { certPath, keyPath, caPaths }'));
+  }
+  const files = { certPath: opts.certPath, keyPath: opts.keyPath, bundlePaths: opts.caPaths };
+  const key = JSON.stringify(files);
+  let p = fileSources.get(key);
+  if (!p) {
+    p = filesX509Source(files, { verifyOwn: false }); // the server judges our certificate, not us
+    fileSources.set(key, p);
+    p.catch(() => fileSources.delete(key));
+    while (fileSources.size > 16) {
+      const [oldest, old] = fileSources.entries().next().value!;
+      fileSources.delete(oldest);
+      old.then((s) => s.close(), () => undefined);
+    }
+  }
+  return p;
 }
 
 /**
@@ -62,7 +87,9 @@ export interface DialTlsOptions {
 export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSocket> {
   const a = parseAddress(url);
   if (!a.tls) throw flymeError('FLYME_INVALID_CONFIG', `${url} is not a TLS address (use unix+tls:// or tls://)`, { address: url });
-  const { bundle, context } = await clientCredentials(opts);
+  const material = (await sourceOf(opts)).material();
+  const bundle = material.bundle;
+  const context = clientContext(material);
   const timeoutMs = opts.timeoutMs ?? 5000;
   const where = a.kind === 'tcp'
     ? { host: a.host, port: a.port, ...(isIP(a.host) === 0 ? { servername: a.host } : {}) }
@@ -78,6 +105,7 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
       // The SPIFFE ID is checked instead of a host name (verifyPeer below).
       checkServerIdentity: () => undefined,
       ...(opts.session ? { session: opts.session } : {}),
+      ...(opts.alpnProtocols ? { ALPNProtocols: opts.alpnProtocols } : {}),
     });
     let verifiedChainDer: Uint8Array[] | undefined;
     const pendingSessions: Buffer[] = [];
@@ -110,14 +138,10 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
     socket.once('close', () => fail(refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url })));
     socket.once('secureConnect', () => {
       const resumed = socket.isSessionReused();
-      const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate | Record<string, never> | null;
-      const ders = peer && 'raw' in peer && peer.raw ? presentedDers(peer as DetailedPeerCertificate) : [];
-      const presented: Uint8Array[] | undefined = ders.length ? ders.map((d) => new Uint8Array(d)) : undefined;
+      const ders = presentedDers(socket.getPeerCertificate(true) as DetailedPeerCertificate | null);
+      const presented: Uint8Array[] | undefined = ders.length ? ders : undefined;
       const remembered = resumed && !presented && opts.session ? sessionPeers.get(sessionKey(opts.session)) : undefined;
-      const check = remembered
-        ? verifyRemembered(remembered, bundle, opts.serverAuthorizer)
-        : verifyPeer(socket, bundle, opts.serverAuthorizer, 'server', peer).then(() => undefined);
-      check.then(
+      verifyDers(presented ?? remembered ?? [], bundle, opts.serverAuthorizer, 'server').then(
         () => {
           if (done) return;
           done = true;
@@ -135,44 +159,4 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
       );
     });
   });
-}
-
-interface ClientCredentials { stamp: string; bundle: Awaited<ReturnType<typeof loadTrustBundle>>; context: SecureContext }
-const credentialCache = new Map<string, ClientCredentials>();
-
-/**
- * The client's SVID, trust bundle and TLS context, loaded once per set of files and reused while the
- * files are unchanged (size and mtime): a process dialling often pays for parsing, key import and context
- * creation once, and still picks up rotated files on the next dial.
- */
-async function clientCredentials(opts: DialTlsOptions): Promise<ClientCredentials> {
-  const files = [opts.certPath, opts.keyPath, ...opts.caPaths];
-  const key = files.join('\0');
-  const stamp = files.map((f) => { try { const st = statSync(f); return `${st.size}:${st.mtimeMs}`; } catch { return 'missing'; } }).join('|');
-  const hit = credentialCache.get(key);
-  if (hit && hit.stamp === stamp) return hit;
-  const svid = await loadSvid(opts.certPath, opts.keyPath);
-  const bundle = await loadTrustBundle(opts.caPaths);
-  const context = createSecureContext({ cert: svid.certPem, key: svid.keyPem, ca: bundle.toPem(), minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
-  const creds = { stamp, bundle, context };
-  if (credentialCache.size >= 64) credentialCache.delete(credentialCache.keys().next().value!);
-  credentialCache.set(key, creds);
-  return creds;
-}
-
-async function verifyRemembered(chainDer: Uint8Array[], bundle: Awaited<ReturnType<typeof loadTrustBundle>>, authorizer: Authorizer): Promise<void> {
-  try {
-    const key = keyOfDers(chainDer);
-    const known = lookupVerdict(bundle, key);
-    if (known) {
-      authorizer(known.spiffeId, known.chain);
-      return;
-    }
-    const [leaf, ...rest] = chainDer.map((d) => new x509.X509Certificate(Uint8Array.from(d)));
-    const verified = await verifyChain(leaf!, rest, bundle);
-    authorizer(verified.spiffeId, verified.chain);
-    rememberVerdict(bundle, key, { spiffeId: verified.spiffeId, chain: verified.chain, info: certificateInfo(leaf!, chainDer[0]!, verified.spiffeId) });
-  } catch (err) {
-    throw verificationRefusal(err, 'server');
-  }
 }

@@ -1,44 +1,56 @@
 /**
  * Server side of FlyMe mutual TLS 1.3: a {@link SecureUpgrader} for `listen()` that wraps accepted sockets in
  * TLS, then verifies the client's X.509-SVID with FlyMe's own chain verification (roots picked by the leaf's
- * trust domain, not Node's single CA pool) and an {@link Authorizer}. Credentials can be reloaded at run time.
+ * trust domain, not Node's single CA pool, revocation lists honoured) and an {@link Authorizer}. Its identity
+ * comes from an {@link X509Source}: a rotation or bundle update reaches new handshakes at once and live
+ * connections within the sweep interval (see live.ts).
  *
- * Session resumption: one SecureContext (and thus one set of OpenSSL ticket keys) serves every new connection,
- * so a client presenting a TLS 1.3 ticket from an earlier connection resumes. On a resumed session OpenSSL
- * restores the peer certificate from the ticket, so `getPeerCertificate()` still returns the client's leaf and
- * the same verifyChain + authorizer checks run (against the *current* bundle and authorizer, with the current
- * clock). A reload installs a new context with fresh ticket keys: tickets issued before it no longer resume.
+ * Session resumption: one SecureContext (and thus one set of OpenSSL ticket keys) per identity material serves
+ * every new connection, so a client presenting a TLS 1.3 ticket from an earlier connection resumes. On a
+ * resumed session OpenSSL restores the peer certificate from the ticket, and the same checks run against the
+ * *current* bundle and authorizer. New material starts new ticket keys: older tickets no longer resume.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import type { Socket } from 'node:net';
-import { basename, dirname, resolve as resolvePath } from 'node:path';
-import { createSecureContext, TLSSocket, type DetailedPeerCertificate, type SecureContext } from 'node:tls';
-import { FlyMeError, flymeError, type FlyMeErrorCode } from '../../errors.js';
+import { TLSSocket } from 'node:tls';
+import { FlyMeError, flymeError } from '../../errors.js';
 import type { PeerCertificateInfo, SecureUpgrader } from '../../transport/listener.js';
 import type { Authorizer } from '../authorizer.js';
-import { certificateInfo } from '../peer.js';
-import { loadSvid, type LoadedSvid } from '../svid.js';
-import { loadTrustBundle, type TrustBundle } from '../trust-bundle.js';
-import { verifyChain } from '../verify.js';
-import { x509, type X509Certificate } from '../x509.js';
-import { lookupVerdict, presentedKey, rememberVerdict } from './peer-verdicts.js';
+import { filesX509Source } from '../source/files.js';
+import type { X509Source } from '../source/types.js';
+import type { TrustBundle } from '../trust-bundle.js';
+import { serverContext } from './contexts.js';
+import { LiveConnections, type InvalidatedPeer } from './live.js';
+import { refusal, tlsErrorReason } from './refusal.js';
+import { verifyPeer } from './verify-peer.js';
 
-/** Why a TLS connection was refused (`err.data.reason`). */
-export type TlsRefusalReason =
-  | 'no-certificate' | 'unknown-ca' | 'expired' | 'id-not-authorized' | 'tls-version' | 'timeout' | 'invalid-certificate' | 'handshake';
+export { refusal, tlsErrorReason, verificationRefusal, type TlsRefusalReason } from './refusal.js';
 
+/** Options of a TLS server over an identity source. */
 export interface TlsServerOptions {
+  /** The server's SVID and the trust bundle client certificates are checked against. */
+  source: X509Source;
+  /** Which client SPIFFE IDs may connect (there is no implicit allow-all). */
+  authorizer: Authorizer;
+  /** Handshake deadline (default 10000 ms). */
+  handshakeTimeoutMs?: number;
+  /** ALPN protocols to select from (gRPC needs `['h2']`); none by default. */
+  alpnProtocols?: string[];
+  /** How often live connections are checked for expired peers (default 1000 ms). */
+  sweepMs?: number;
+  /** A live connection whose peer no longer verifies: close it (default: destroy) and report it. */
+  onPeerInvalidated?(p: InvalidatedPeer): void;
+  /** Close the source with the upgrader (default false; true when the upgrader created it). */
+  ownsSource?: boolean;
+}
+
+/** The files form (kept for `TlsServerUpgrader.load`): paths instead of a source. */
+export interface TlsServerFilesOptions extends Omit<TlsServerOptions, 'source' | 'ownsSource'> {
   /** PEM: the server's leaf certificate, then intermediates. */
   certPath: string;
   /** PEM PKCS#8 private key matching the leaf. */
   keyPath: string;
   /** Trust bundle files (roots of the trust domains whose clients may connect). */
   caPaths: string[];
-  /** Which client SPIFFE IDs may connect (there is no implicit allow-all). */
-  authorizer: Authorizer;
-  /** Handshake deadline (default 10000 ms). */
-  handshakeTimeoutMs?: number;
 }
 
 /** Events reported by {@link TlsServerUpgrader.watch}. */
@@ -46,182 +58,64 @@ export type TlsReloadEvent =
   | { type: 'reloaded'; serial: string; notAfter: string }
   | { type: 'reload-failed'; error: FlyMeError };
 
-interface Credentials {
-  svid: LoadedSvid;
-  bundle: TrustBundle;
-  context: SecureContext;
-}
-
-const OPENSSL_REASONS: ReadonlyArray<[RegExp, TlsRefusalReason]> = [
-  [/PEER_DID_NOT_RETURN_A_CERTIFICATE|CERTIFICATE_REQUIRED|NO_CERTIFICATE/i, 'no-certificate'],
-  [/UNSUPPORTED_PROTOCOL|WRONG_VERSION|VERSION_TOO_LOW|VERSION_TOO_HIGH|PROTOCOL_VERSION|NO_PROTOCOLS_AVAILABLE/i, 'tls-version'],
-  [/CERT_HAS_EXPIRED|CERTIFICATE_EXPIRED|CERT_NOT_YET_VALID/i, 'expired'],
-  [/UNKNOWN_CA|UNABLE_TO_GET_ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY_LEAF|CERTIFICATE_VERIFY_FAILED|BAD_CERTIFICATE/i, 'unknown-ca'],
-];
-
-/** Maps an OpenSSL / Node TLS error (its `code`, `reason` or message) to a refusal reason. */
-export function tlsErrorReason(err: { code?: string; reason?: string; message?: string }): TlsRefusalReason {
-  const text = `${err.code ?? ''} ${err.reason ?? ''} ${err.message ?? ''}`.replace(/ /g, '_');
-  for (const [re, reason] of OPENSSL_REASONS) if (re.test(text)) return reason;
-  return 'handshake';
-}
-
-/** A FlyMeError for a refusal; keeps a specific catalog code when there is one, adds `data.reason`. */
-export function refusal(reason: TlsRefusalReason, message: string, cause?: unknown, extra: Record<string, unknown> = {}): FlyMeError {
-  const code: FlyMeErrorCode =
-    reason === 'timeout' ? 'FLYME_TIMEOUT'
-    : reason === 'id-not-authorized' ? 'FLYME_ID_NOT_AUTHORIZED'
-    : reason === 'unknown-ca' ? 'FLYME_UNTRUSTED_CERTIFICATE'
-    : reason === 'expired' ? 'FLYME_CERT_EXPIRED'
-    : reason === 'invalid-certificate' ? 'FLYME_INVALID_CERTIFICATE'
-    : 'FLYME_HANDSHAKE_FAILED';
-  return flymeError(code, message, { ...extra, reason }, cause);
-}
-
-/** Maps a FlyMeError from verifyChain or an authorizer to a refusal. */
-export function verificationRefusal(err: unknown, who: 'client' | 'server'): FlyMeError {
-  if (!(err instanceof FlyMeError)) return refusal('handshake', `${who} certificate check failed: ${(err as Error)?.message ?? String(err)}`, err);
-  const reason: TlsRefusalReason =
-    err.code === 'FLYME_ID_NOT_AUTHORIZED' ? 'id-not-authorized'
-    : err.code === 'FLYME_CERT_EXPIRED' ? 'expired'
-    : err.code === 'FLYME_UNTRUSTED_CERTIFICATE' ? 'unknown-ca'
-    : err.code === 'FLYME_INVALID_CERTIFICATE' || err.code === 'FLYME_INVALID_SPIFFE_ID' ? 'invalid-certificate'
-    : 'handshake';
-  return refusal(reason, `${who} certificate refused: ${err.message}`, err, { ...err.data });
-}
-
-/** The leaf and the issuer chain (leaf excluded, self-signed root excluded) a TLS peer presented. */
-export function peerChain(socket: TLSSocket): { leaf: X509Certificate; intermediates: X509Certificate[]; der: Uint8Array } | undefined {
-  const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate | Record<string, never> | null;
-  if (!peer || !('raw' in peer) || !peer.raw) return undefined;
-  const der = new Uint8Array(peer.raw);
-  const leaf = new x509.X509Certificate(Uint8Array.from(der));
-  const intermediates: X509Certificate[] = [];
-  const seen = new Set<string>([createHash('sha256').update(peer.raw).digest('hex')]);
-  let next: DetailedPeerCertificate | undefined = peer.issuerCertificate;
-  while (next && next.raw && intermediates.length < 16) {
-    const digest = createHash('sha256').update(next.raw).digest('hex');
-    if (seen.has(digest)) break;
-    seen.add(digest);
-    try { intermediates.push(new x509.X509Certificate(Uint8Array.from(next.raw))); } catch { break; }
-    next = next.issuerCertificate;
-  }
-  return { leaf, intermediates, der };
-}
-
-/**
- * Verifies the certificate the peer of `socket` presented: SVID rules, chain to a root of the leaf's trust
- * domain in `bundle`, validity, then `authorizer`. Throws a refusal FlyMeError (see {@link refusal}).
- */
-export async function verifyPeer(socket: TLSSocket, bundle: TrustBundle, authorizer: Authorizer, who: 'client' | 'server',
-  presented = socket.getPeerCertificate(true) as DetailedPeerCertificate | Record<string, never> | null): Promise<PeerCertificateInfo> {
-  const key = presented && 'raw' in presented && presented.raw ? presentedKey(presented as DetailedPeerCertificate) : undefined;
-  const known = key ? lookupVerdict(bundle, key) : undefined;
-  if (known) {
-    try {
-      authorizer(known.spiffeId, known.chain);
-    } catch (err) {
-      throw verificationRefusal(err, who);
-    }
-    return { ...known.info, der: new Uint8Array((presented as DetailedPeerCertificate).raw) };
-  }
-  let chain: ReturnType<typeof peerChain>;
-  try {
-    chain = peerChain(socket);
-  } catch (err) {
-    throw refusal('invalid-certificate', `${who} certificate cannot be parsed: ${(err as Error).message}`, err);
-  }
-  if (!chain) throw refusal('no-certificate', `the ${who} presented no certificate`);
-  try {
-    const verified = await verifyChain(chain.leaf, chain.intermediates, bundle);
-    authorizer(verified.spiffeId, verified.chain);
-    const info = certificateInfo(chain.leaf, chain.der, verified.spiffeId);
-    if (key) rememberVerdict(bundle, key, { spiffeId: verified.spiffeId, chain: verified.chain, info });
-    return { ...info, der: chain.der };
-  } catch (err) {
-    throw verificationRefusal(err, who);
-  }
-}
-
-async function loadCredentials(opts: Pick<TlsServerOptions, 'certPath' | 'keyPath' | 'caPaths'>): Promise<Credentials> {
-  if (opts.caPaths.length === 0) throw flymeError('FLYME_INVALID_CONFIG', 'TLS needs at least one CA bundle file');
-  const svid = await loadSvid(opts.certPath, opts.keyPath);
-  const bundle = await loadTrustBundle(opts.caPaths);
-  try {
-    await verifyChain(svid.chain[0]!, svid.chain.slice(1), bundle);
-  } catch (err) {
-    const e = err as FlyMeError;
-    throw flymeError('FLYME_INVALID_CONFIG', `${opts.certPath}: the server certificate does not verify against the CA bundle: ${e.message}`, { path: opts.certPath, ...(e.data ?? {}) }, err);
-  }
-  let context: SecureContext;
-  try {
-    context = createSecureContext({
-      minVersion: 'TLSv1.3',
-      maxVersion: 'TLSv1.3',
-      cert: svid.certPem,
-      key: svid.keyPem,
-      ca: bundle.toPem(),
-      ticketKeys: randomBytes(48),
-    });
-  } catch (err) {
-    throw flymeError('FLYME_INVALID_CONFIG', `cannot build a TLS context from ${opts.certPath}: ${(err as Error).message}`, { path: opts.certPath }, err);
-  }
-  // OpenSSL refuses to resume a session on a context that verifies peers unless a session ID context is set.
-  (context as unknown as { context: { setSessionIdContext(id: string): void } }).context.setSessionIdContext('flyme-mtls');
-  return { svid, bundle, context };
-}
-
 /**
  * Upgrades accepted sockets to mutual TLS 1.3 and verifies the client's X.509-SVID.
  * @example
- * const upgrader = await TlsServerUpgrader.load({ certPath, keyPath, caPaths: [rootPem], authorizer: authorizeMemberOf('flyme.local') })
- * await server.listen('unix+tls:///run/flyme/flyme-tls.sock', { secure: upgrader })
+ * const upgrader = new TlsServerUpgrader({ source: await certsDirSource('/etc/flyme/certs', 'server'), authorizer: authorizeMemberOf('flyme.local') })
+ * await server.listen('unix+tls:///run/flyme/flyme.sock', { secure: upgrader })
  */
 export class TlsServerUpgrader implements SecureUpgrader {
-  private creds: Credentials;
-  private watchers: FSWatcher[] = [];
-  private debounce: NodeJS.Timeout | undefined;
-  private reloading: Promise<void> = Promise.resolve();
+  readonly source: X509Source;
+  readonly live: LiveConnections;
+  readonly #unsubscribe: () => void;
 
-  private constructor(private readonly opts: TlsServerOptions, creds: Credentials) {
-    this.creds = creds;
+  constructor(private readonly opts: TlsServerOptions) {
+    this.source = opts.source;
+    serverContext(opts.source.material()); // fail now, not at the first handshake
+    this.live = new LiveConnections(() => this.opts.authorizer, opts.onPeerInvalidated, opts.sweepMs);
+    this.#unsubscribe = opts.source.onUpdate(async (m) => { await this.live.recheck(m.bundle); });
   }
 
   /**
-   * Loads and checks the certificate, key and CA bundle (the key must match, the certificate must chain to
-   * the bundle).
+   * Loads and checks the certificate, key and CA bundle files (the key must match, the certificate must
+   * chain to the bundle) and watches them.
    * @throws FlyMeError FLYME_INVALID_CONFIG / FLYME_INVALID_CERTIFICATE.
    */
-  static async load(opts: TlsServerOptions): Promise<TlsServerUpgrader> {
-    return new TlsServerUpgrader({ ...opts, caPaths: [...opts.caPaths] }, await loadCredentials(opts));
+  static async load(opts: TlsServerFilesOptions): Promise<TlsServerUpgrader> {
+    const { certPath, keyPath, caPaths, ...rest } = opts;
+    const source = await filesX509Source({ certPath, keyPath, bundlePaths: caPaths });
+    return new TlsServerUpgrader({ ...rest, source, ownsSource: true });
   }
 
   /** Serial of the certificate presented to new connections (lowercase hex). */
   get currentSerial(): string {
-    return this.creds.svid.chain[0]!.serialNumber.toLowerCase();
+    return this.source.svid().chain[0]!.serialNumber.toLowerCase();
   }
 
   /** notAfter of the certificate presented to new connections. */
   get notAfter(): Date {
-    return this.creds.svid.chain[0]!.notAfter;
+    return this.source.svid().chain[0]!.notAfter;
   }
 
   /** SPIFFE ID of the server certificate. */
   get spiffeId(): string {
-    return this.creds.svid.spiffeId.toString();
+    return this.source.svid().spiffeId.toString();
   }
 
   /** The trust bundle client certificates are checked against. */
   get bundle(): TrustBundle {
-    return this.creds.bundle;
+    return this.source.bundle();
   }
 
   upgrade(raw: Socket): Promise<{ socket: TLSSocket; cert: PeerCertificateInfo; resumed: boolean }> {
-    const { context, bundle } = this.creds;
+    const material = this.source.material();
     const authorizer = this.opts.authorizer;
     const timeoutMs = this.opts.handshakeTimeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
-      const socket = new TLSSocket(raw, { isServer: true, secureContext: context, requestCert: true, rejectUnauthorized: true });
+      const socket = new TLSSocket(raw, {
+        isServer: true, secureContext: serverContext(material), requestCert: true, rejectUnauthorized: true,
+        ...(this.opts.alpnProtocols ? { ALPNProtocols: this.opts.alpnProtocols } : {}),
+      });
       let done = false;
       const fail = (err: FlyMeError): void => {
         if (done) return;
@@ -251,8 +145,8 @@ export class TlsServerUpgrader implements SecureUpgrader {
         verifying = true;
         // Node's own verdict (one global CA pool) first, then FlyMe's per-trust-domain verification.
         const nodeError = (socket as unknown as { _handle?: { verifyError?(): (Error & { code?: string }) | null } })._handle?.verifyError?.();
-        verifyPeer(socket, bundle, authorizer, 'client').then(
-          (cert) => {
+        verifyPeer(socket, material.bundle, authorizer, 'client').then(
+          (peer) => {
             if (done) return;
             if (nodeError) {
               fail(refusal(tlsErrorReason(nodeError), `client certificate refused by TLS: ${nodeError.message}`, nodeError));
@@ -264,7 +158,11 @@ export class TlsServerUpgrader implements SecureUpgrader {
             }
             done = true;
             clearTimeout(timer);
-            resolve({ socket, cert, resumed: socket.isSessionReused() });
+            this.live.add(socket, peer.ders, peer.cert, peer.verdict.notAfter);
+            // The source may have been updated while we verified: check this peer against what is in force now.
+            const now = this.source.bundle();
+            if (now !== material.bundle) void this.live.recheck(now);
+            resolve({ socket, cert: peer.cert, resumed: socket.isSessionReused() });
           },
           (err: FlyMeError) => fail(err),
         );
@@ -273,55 +171,25 @@ export class TlsServerUpgrader implements SecureUpgrader {
   }
 
   /**
-   * Loads the files again and, when everything is valid, serves the new certificate to NEW connections
-   * (existing ones keep theirs). An invalid set throws and the current credentials stay.
+   * Asks the source to load again now; when everything is valid new connections get the new certificate
+   * (and live ones are re-verified against the new bundle). An invalid set throws and the current stays.
    */
-  reload(): Promise<void> {
-    const run = this.reloading.then(async () => {
-      this.creds = await loadCredentials(this.opts);
-    });
-    this.reloading = run.catch(() => undefined);
-    return run;
+  async reload(): Promise<void> {
+    if (!this.source.reload) throw flymeError('FLYME_INVALID_CONFIG', 'this identity source is updated by its provider, not reloaded on request');
+    await this.source.reload('request');
   }
 
-  /**
-   * Watches the directories of the certificate, key and CA files and reloads (debounced 100 ms) when one of
-   * them changes. Returns a function that stops watching (as {@link close} does).
-   */
-  watch(onEvent: (e: TlsReloadEvent) => void = () => undefined, debounceMs = 100): () => void {
-    this.close();
-    const files = [this.opts.certPath, this.opts.keyPath, ...this.opts.caPaths].map((f) => resolvePath(f));
-    const byDir = new Map<string, Set<string>>();
-    for (const f of files) {
-      const set = byDir.get(dirname(f)) ?? new Set<string>();
-      set.add(basename(f));
-      byDir.set(dirname(f), set);
-    }
-    const trigger = (): void => {
-      clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => {
-        this.reload().then(
-          () => onEvent({ type: 'reloaded', serial: this.currentSerial, notAfter: this.notAfter.toISOString() }),
-          (err: unknown) => onEvent({ type: 'reload-failed', error: err instanceof FlyMeError ? err : flymeError('FLYME_INVALID_CONFIG', String((err as Error)?.message ?? err), undefined, err) }),
-        );
-      }, debounceMs);
-      this.debounce.unref();
-    };
-    for (const [dir, names] of byDir) {
-      const w = fsWatch(dir, { persistent: false }, (_event, name) => {
-        // Editors and `mv` replace files under temporary names; react to any name we watch (or unknown).
-        if (name === null || names.has(name.toString())) trigger();
-      });
-      w.on('error', () => undefined);
-      this.watchers.push(w);
-    }
-    return () => this.close();
+  /** Reports every update and every refused update of the source. Returns a function that stops reporting. */
+  watch(onEvent: (e: TlsReloadEvent) => void = () => undefined): () => void {
+    const offUpdate = this.source.onUpdate(() => onEvent({ type: 'reloaded', serial: this.currentSerial, notAfter: this.notAfter.toISOString() }));
+    const offError = this.source.onError((error) => onEvent({ type: 'reload-failed', error }));
+    return () => { offUpdate(); offError(); };
   }
 
-  /** Stops watching files. Does not touch connections. */
+  /** Stops the live-connection sweeper and source subscriptions (and the source when the upgrader owns it). */
   close(): void {
-    clearTimeout(this.debounce);
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    this.#unsubscribe();
+    this.live.close();
+    if (this.opts.ownsSource) this.source.close();
   }
 }

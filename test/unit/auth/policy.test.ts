@@ -134,22 +134,23 @@ test('explain names the granting binding, or what is missing', () => {
   assert.match(wrong.reason, /holds reader, none of which grants status/);
 });
 
-test('PolicyStore: a broken file is refused and the old policy stays; a good edit applies', () => {
+test('PolicyStore: a broken file is refused and the old policy stays; a good edit applies', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flyme-policy-'));
   try {
     const file = join(dir, 'policy.yaml');
     writeFileSync(file, GOOD);
     const events: SecurityEvent[] = [];
-    const store = PolicyStore.open(file, { events: { emit: (e) => events.push(e) } });
+    const store = await PolicyStore.open(file, { events: { emit: (e) => events.push(e) }, watch: false });
     const first = store.current.info.hash;
     writeFileSync(file, 'roles: [oops');
-    assert.throws(() => store.reload('test'), (e: unknown) => e instanceof FlyMeError && e.code === 'FLYME_INVALID_CONFIG');
+    await assert.rejects(store.reload('test'), (e: unknown) => e instanceof FlyMeError && e.code === 'FLYME_INVALID_CONFIG');
     assert.equal(store.current.info.hash, first);
     assert.equal(events.at(-1)?.kind, 'policy_reload_failed');
     writeFileSync(file, GOOD.replace('version: 3', 'version: 4'));
-    assert.equal(store.reload('test').info.version, 4);
+    assert.equal((await store.reload('test')).info.version, 4);
     assert.notEqual(store.current.info.hash, first);
     assert.equal(events.at(-1)?.kind, 'policy_reloaded');
+    store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -285,7 +285,7 @@ describe('mutual TLS 1.3 (unix+tls://)', () => {
 
   it('watch() reloads when the files change', async () => {
     const events: TlsReloadEvent[] = [];
-    upgrader.watch((e) => events.push(e), 50);
+    upgrader.watch((e) => events.push(e));
     try {
       const fresh = await issueSvidWithKey(root, { spiffeId: SERVER_ID });
       writeFileSync(serverFiles.key, fresh.keyPem, { mode: 0o600 });
