@@ -55,7 +55,7 @@ if (kind === 'net') {
 } else if (kind === 'flyme-grpc') {
   // flyme/grpc: mTLS with SPIFFE authorizer, bearer JWT verified per call, per-method role check.
   const s = await createSecureServer({
-    identity: f, methods: { '/bench.Bench/Ping': ['bench'] }, watchCertificates: false,
+    identity: f, methods: { '/bench.Bench/Ping': ['bench'] },
     tokens: { jwksPath: join(certs, 'jwks.json'), issuer: 'bench', audience: 'bench' },
   });
   s.server.addService(BenchService, { Ping: (call: grpc.ServerUnaryCall<{ message: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { message: call.request.message, time: new Date().toISOString() }) });

@@ -43,7 +43,7 @@ const program = new Command('greeter-server')
       },
     });
     await s.bind(o.listen);
-    process.stderr.write(`greeter-server listening on ${o.listen} as ${s.credentials.spiffeId}\n`);
+    process.stderr.write(`greeter-server listening on ${o.listen} as ${s.source.svid().spiffeId.toString()}\n`);
     const stop = () => { void s.shutdown().then(() => process.exit(0)); };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

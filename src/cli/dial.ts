@@ -15,23 +15,7 @@ export interface DialTarget {
 /** TLS URLs load identity code lazily so plain `flyme ping` stays fast. */
 export async function dialDaemon(t: DialTarget): Promise<Duplex> {
   if (!parseAddress(t.url).tls) return dial(t.url, { timeoutMs: t.timeoutMs });
-  const { join } = await import('node:path');
-  const { readFileSync } = await import('node:fs');
-  const { defaultCertsDir } = await import('./certs.js');
-  const { authorizeId, parseCertificates, spiffeIdFromCertificate } = await import('../identity/index.js');
-  const { dialTls } = await import('../identity/tls/index.js');
-  const dir = t.certs ?? defaultCertsDir();
-  const certPath = join(dir, 'client.pem');
-  let serverId = t.serverId;
-  if (!serverId) {
-    const own = spiffeIdFromCertificate(parseCertificates(readFileSync(certPath, 'utf8'))[0]!);
-    serverId = `spiffe://${own.trustDomain}/flymed`;
-  }
-  return dialTls(t.url, {
-    certPath,
-    keyPath: join(dir, 'client.key.pem'),
-    caPaths: [join(dir, 'root-ca.pem')],
-    serverAuthorizer: authorizeId(serverId),
-    timeoutMs: t.timeoutMs,
-  });
+  const { dialWithIdentity } = await import('../rpc/secure-dial.js');
+  const { defaultCertsDir } = await import('../identity/source/files.js');
+  return dialWithIdentity(t.url, { certs: t.certs ?? defaultCertsDir(), ...(t.serverId ? { serverId: t.serverId } : {}), timeoutMs: t.timeoutMs });
 }

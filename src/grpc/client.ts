@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { TokenIssuer } from '../auth/jwt/issuer.js';
 import { flymeError } from '../errors.js';
 import { authorizeId, type Authorizer } from '../identity/authorizer.js';
+import type { X509Source } from '../identity/source/types.js';
 import { channelCredentials, tokenCallCredentials, type IdentityFiles, type TokenProvider } from './credentials.js';
 
 /** `flyme certs` directory → the client's files. */
@@ -23,13 +24,16 @@ export function clientFiles(certsDir: string, name = 'client'): IdentityFiles {
 type ClientCtor<T> = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => T;
 
 export class SecureGrpcClientBuilder {
-  #files: IdentityFiles | undefined;
+  #identity: IdentityFiles | X509Source | undefined;
   #server: Authorizer | undefined;
   #tokens: TokenProvider | undefined;
 
-  /** mTLS with a certs dir (client.pem, client.key.pem, root-ca.pem) or explicit files; the server must prove `serverId`. */
-  withTls(identity: string | IdentityFiles, serverId: string | Authorizer): this {
-    this.#files = typeof identity === 'string' ? clientFiles(identity) : identity;
+  /**
+   * mTLS with an identity source (e.g. the Workload API), a certs dir (client.pem, client.key.pem, root-ca.pem)
+   * or explicit files; the server must prove `serverId`.
+   */
+  withTls(identity: string | IdentityFiles | X509Source, serverId: string | Authorizer): this {
+    this.#identity = typeof identity === 'string' ? clientFiles(identity) : identity;
     this.#server = typeof serverId === 'string' ? authorizeId(serverId) : serverId;
     return this;
   }
@@ -48,8 +52,8 @@ export class SecureGrpcClientBuilder {
   }
 
   async credentials(): Promise<grpc.ChannelCredentials> {
-    if (!this.#files || !this.#server) throw flymeError('FLYME_INVALID_CONFIG', 'call withTls(certs, serverId) first: FlyMe gRPC clients always use mutual TLS');
-    const channel = await channelCredentials(this.#files, this.#server);
+    if (!this.#identity || !this.#server) throw flymeError('FLYME_INVALID_CONFIG', 'call withTls(certs, serverId) first: FlyMe gRPC clients always use mutual TLS');
+    const channel = await channelCredentials(this.#identity, this.#server);
     return this.#tokens ? grpc.credentials.combineChannelCredentials(channel, tokenCallCredentials(this.#tokens)) : channel;
   }
 

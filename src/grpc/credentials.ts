@@ -1,17 +1,14 @@
 /**
- * Credentials for grpc-js from FlyMe identity files: server credentials requiring a client certificate
- * over TLS 1.3 that reload without a restart, channel credentials that check the server's SPIFFE ID
- * (not a DNS name), and call credentials that attach a bearer token refreshed before it expires.
+ * grpc-js client credentials from a FlyMe identity: channel credentials following an X509Source (rotation
+ * reaches new connections) that check the server's SPIFFE ID (not a DNS name), and call credentials that
+ * attach a bearer token refreshed before it expires. Server-side TLS is FlyMe's own (see server.ts).
  */
-import { readFileSync, watch } from 'node:fs';
-import { dirname } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { FlyMeError, flymeError } from '../errors.js';
 import type { Authorizer } from '../identity/authorizer.js';
-import { loadSvid } from '../identity/svid.js';
-import { parseTrustBundle, type TrustBundle } from '../identity/trust-bundle.js';
+import { filesX509Source } from '../identity/source/files.js';
+import type { X509Source } from '../identity/source/types.js';
 import { spiffeServerIdentity } from '../identity/tls/server-identity.js';
+import { SourceCertificateProvider } from './certificate-provider.js';
 
 /** Where a workload's identity lives (a `flyme certs` directory has server.pem/client.pem, *.key.pem, root-ca.pem). */
 export interface IdentityFiles {
@@ -20,83 +17,20 @@ export interface IdentityFiles {
   caPath: string;
 }
 
-interface Loaded { cert: Buffer; key: Buffer; ca: Buffer; bundle: TrustBundle; notAfter: Date; spiffeId: string }
-
-async function load(f: IdentityFiles): Promise<Loaded> {
-  const svid = await loadSvid(f.certPath, f.keyPath);
-  let caPem: string;
-  try {
-    caPem = readFileSync(f.caPath, 'utf8');
-  } catch (e) {
-    throw flymeError('FLYME_INVALID_CONFIG', `cannot read ${f.caPath}: ${(e as NodeJS.ErrnoException).code}`);
-  }
-  return {
-    cert: Buffer.from(svid.certPem), key: Buffer.from(svid.keyPem), ca: Buffer.from(caPem),
-    bundle: parseTrustBundle(caPem), notAfter: svid.chain[0]!.notAfter, spiffeId: svid.spiffeId.toString(),
-  };
+/** An X509Source from explicit files (watched). */
+export function sourceFromFiles(f: IdentityFiles, verifyOwn = true): Promise<X509Source> {
+  return filesX509Source({ certPath: f.certPath, keyPath: f.keyPath, bundlePaths: [f.caPath] }, { verifyOwn });
 }
 
 /**
- * grpc-js server credentials: TLS 1.3 only, client certificate requested (and required per call by the
- * auth interceptor), rotated in place by
- * `reload()` (and on file change with `watch()`): grpc-js applies a new secure context to new
- * connections; a bad new set is refused and the old one stays.
+ * Channel credentials: the client's SVID and the trust bundle from `identity` (followed on rotation), and the
+ * server's SPIFFE ID checked by an authorizer instead of the host name.
+ * @example const creds = await channelCredentials(await certsDirSource(dir, 'client'), authorizeId('spiffe://td/greeter'))
  */
-export class FlyMeServerCredentials extends grpc.ServerCredentials {
-  #current: Loaded;
-  #timer: NodeJS.Timeout | undefined;
-
-  private constructor(readonly files: IdentityFiles, loaded: Loaded) {
-    // The certificate is requested but judged per call by the auth interceptor (full chain check against
-    // the bundle, SVID rules, authorizer), so that a missing or bad one is a clear UNAUTHENTICATED status
-    // instead of an opaque handshake failure; no handler runs before that check.
-    super({ requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' }, contextOf(loaded));
-    this.#current = loaded;
-  }
-
-  static async load(files: IdentityFiles): Promise<FlyMeServerCredentials> {
-    return new FlyMeServerCredentials(files, await load(files));
-  }
-
-  get bundle(): TrustBundle { return this.#current.bundle; }
-  get spiffeId(): string { return this.#current.spiffeId; }
-  get notAfter(): Date { return this.#current.notAfter; }
-
-  /** Re-read the files; throws (and keeps the old credentials) if they are not a valid SVID set. */
-  async reload(): Promise<void> {
-    const next = await load(this.files);
-    createSecureContext(contextOf(next)); // fails here, not inside grpc-js, if OpenSSL rejects the set
-    this.#current = next;
-    this.updateSecureContextOptions(contextOf(next));
-  }
-
-  /** Reload when the certificate, key or CA file changes; `onResult` hears successes and refusals. */
-  watch(onResult: (err?: FlyMeError) => void = () => {}): () => void {
-    const dirs = new Set([dirname(this.files.certPath), dirname(this.files.keyPath), dirname(this.files.caPath)]);
-    const watchers = [...dirs].map((d) => watch(d, { persistent: false }, () => {
-      clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => this.reload().then(() => onResult(), (e: FlyMeError) => onResult(e)), 100);
-    }));
-    return () => { clearTimeout(this.#timer); watchers.forEach((w) => w.close()); };
-  }
-
-  _equals(other: grpc.ServerCredentials): boolean {
-    return other === this;
-  }
-}
-
-function contextOf(l: Loaded) {
-  return { cert: l.cert, key: l.key, ca: l.ca, minVersion: 'TLSv1.3' as const };
-}
-
-/**
- * Channel credentials: the client's SVID, the CA bundle, TLS 1.3, and the server's SPIFFE ID checked by
- * an authorizer instead of the host name.
- */
-export async function channelCredentials(files: IdentityFiles, serverAuthorizer: Authorizer): Promise<grpc.ChannelCredentials> {
-  const l = await load(files);
-  const ctx = createSecureContext({ ...contextOf(l) });
-  return grpc.credentials.createFromSecureContext(ctx, {
+export async function channelCredentials(identity: X509Source | IdentityFiles, serverAuthorizer: Authorizer): Promise<grpc.ChannelCredentials> {
+  const source = 'material' in identity ? identity : await sourceFromFiles(identity, false);
+  const provider = new SourceCertificateProvider(source);
+  return grpc.experimental.createCertificateProviderChannelCredentials(provider, provider, {
     checkServerIdentity: spiffeServerIdentity(serverAuthorizer),
   });
 }

@@ -1,7 +1,8 @@
 /** Secure gRPC for @grpc/grpc-js (re-exports only). See docs/grpc.md. */
 export { createSecureServer, type SecureServerOptions, type SecureGrpcServer } from './server.js';
 export { SecureGrpcClientBuilder, clientFiles } from './client.js';
-export { FlyMeServerCredentials, channelCredentials, tokenCallCredentials, type IdentityFiles, type TokenProvider } from './credentials.js';
+export { channelCredentials, tokenCallCredentials, sourceFromFiles, type IdentityFiles, type TokenProvider } from './credentials.js';
+export { SourceCertificateProvider } from './certificate-provider.js';
 export { authInterceptor, type AuthInterceptorOptions, type MethodRoles } from './server-auth.js';
-export { PeerVerifier } from './peer.js';
+export { PeerRegistry, type ConnectionIdentity } from './peers.js';
 export { principalOf, PRINCIPAL_KEY, type GrpcPrincipal } from './principal.js';

@@ -11,7 +11,7 @@ import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js'
 import type { TokenVerifier } from '../auth/jwt/verifier.js';
 import type { RoleConfig } from '../auth/role-config.js';
 import { FlyMeError } from '../errors.js';
-import type { PeerVerifier } from './peer.js';
+import type { PeerRegistry } from './peers.js';
 import { PRINCIPAL_KEY } from './principal.js';
 
 export interface MethodRoles {
@@ -20,7 +20,8 @@ export interface MethodRoles {
 }
 
 export interface AuthInterceptorOptions {
-  peers: PeerVerifier;
+  /** The connections FlyMe accepted and verified (see createSecureServer). */
+  peers: PeerRegistry;
   methods: MethodRoles;
   /** Methods callable by any authenticated peer (e.g. health checks). */
   publicMethods?: readonly string[];
@@ -49,17 +50,20 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
 
   async function decide(path: string, call: grpc.ServerInterceptingCallInterface, metadata: grpc.Metadata): Promise<{ principal: Principal } | { status: StatusObject }> {
     const p = emptyPrincipal(o.transport ?? 'grpc');
-    try {
-      p.cert = await o.peers.verify(call.getAuthContext().sslPeerCertificate);
-    } catch (e) {
-      const err = e as FlyMeError;
-      if (err.code === 'FLYME_ID_NOT_AUTHORIZED') {
-        report('denied', path, p, err);
-        return { status: status(grpc.status.PERMISSION_DENIED, err.message) };
-      }
-      report('unauthenticated', path, p, err);
-      return { status: status(grpc.status.UNAUTHENTICATED, `client certificate refused: ${err.message}`) };
+    // The certificate was verified (chain, SVID rules, client authorizer) before grpc-js saw the connection.
+    const conn = o.peers.lookup(call.getPeer());
+    if (conn?.refusal?.code === 'FLYME_ID_NOT_AUTHORIZED') {
+      report('denied', path, p, conn.refusal);
+      return { status: status(grpc.status.PERMISSION_DENIED, conn.refusal.message) };
     }
+    if (!conn?.cert) {
+      const why = conn?.refusal?.message ?? 'the call did not arrive on a connection FlyMe verified';
+      report('unauthenticated', path, p, { code: conn?.refusal?.code ?? 'FLYME_UNAUTHENTICATED', message: why });
+      return { status: status(grpc.status.UNAUTHENTICATED, `no verified client certificate: ${why}`) };
+    }
+    const { der: certDer, ...cert } = conn.cert;
+    p.cert = cert;
+    if (conn.peer) p.peer = conn.peer;
     for (const r of o.idRoles?.[p.cert.spiffeId] ?? []) {
       p.roles.add(r);
       if (!p.roleSources.has(r)) p.roleSources.set(r, `spiffe-id:${p.cert.spiffeId}`);
@@ -73,7 +77,7 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
       }
       try {
         // A token binds to the first client certificate that presents it: a stolen token is useless elsewhere.
-        const v = await o.tokens.verify(token, { connectionId: `cert:${p.cert.thumbprint}`, clientCertDer: Buffer.from(call.getAuthContext().sslPeerCertificate!.raw) });
+        const v = await o.tokens.verify(token, { connectionId: `cert:${p.cert.thumbprint}`, clientCertDer: certDer });
         p.token = v.identity;
         const granted = o.tokenRoles ? o.tokenRoles.grantedRoles(v.identity.claimedRoles, v.identity.iss, v.identity.sub).granted : v.identity.claimedRoles;
         for (const r of granted) {

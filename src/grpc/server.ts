@@ -1,14 +1,15 @@
 /**
- * createSecureServer: a normal `grpc.Server` (users keep their service code) with FlyMe's credentials
- * (mTLS 1.3, reloadable) and the auth interceptor (SPIFFE ID authorizer, optional JWT, per-method roles).
+ * createSecureServer: a normal `grpc.Server` (users keep their service code) behind FlyMe's own listeners:
+ * FlyMe accepts each connection (kernel peer credentials on Unix sockets), runs mutual TLS 1.3 with the
+ * server's X509Source (per-trust-domain chain verification, revocation, the client authorizer, rotation and
+ * live re-verification of open connections), and only then hands the connection to grpc-js, whose auth
+ * interceptor adds the optional JWT and per-method roles.
  *
  * @example
- * const s = await createSecureServer({ certsDir: '/etc/flyme/certs', methods: { '/flyme.example.Greeter/SayHello': ['greeter.read'] } })
+ * const s = await createSecureServer({ source: await certsDirSource('/etc/flyme/certs', 'server'), methods: { '/flyme.example.Greeter/SayHello': ['greeter.read'] } })
  * s.server.addService(GreeterService, impl)
  * await s.bind('unix:///run/greeter.sock')
  */
-import { chmod } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { SecurityEventSink } from '../auth/events.js';
 import { JwksFileSource } from '../auth/jwt/jwks-source.js';
@@ -16,14 +17,20 @@ import { TokenVerifier } from '../auth/jwt/verifier.js';
 import type { RoleConfig } from '../auth/role-config.js';
 import { flymeError } from '../errors.js';
 import { authorizeMemberOf, type Authorizer } from '../identity/authorizer.js';
-import { SpiffeId } from '../identity/spiffe-id.js';
-import { FlyMeServerCredentials, type IdentityFiles } from './credentials.js';
-import { PeerVerifier } from './peer.js';
+import { certsDirSource } from '../identity/source/files.js';
+import type { X509Source } from '../identity/source/types.js';
+import { TlsServerUpgrader } from '../identity/tls/server.js';
+import { listen, type Listener } from '../transport/listener.js';
+import { sourceFromFiles, type IdentityFiles } from './credentials.js';
+import { PeerRegistry } from './peers.js';
 import { authInterceptor, type MethodRoles } from './server-auth.js';
 
 export interface SecureServerOptions {
-  /** A `flyme certs` directory (server.pem, server.key.pem, root-ca.pem), or explicit files. */
+  /** The server's identity: an X509Source (e.g. the Workload API) … */
+  source?: X509Source;
+  /** … or a `flyme certs` directory (server.pem, server.key.pem, root-ca.pem) … */
   certsDir?: string;
+  /** … or explicit files. */
   identity?: IdentityFiles;
   /** Who may connect at all (default: any ID in the server's own trust domain). */
   clientAuthorizer?: Authorizer;
@@ -35,26 +42,43 @@ export interface SecureServerOptions {
   /** SPIFFE ID → roles, for servers that take roles from certificates. */
   idRoles?: Readonly<Record<string, readonly string[]>>;
   events?: SecurityEventSink;
-  /** Reload the certificate files when they change (default true). */
-  watchCertificates?: boolean;
   serverOptions?: grpc.ServerOptions;
-  /** Mode of Unix socket files after bind (default 0o660). */
+  /** Mode of Unix socket files (default 0o660). */
   socketMode?: number;
+  /** TLS handshake deadline (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /** Most concurrent connections, handshakes included (default 1024). */
+  maxConnections?: number;
 }
 
 export interface SecureGrpcServer {
   server: grpc.Server;
-  credentials: FlyMeServerCredentials;
-  /** Bind `unix:///path` or `host:port`; resolves with the port (1 for Unix sockets). */
+  /** The server's identity source (rotation reaches new handshakes and re-verifies live connections). */
+  source: X509Source;
+  upgrader: TlsServerUpgrader;
+  /** Bind `unix:///path` or `host:port` (`[::1]:port` for IPv6); resolves with the port (1 for Unix sockets). */
   bind(address: string): Promise<number>;
-  shutdown(): Promise<void>;
+  /** Closes listeners and connections (in-flight calls get `graceMs`, default 5 s). */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** `unix:///p`, `unix:/p`, `host:port` → the FlyMe TLS listener URL. */
+function listenUrl(address: string): string {
+  if (address.startsWith('unix://')) return `unix+tls://${address.slice('unix://'.length)}`;
+  if (address.startsWith('unix:')) return `unix+tls://${address.slice('unix:'.length)}`;
+  return `tls://${address}`;
+}
+
+async function serverSource(o: SecureServerOptions): Promise<{ source: X509Source; owned: boolean }> {
+  if (o.source) return { source: o.source, owned: false };
+  if (o.identity) return { source: await sourceFromFiles(o.identity), owned: true };
+  if (o.certsDir) return { source: await certsDirSource(o.certsDir, 'server'), owned: true };
+  throw flymeError('FLYME_INVALID_CONFIG', 'createSecureServer needs source, certsDir or identity files');
 }
 
 export async function createSecureServer(o: SecureServerOptions): Promise<SecureGrpcServer> {
-  const files = o.identity ?? (o.certsDir ? { certPath: join(o.certsDir, 'server.pem'), keyPath: join(o.certsDir, 'server.key.pem'), caPath: join(o.certsDir, 'root-ca.pem') } : undefined);
-  if (!files) throw flymeError('FLYME_INVALID_CONFIG', 'createSecureServer needs certsDir or identity files');
-  const credentials = await FlyMeServerCredentials.load(files);
-  const peers = new PeerVerifier(() => credentials.bundle, o.clientAuthorizer ?? authorizeMemberOf(SpiffeId.parse(credentials.spiffeId).trustDomain));
+  const { source, owned } = await serverSource(o);
+  const peers = new PeerRegistry();
   let closeKeys: (() => void) | undefined;
   let tokens: TokenVerifier | undefined;
   if (o.tokens instanceof TokenVerifier) tokens = o.tokens;
@@ -63,6 +87,14 @@ export async function createSecureServer(o: SecureServerOptions): Promise<Secure
     closeKeys = () => keys.close();
     tokens = new TokenVerifier({ keys, issuer: o.tokens.issuer, audience: o.tokens.audience });
   }
+  const upgrader = new TlsServerUpgrader({
+    source,
+    authorizer: o.clientAuthorizer ?? authorizeMemberOf(source.svid().spiffeId.trustDomain),
+    alpnProtocols: ['h2'],
+    deferRefusal: true, // each call is then answered UNAUTHENTICATED / PERMISSION_DENIED with the reason
+    ...(o.handshakeTimeoutMs ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
+    ownsSource: owned,
+  });
   const interceptor = authInterceptor({
     peers, methods: o.methods,
     ...(o.publicMethods ? { publicMethods: o.publicMethods } : {}),
@@ -72,24 +104,48 @@ export async function createSecureServer(o: SecureServerOptions): Promise<Secure
     ...(o.events ? { events: o.events } : {}),
   });
   const server = new grpc.Server({ ...o.serverOptions, interceptors: [interceptor, ...(o.serverOptions?.interceptors ?? [])] });
-  const stopWatching = o.watchCertificates === false ? () => {} : credentials.watch(() => peers.clear());
+  // TLS is already done (and verified) by FlyMe: grpc-js speaks HTTP/2 over the verified socket.
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listeners: Listener[] = [];
+  let open = 0;
+  const max = o.maxConnections ?? 1024;
   return {
     server,
-    credentials,
-    bind: (address) => new Promise((resolve, reject) => {
-      server.bindAsync(address, credentials, (err, port) => {
-        if (err) {
-          reject(flymeError('FLYME_ADDRESS_IN_USE', `cannot listen on ${address}: ${err.message}`));
-          return;
-        }
-        const path = address.startsWith('unix://') ? address.slice('unix://'.length) : address.startsWith('unix:') ? address.slice(5) : undefined;
-        (path ? chmod(path, o.socketMode ?? 0o660) : Promise.resolve()).then(() => resolve(port), reject);
+    source,
+    upgrader,
+    bind: async (address) => {
+      const l = await listen(listenUrl(address), {
+        secure: upgrader,
+        socketMode: o.socketMode ?? 0o660,
+        admit: (raw) => {
+          if (open >= max) return flymeError('FLYME_TOO_MANY_CONNECTIONS', `server is at its limit of ${max} connections`);
+          open++;
+          raw.once('close', () => { open--; });
+          return undefined;
+        },
+        onConnection: (conn) => {
+          peers.register(conn.socket, { ...(conn.peer ? { peer: conn.peer } : {}), ...(conn.cert ? { cert: conn.cert } : {}), ...(conn.refusal ? { refusal: conn.refusal } : {}) });
+          conn.socket.on('error', () => undefined);
+          try {
+            injector.injectConnection(conn.socket);
+          } catch {
+            conn.socket.destroy();
+          }
+        },
+        onRefused: (reason) => {
+          o.events?.emit({ kind: 'handshake_failed', severity: 'warning', source: 'grpc', message: reason.message, subject: address, decision: 'deny', reason: typeof reason.data.reason === 'string' ? reason.data.reason : reason.code });
+        },
       });
-    }),
-    shutdown: () => new Promise((resolve) => {
-      stopWatching();
+      listeners.push(l);
+      return l.address.kind === 'tcp' ? l.address.port : 1;
+    },
+    shutdown: async (graceMs = 5000) => {
+      await Promise.all(listeners.map((l) => l.close()));
       closeKeys?.();
-      server.tryShutdown(() => resolve());
-    }),
+      upgrader.close();
+      injector.drain(graceMs);
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      injector.destroy();
+    },
   };
 }

@@ -6,13 +6,15 @@ import type { TokenIssuer } from '../auth/jwt/issuer.js';
 import type { ChannelAcl } from '../auth/policy/channels.js';
 import type { SecurityEventSink } from '../auth/events.js';
 import { flymeError } from '../errors.js';
+import type { X509Source } from '../identity/source/types.js';
 import { SecureRedis, type SecureRedisOptions } from './client.js';
 
 export class SecureRedisClientBuilder {
   #o: Partial<SecureRedisOptions> = {};
 
-  withTls(certsDir: string, o: { name?: string; serverId?: string } = {}): this {
-    this.#o = { ...this.#o, certsDir, ...o };
+  /** The identity: a `flyme certs` directory (with `name`, default `client`) or an X509Source. */
+  withTls(identity: string | X509Source, o: { name?: string; serverId?: string } = {}): this {
+    this.#o = { ...this.#o, ...(typeof identity === 'string' ? { certsDir: identity } : { source: identity }), ...o };
     return this;
   }
 
@@ -38,9 +40,9 @@ export class SecureRedisClientBuilder {
   }
 
   async build(url: string): Promise<SecureRedis> {
-    const { certsDir, acl } = this.#o;
-    if (!certsDir) throw flymeError('FLYME_INVALID_CONFIG', 'call withTls(certsDir) first: FlyMe Redis clients always present a certificate');
+    const { certsDir, source, acl } = this.#o;
+    if (!certsDir && !source) throw flymeError('FLYME_INVALID_CONFIG', 'call withTls(certsDir or source) first: FlyMe Redis clients always present a certificate');
     if (!acl) throw flymeError('FLYME_INVALID_CONFIG', 'call withAcl(acl) first (e.g. Policy.load(file).channels)');
-    return SecureRedis.connect({ ...this.#o, url, certsDir, acl });
+    return SecureRedis.connect({ ...this.#o, url, acl });
   }
 }

@@ -7,15 +7,15 @@
  * await r.publish('orders.eu', JSON.stringify(order), { contentType: 'application/json' })
  * for await (const m of await r.subscribe('orders.*')) console.log(m.from, m.payload)
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { SecureContext } from 'node:tls';
 import { createClient, type RedisClientType } from '@redis/client';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
 import { ChannelAcl } from '../auth/policy/channels.js';
 import { flymeError } from '../errors.js';
 import { authorizeId, authorizeMemberOf, type Authorizer } from '../identity/authorizer.js';
-import { loadSvid } from '../identity/svid.js';
-import { parseTrustBundle, type TrustBundle } from '../identity/trust-bundle.js';
+import { certsDirSource } from '../identity/source/files.js';
+import type { X509Source, X509Svid } from '../identity/source/types.js';
+import { clientContext } from '../identity/tls/contexts.js';
 import { spiffeServerIdentity } from '../identity/tls/server-identity.js';
 import { EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
 import { Subscription } from './subscription.js';
@@ -23,8 +23,10 @@ import { Subscription } from './subscription.js';
 export interface SecureRedisOptions {
   /** `rediss://host:port` (`redis://` only with allowInsecure). */
   url: string;
-  /** A `flyme certs` directory; the identity `name` (default `client`): NAME.pem, NAME.key.pem, root-ca.pem. */
-  certsDir: string;
+  /** The workload's identity: an X509Source (e.g. the Workload API); rotation reaches reconnects and signatures … */
+  source?: X509Source;
+  /** … or a `flyme certs` directory; the identity `name` (default `client`): NAME.pem, NAME.key.pem, root-ca.pem. */
+  certsDir?: string;
   name?: string;
   /** The Redis server's SPIFFE ID, or an authorizer (default: any ID of our trust domain). */
   serverId?: string | Authorizer;
@@ -50,19 +52,27 @@ export class SecureRedis {
   readonly #subs = new Set<Subscription>();
   #subscriber: RedisClientType | undefined;
 
-  private constructor(private readonly o: SecureRedisOptions, private readonly client: RedisClientType, private readonly signer: Signer, private readonly verifier: EnvelopeVerifier) {}
+  readonly #signers = new WeakMap<X509Svid, Signer>();
+
+  private constructor(private readonly o: SecureRedisOptions, readonly source: X509Source, private readonly ownsSource: boolean, private readonly client: RedisClientType, private readonly verifier: EnvelopeVerifier) {}
+
+  /** The signer of the SVID in force (a rotation brings a new key and x5c for the next message). */
+  get #signer(): Signer {
+    const svid = this.source.svid();
+    let s = this.#signers.get(svid);
+    if (!s) this.#signers.set(svid, (s = signerFromPem(svid.spiffeId.toString(), svid.certPem, svid.keyPem)));
+    return s;
+  }
 
   static async connect(o: SecureRedisOptions): Promise<SecureRedis> {
     const url = new URL(o.url);
     const insecure = url.protocol === 'redis:';
     if (!insecure && url.protocol !== 'rediss:') throw flymeError('FLYME_INVALID_ADDRESS', `${o.url}: use rediss://host:port`);
     if (insecure && !o.allowInsecure) throw flymeError('FLYME_INVALID_CONFIG', `${o.url} is plain text without a client certificate; use rediss:// (or set allowInsecure: true explicitly)`);
-    const name = o.name ?? 'client';
-    const certPath = join(o.certsDir, `${name}.pem`);
-    const svid = await loadSvid(certPath, join(o.certsDir, `${name}.key.pem`));
-    const caPem = readFileSync(join(o.certsDir, 'root-ca.pem'), 'utf8');
-    const bundle: TrustBundle = parseTrustBundle(caPem);
-    const serverAuthorizer = typeof o.serverId === 'function' ? o.serverId : o.serverId ? authorizeId(o.serverId) : authorizeMemberOf(svid.spiffeId.trustDomain);
+    if (!o.source && !o.certsDir) throw flymeError('FLYME_INVALID_CONFIG', 'SecureRedis needs an identity: source or certsDir');
+    const source = o.source ?? await certsDirSource(o.certsDir!, o.name ?? 'client');
+    const td = source.svid().spiffeId.trustDomain;
+    const serverAuthorizer = typeof o.serverId === 'function' ? o.serverId : o.serverId ? authorizeId(o.serverId) : authorizeMemberOf(td);
     const events = o.events ?? ignoreSecurityEvents;
     if (insecure) {
       process.emitWarning(`flyme/redis: ${o.url} is plain text: no TLS, no client certificate (allowInsecure)`);
@@ -72,7 +82,7 @@ export class SecureRedis {
       url: o.url,
       socket: insecure ? { reconnectStrategy: backoff } : {
         tls: true,
-        ca: caPem, cert: svid.certPem, key: svid.keyPem, minVersion: 'TLSv1.3',
+        secureContext: followingContext(source), minVersion: 'TLSv1.3',
         // The server proves a SPIFFE ID (URI SAN), checked by an authorizer, not a host name.
         checkServerIdentity: spiffeServerIdentity(serverAuthorizer),
         reconnectStrategy: backoff,
@@ -83,20 +93,21 @@ export class SecureRedis {
       await client.connect();
     } catch (e) {
       await client.destroy();
+      if (!o.source) source.close();
       throw flymeError('FLYME_UNREACHABLE', `cannot connect to ${url.host}: ${(e as Error).message}`);
     }
     const aclOf = typeof o.acl === 'function' ? o.acl : () => o.acl as ChannelAcl;
     const verifier = new EnvelopeVerifier({
-      bundle: () => bundle, acl: aclOf,
+      bundle: () => source.bundle(), acl: aclOf,
       ...(o.windowSeconds ? { windowSeconds: o.windowSeconds } : {}),
       ...(o.maxMessageBytes ? { maxBytes: o.maxMessageBytes } : {}),
       ...(o.tokenRoles ? { tokenRoles: o.tokenRoles } : {}),
     });
-    return new SecureRedis(o, client, signerFromPem(svid.spiffeId.toString(), svid.certPem, svid.keyPem), verifier);
+    return new SecureRedis(o, source, !o.source, client, verifier);
   }
 
   get spiffeId(): string {
-    return this.signer.spiffeId;
+    return this.source.svid().spiffeId.toString();
   }
 
   #acl(): ChannelAcl {
@@ -109,7 +120,7 @@ export class SecureRedis {
       throw flymeError('FLYME_PERMISSION_DENIED', `${this.spiffeId} may not publish to ${channel} under the channel ACL`, { channel });
     }
     const jwt = typeof this.o.jwt === 'function' ? await this.o.jwt() : this.o.jwt;
-    const env = await sealEnvelope(this.signer, channel, payload, { ...o, ...(jwt ? { jwt } : {}), ...(this.o.maxMessageBytes ? { maxBytes: this.o.maxMessageBytes } : {}) });
+    const env = await sealEnvelope(this.#signer, channel, payload, { ...o, ...(jwt ? { jwt } : {}), ...(this.o.maxMessageBytes ? { maxBytes: this.o.maxMessageBytes } : {}) });
     const n = await this.client.publish(channel, env);
     this.stats.published++;
     return n;
@@ -155,7 +166,17 @@ export class SecureRedis {
     for (const s of this.#subs) s.end();
     await this.#subscriber?.close().catch(() => {});
     await this.client.close().catch(() => {});
+    if (this.ownsSource) this.source.close();
   }
+}
+
+/**
+ * A `secureContext` for `tls.connect` that is always the source's current one: node-redis keeps its socket
+ * options for every reconnect, and Node reads `.context` when it creates each TLS socket, so a rotated SVID
+ * or bundle reaches the next (re)connection.
+ */
+function followingContext(source: X509Source): SecureContext {
+  return { get context() { return clientContext(source.material()).context; } } as SecureContext;
 }
 
 /** Reconnect after 100 ms, 200 ms, … up to 3 s between attempts, forever. */

@@ -12,8 +12,9 @@ import type { ChannelAcl } from '../auth/policy/channels.js';
 import { ReplayCache } from '../auth/replay-cache.js';
 import { flymeError } from '../errors.js';
 import type { TrustBundle } from '../identity/trust-bundle.js';
-import { verifyChain } from '../identity/verify.js';
-import { x509 } from '../identity/x509.js';
+import type { Verdict } from '../identity/verdicts.js';
+import { verifyPresented } from '../identity/verify.js';
+import { certToPem } from '../identity/profile.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 export const DEFAULT_WINDOW_SECONDS = 30;
@@ -84,32 +85,29 @@ export interface VerifierOptions {
   tokenRoles?(jwt: string, from: string): Promise<string[]>;
 }
 
-interface KnownSigner { spiffeId: string; key: KeyLike; bundle: TrustBundle; notBefore: number; notAfter: number }
+interface KnownSigner { spiffeId: string; key: KeyLike }
+
+/** Imported verification keys per verified chain (the verdict itself lives in the shared verification cache). */
+const importedKeys = new WeakMap<Verdict, Map<string, Promise<KeyLike>>>();
 
 export class EnvelopeVerifier {
   readonly #replay: ReplayCache;
-  /** Verified signer chains by their exact x5c, so a publisher's messages skip parsing and chain checks. */
-  readonly #signers = new Map<string, KnownSigner>();
   constructor(private readonly o: VerifierOptions) {
     this.#replay = o.replay ?? new ReplayCache({ maxEntries: 100_000 });
   }
 
-  /** The signer of an x5c chain: from the cache (same bundle, still valid) or parsed and verified now. */
+  /** The signer of an x5c chain, verified against the current bundle through the shared verification cache. */
   async #signer(x5c: string[], alg: 'ES256' | 'EdDSA'): Promise<KnownSigner> {
-    const bundle = this.o.bundle();
-    const id = `${alg}|${x5c.join('.')}`;
-    const now = Date.now();
-    const hit = this.#signers.get(id);
-    if (hit && hit.bundle === bundle && now >= hit.notBefore && now <= hit.notAfter) return hit;
-    const certs = x5c.map((b) => new x509.X509Certificate(Buffer.from(b, 'base64')));
-    const verified = await verifyChain(certs[0]!, certs.slice(1), bundle);
-    const known: KnownSigner = {
-      spiffeId: verified.spiffeId.toString(), key: await importX509(certs[0]!.toString('pem'), alg), bundle,
-      notBefore: Math.max(...verified.chain.map((c) => c.notBefore.getTime())), notAfter: Math.min(...verified.chain.map((c) => c.notAfter.getTime())),
-    };
-    if (this.#signers.size >= 1024) this.#signers.delete(this.#signers.keys().next().value!);
-    this.#signers.set(id, known);
-    return known;
+    const verdict = await verifyPresented(x5c.map((b) => new Uint8Array(Buffer.from(b, 'base64'))), this.o.bundle());
+    let keys = importedKeys.get(verdict);
+    if (!keys) importedKeys.set(verdict, (keys = new Map()));
+    let key = keys.get(alg);
+    if (!key) {
+      key = importX509(certToPem(verdict.chain[0]!), alg);
+      keys.set(alg, key);
+      key.catch(() => keys.delete(alg));
+    }
+    return { spiffeId: verdict.spiffeId.toString(), key: await key };
   }
 
   /** Throws MessageRejected with the reason. `arrivedOn` is the channel Redis delivered it on. */

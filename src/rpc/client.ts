@@ -13,8 +13,10 @@ import { FlyMeError, flymeError } from '../errors.js';
 import { LineDecoder, DEFAULT_MAX_FRAME_BYTES } from '../wire/framing.js';
 import { encodeRequest, encodeNotification, errorFromWire, parseFrame, type JsonRpcId } from '../wire/jsonrpc.js';
 import { dial, type DialOptions } from '../transport/dial.js';
+import { parseAddress } from '../transport/address.js';
+import type { TlsIdentityOptions } from './secure-dial.js';
 
-export interface ClientOptions extends DialOptions {
+export interface ClientOptions extends DialOptions, TlsIdentityOptions {
   /** Default per-call timeout (default 30 s). */
   callTimeoutMs?: number;
   maxFrameBytes?: number;
@@ -169,8 +171,17 @@ export class Client {
   }
 }
 
-/** Connect to a FlyMe server at `url` (`unix:///path`, `unix://@name`, `tcp://host:port`). */
+/**
+ * Connect to a FlyMe server at `url`: `unix:///path`, `unix://@name`, `tcp://host:port`, or with mutual TLS
+ * `unix+tls:///path` / `tls://host:port` given an identity (`{ certs: dir }` or `{ x509Source }`).
+ * @example const client = await connect('unix+tls:///run/flyme/flyme.sock', { certs: '/etc/flyme/certs' })
+ */
 export async function connect(url: string, options: ClientOptions = {}): Promise<Client> {
-  const socket = options.socket ?? (await dial(url, options));
+  let socket = options.socket;
+  if (!socket && parseAddress(url).tls) {
+    const { dialWithIdentity } = await import('./secure-dial.js');
+    socket = await dialWithIdentity(url, options);
+  }
+  socket ??= await dial(url, options);
   return new Client(socket, options);
 }

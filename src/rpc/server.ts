@@ -145,6 +145,11 @@ export class RpcServer {
   }
 
   private accept(conn: AcceptedConnection): void {
+    if (conn.refusal) {
+      // Only upgraders that defer refusals produce this; a JSON-RPC server never serves such a connection.
+      conn.socket.destroy();
+      return;
+    }
     const principal = emptyPrincipal(conn.address.url);
     if (conn.peer) principal.peer = conn.peer;
     if (conn.cert) {

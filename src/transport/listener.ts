@@ -27,11 +27,16 @@ export interface AcceptedConnection {
   cert?: PeerCertificateInfo;
   /** True when the TLS session was resumed from a ticket. */
   resumed?: boolean;
+  /**
+   * Set only by an upgrader that defers refusals (gRPC answers each call with a clear status): the client
+   * certificate was refused for this reason and the connection has no certificate identity.
+   */
+  refusal?: FlyMeError;
 }
 
 /** The seam for mutual TLS: turns an accepted raw socket into a verified TLS connection. */
 export interface SecureUpgrader {
-  upgrade(raw: Socket): Promise<{ socket: AcceptedConnection['socket']; cert: PeerCertificateInfo; resumed: boolean }>;
+  upgrade(raw: Socket): Promise<{ socket: AcceptedConnection['socket']; cert?: PeerCertificateInfo; resumed: boolean; refusal?: FlyMeError }>;
 }
 
 export interface ListenOptions {
@@ -99,7 +104,7 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
       return;
     }
     options.secure!.upgrade(raw).then(
-      ({ socket, cert, resumed }) => options.onConnection({ socket, address, cert, resumed, ...(peer ? { peer } : {}) }),
+      ({ socket, cert, resumed, refusal }) => options.onConnection({ socket, address, resumed, ...(cert ? { cert } : {}), ...(refusal ? { refusal } : {}), ...(peer ? { peer } : {}) }),
       (err: unknown) => {
         const e = err instanceof FlyMeError ? err : flymeError('FLYME_HANDSHAKE_FAILED', `TLS handshake failed: ${(err as Error).message}`);
         options.onRefused?.(e, raw, peer);

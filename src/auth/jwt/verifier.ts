@@ -41,6 +41,8 @@ export interface TokenVerifierOptions {
   clock?: () => Date;
 }
 
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 /** Per-presentation context. */
 export interface VerifyContext {
   /** The connection presenting the token: it binds to the first one. Absent = single use. */
@@ -105,6 +107,11 @@ export class TokenVerifier {
   async verify(token: string, context: VerifyContext = {}): Promise<VerifiedToken> {
     if (typeof token !== 'string' || token.length === 0 || token.length > this.#maxTokenLength) {
       throw flymeError('FLYME_TOKEN_INVALID', `the token is empty or longer than ${this.#maxTokenLength} characters`, { reason: 'size' });
+    }
+    // Strict compact form: base64url's lenient decoders skip whitespace and stray characters, so a token with
+    // an appended space would otherwise verify as if it were the original.
+    if (!COMPACT_JWS.test(token)) {
+      throw flymeError('FLYME_TOKEN_INVALID', 'the token is not a compact JWS (three base64url parts separated by dots)', { reason: 'format' });
     }
     const now = this.#clock();
     const keys = this.#keys.current();

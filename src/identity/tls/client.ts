@@ -10,7 +10,7 @@ import { FlyMeError, flymeError } from '../../errors.js';
 import { parseAddress, unixSocketPath } from '../../transport/address.js';
 import { mapDialError } from '../../transport/dial.js';
 import type { Authorizer } from '../authorizer.js';
-import { filesX509Source } from '../source/files.js';
+import { filesX509Source, type X509Files } from '../source/files.js';
 import type { X509Source } from '../source/types.js';
 import { clientContext } from './contexts.js';
 import { refusal, tlsErrorReason } from './refusal.js';
@@ -55,13 +55,19 @@ export interface DialTlsOptions {
 
 const fileSources = new Map<string, Promise<X509Source>>();
 
-/** The X509Source of a set of files, shared by every dial in this process (watched, so rotation is seen). */
 function sourceOf(opts: DialTlsOptions): Promise<X509Source> {
   if (opts.source) return Promise.resolve(opts.source);
   if (!opts.certPath || !opts.keyPath || !opts.caPaths?.length) {
     return Promise.reject(flymeError('FLYME_INVALID_CONFIG', 'dialTls needs an identity: { source } or { certPath, keyPath, caPaths }'));
   }
-  const files = { certPath: opts.certPath, keyPath: opts.keyPath, bundlePaths: opts.caPaths };
+  return sharedFilesSource({ certPath: opts.certPath, keyPath: opts.keyPath, bundlePaths: opts.caPaths });
+}
+
+/**
+ * The client X509Source of a set of files, shared by every dial in this process (watched, so rotation is
+ * seen by the next dial; at most 16 sets are kept).
+ */
+export function sharedFilesSource(files: X509Files): Promise<X509Source> {
   const key = JSON.stringify(files);
   let p = fileSources.get(key);
   if (!p) {

@@ -41,6 +41,12 @@ export interface TlsServerOptions {
   onPeerInvalidated?(p: InvalidatedPeer): void;
   /** Close the source with the upgrader (default false; true when the upgrader created it). */
   ownsSource?: boolean;
+  /**
+   * Hand connections whose client certificate was refused (none, unknown CA, expired, ID not authorized) to
+   * the owner with `refusal` set instead of closing them at once, so a protocol such as gRPC can answer each
+   * call with a clear status. Such a connection is closed after the handshake timeout. Default false.
+   */
+  deferRefusal?: boolean;
 }
 
 /** The files form (kept for `TlsServerUpgrader.load`): paths instead of a source. */
@@ -107,13 +113,14 @@ export class TlsServerUpgrader implements SecureUpgrader {
     return this.source.bundle();
   }
 
-  upgrade(raw: Socket): Promise<{ socket: TLSSocket; cert: PeerCertificateInfo; resumed: boolean }> {
+  upgrade(raw: Socket): Promise<{ socket: TLSSocket; cert?: PeerCertificateInfo; resumed: boolean; refusal?: FlyMeError }> {
     const material = this.source.material();
     const authorizer = this.opts.authorizer;
     const timeoutMs = this.opts.handshakeTimeoutMs ?? 10_000;
+    const defer = this.opts.deferRefusal === true;
     return new Promise((resolve, reject) => {
       const socket = new TLSSocket(raw, {
-        isServer: true, secureContext: serverContext(material), requestCert: true, rejectUnauthorized: true,
+        isServer: true, secureContext: serverContext(material), requestCert: true, rejectUnauthorized: !defer,
         ...(this.opts.alpnProtocols ? { ALPNProtocols: this.opts.alpnProtocols } : {}),
       });
       let done = false;
@@ -145,11 +152,21 @@ export class TlsServerUpgrader implements SecureUpgrader {
         verifying = true;
         // Node's own verdict (one global CA pool) first, then FlyMe's per-trust-domain verification.
         const nodeError = (socket as unknown as { _handle?: { verifyError?(): (Error & { code?: string }) | null } })._handle?.verifyError?.();
+        const deferred = (err: FlyMeError): boolean => {
+          if (!defer || done || lost || socket.destroyed || err.data.reason === 'handshake') return false;
+          done = true;
+          clearTimeout(timer);
+          (socket as unknown as { secureConnecting: boolean }).secureConnecting = false;
+          setTimeout(() => socket.destroy(), timeoutMs).unref();
+          resolve({ socket, resumed: socket.isSessionReused(), refusal: err });
+          return true;
+        };
         verifyPeer(socket, material.bundle, authorizer, 'client').then(
           (peer) => {
             if (done) return;
             if (nodeError) {
-              fail(refusal(tlsErrorReason(nodeError), `client certificate refused by TLS: ${nodeError.message}`, nodeError));
+              const err = refusal(tlsErrorReason(nodeError), `client certificate refused by TLS: ${nodeError.message}`, nodeError);
+              if (!deferred(err)) fail(err);
               return;
             }
             if (lost || socket.destroyed) {
@@ -158,13 +175,16 @@ export class TlsServerUpgrader implements SecureUpgrader {
             }
             done = true;
             clearTimeout(timer);
+            // A TLSSocket wrapped without a tls.Server never clears this flag; consumers such as http2 would
+            // wait for a 'secureConnect' that never comes. The handshake is complete and verified.
+            (socket as unknown as { secureConnecting: boolean }).secureConnecting = false;
             this.live.add(socket, peer.ders, peer.cert, peer.verdict.notAfter);
             // The source may have been updated while we verified: check this peer against what is in force now.
             const now = this.source.bundle();
             if (now !== material.bundle) void this.live.recheck(now);
             resolve({ socket, cert: peer.cert, resumed: socket.isSessionReused() });
           },
-          (err: FlyMeError) => fail(err),
+          (err: FlyMeError) => { if (!deferred(err)) fail(err); },
         );
       });
     });

@@ -39,6 +39,14 @@ describe('refused tokens (each with a passing control)', () => {
     await verifier().verify(await sign(claims()));
   });
 
+  it('a token with whitespace or stray characters around or inside a part is refused (the exact token is the control)', async () => {
+    const good = await sign(claims());
+    for (const t of [`${good} `, ` ${good}`, `${good}\n`, good.replace('.', '. '), `${good}=`, `${good}.`]) {
+      await assert.rejects(verifier().verify(t), is('FLYME_TOKEN_INVALID'), JSON.stringify(t.slice(-3)));
+    }
+    await verifier().verify(good);
+  });
+
   it('alg none (and its case variants) is refused', async () => {
     const good = await sign(claims());
     const [, payload] = good.split('.');

@@ -77,16 +77,16 @@ for (const transport of ['unix', 'tcp'] as const) {
       clients.push(c);
       const r = await unary(c, 'SayHello', { name: 'x' });
       assert.equal(r.code, grpc.status.UNAUTHENTICATED, r.details);
-      assert.match(r.details!, /no verified client certificate: none was sent/);
+      assert.match(r.details!, /no verified client certificate: the client presented no certificate/);
     });
 
     test('certificate from another CA → UNAUTHENTICATED; expired → UNAUTHENTICATED', async () => {
       let r = await unary(await client('foreign'), 'SayHello', { name: 'x' });
       assert.equal(r.code, grpc.status.UNAUTHENTICATED, r.details);
-      assert.match(r.details!, /no verified client certificate/);
+      assert.match(r.details!, /no verified client certificate: .*(does not lead to a trusted root|unknown|unable to get)/i);
       r = await unary(await client('expired'), 'SayHello', { name: 'x' });
       assert.equal(r.code, grpc.status.UNAUTHENTICATED, r.details);
-      assert.match(r.details!, /no verified client certificate/);
+      assert.match(r.details!, /no verified client certificate: .*expired/i);
     });
 
     test('SPIFFE ID not authorized → PERMISSION_DENIED (reader, authorized, is the control)', async () => {
