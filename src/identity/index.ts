@@ -9,6 +9,7 @@ export {
 } from './authorizer.js';
 export { generateKeyPair, exportPrivateKeyPem, importPrivateKeyPem, type KeyType, type CryptoKey, type CryptoKeyPair } from './keys.js';
 export { createRootCA, createIntermediateCA, loadCA, parseCA, type CertificateAuthority, type CAOptions } from './ca.js';
+export { createCrl, type CrlOptions } from './crl.js';
 export { issueSvid, issueSvidWithKey, type IssueSvidOptions, type IssuedSvid, type IssuedSvidWithKey } from './issue.js';
 export type { ValidityOptions } from './profile.js';
 export {
