@@ -7,7 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { FlyMeError } from '../errors.js';
-import type { PeerCredentials } from '../transport/peercred.js';
+import type { PeerCredentials, PinnedPeerProcess } from '../transport/peercred.js';
 import type { PeerCertificateInfo } from '../transport/listener.js';
 
 /** What FlyMe established about one connection before grpc-js saw it. */
@@ -18,6 +18,8 @@ export interface ConnectionIdentity {
   cert?: PeerCertificateInfo;
   /** Why the client certificate was refused (each call is answered with this). */
   refusal?: FlyMeError;
+  /** The peer process, pinned by a pidfd for the life of the connection (servers created with `pinPeers`). */
+  process?: PinnedPeerProcess;
 }
 
 const TAG = 'flyme-conn:';

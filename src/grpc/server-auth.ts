@@ -6,7 +6,7 @@
  * with `principalOf(call)`.
  */
 import * as grpc from '@grpc/grpc-js';
-import { describePrincipal, emptyPrincipal, type Principal } from '../auth/principal.js';
+import { describePrincipal, emptyPrincipal, type PeerIdentity, type Principal } from '../auth/principal.js';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
 import type { TokenVerifier } from '../auth/jwt/verifier.js';
 import type { RoleConfig } from '../auth/role-config.js';
@@ -20,11 +20,17 @@ export interface MethodRoles {
 }
 
 export interface AuthInterceptorOptions {
-  /** The connections FlyMe accepted and verified (see createSecureServer). */
-  peers: PeerRegistry;
+  /** The connections FlyMe accepted and verified (see createSecureServer / createLocalServer). */
+  peers: Pick<PeerRegistry, 'lookup'>;
   methods: MethodRoles;
   /** Methods callable by any authenticated peer (e.g. health checks). */
   publicMethods?: readonly string[];
+  /** Methods callable on a TLS connection that presented no client certificate at all (never with a bad one). */
+  unauthenticatedMethods?: readonly string[];
+  /** Connections arrive over plain Unix sockets: the kernel credentials are the identity (no certificate). */
+  local?: boolean;
+  /** Roles held by a Unix-socket peer, from its kernel credentials (e.g. uid 0 → an admin role). */
+  peerRoles?(peer: PeerIdentity): readonly string[];
   /** Verify `authorization: Bearer` tokens; when set, calls without a token are UNAUTHENTICATED. */
   tokens?: TokenVerifier;
   /** Token roles allowed per issuer/subject (claimed ∩ allowed). Without it, a trusted issuer's roles are taken as claimed. */
@@ -44,6 +50,7 @@ function status(code: grpc.status, details: string): StatusObject {
 export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerInterceptor {
   const events = o.events ?? ignoreSecurityEvents;
   const publicSet = new Set(o.publicMethods ?? []);
+  const anonymousSet = new Set(o.unauthenticatedMethods ?? []);
   const report = (kind: 'unauthenticated' | 'denied' | 'token_refused', path: string, p: Principal, e: { code?: string; message: string }) => {
     events.emit({ kind, severity: 'warning', source: 'grpc', message: e.message, principal: describePrincipal(p), subject: path, decision: 'deny', ...(e.code ? { reason: e.code } : {}) });
   };
@@ -52,9 +59,22 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
     const p = emptyPrincipal(o.transport ?? 'grpc');
     // The certificate was verified (chain, SVID rules, client authorizer) before grpc-js saw the connection.
     const conn = o.peers.lookup(call.getPeer());
+    if (conn?.peer) p.peer = conn.peer;
+    if (conn?.refusal?.data.reason === 'no-certificate' && anonymousSet.has(path)) return { principal: p };
     if (conn?.refusal?.code === 'FLYME_ID_NOT_AUTHORIZED') {
       report('denied', path, p, conn.refusal);
       return { status: status(grpc.status.PERMISSION_DENIED, conn.refusal.message) };
+    }
+    if (o.local) {
+      if (!conn?.peer) {
+        report('unauthenticated', path, p, { code: 'FLYME_UNAUTHENTICATED', message: 'no kernel credentials for this connection' });
+        return { status: status(grpc.status.UNAUTHENTICATED, 'the caller could not be identified by the kernel') };
+      }
+      for (const r of o.peerRoles?.(conn.peer) ?? []) {
+        p.roles.add(r);
+        if (!p.roleSources.has(r)) p.roleSources.set(r, `uid:${conn.peer.uid}`);
+      }
+      return authorizeMethod(path, p);
     }
     if (!conn?.cert) {
       const why = conn?.refusal?.message ?? 'the call did not arrive on a connection FlyMe verified';
@@ -63,7 +83,6 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
     }
     const { der: certDer, ...cert } = conn.cert;
     p.cert = cert;
-    if (conn.peer) p.peer = conn.peer;
     for (const r of o.idRoles?.[p.cert.spiffeId] ?? []) {
       p.roles.add(r);
       if (!p.roleSources.has(r)) p.roleSources.set(r, `spiffe-id:${p.cert.spiffeId}`);
@@ -90,6 +109,10 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
         return { status: status(grpc.status.UNAUTHENTICATED, `token refused: ${err.code ?? 'FLYME_TOKEN_INVALID'}: ${err.message}`) };
       }
     }
+    return authorizeMethod(path, p);
+  }
+
+  function authorizeMethod(path: string, p: Principal): { principal: Principal } | { status: StatusObject } {
     if (publicSet.has(path)) return { principal: p };
     const needed = o.methods[path];
     if (!needed) {
@@ -97,7 +120,8 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
       return { status: status(grpc.status.PERMISSION_DENIED, `${path} is not allowed for anyone (not in the method role map)`) };
     }
     if (!needed.some((r) => p.roles.has(r))) {
-      const who = p.token ? `${p.cert.spiffeId} (token sub ${p.token.sub})` : p.cert.spiffeId;
+      const id = p.cert?.spiffeId ?? (p.peer ? `uid ${p.peer.uid}` : 'the caller');
+      const who = p.token ? `${id} (token sub ${p.token.sub})` : id;
       report('denied', path, p, { code: 'FLYME_PERMISSION_DENIED', message: `${who} lacks a role for ${path} (needs one of ${needed.join(', ')})` });
       return { status: status(grpc.status.PERMISSION_DENIED, `${path} needs one of the roles [${needed.join(', ')}]; the caller holds [${[...p.roles].sort().join(', ')}]`) };
     }

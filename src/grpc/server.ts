@@ -20,9 +20,9 @@ import { authorizeMemberOf, type Authorizer } from '../identity/authorizer.js';
 import { certsDirSource } from '../identity/source/files.js';
 import type { X509Source } from '../identity/source/types.js';
 import { TlsServerUpgrader } from '../identity/tls/server.js';
-import { listen, type Listener } from '../transport/listener.js';
 import { sourceFromFiles, type IdentityFiles } from './credentials.js';
-import { PeerRegistry } from './peers.js';
+import { InjectingServer } from './injecting.js';
+import type { PeerRegistry } from './peers.js';
 import { authInterceptor, type MethodRoles } from './server-auth.js';
 
 export interface SecureServerOptions {
@@ -36,6 +36,8 @@ export interface SecureServerOptions {
   clientAuthorizer?: Authorizer;
   methods: MethodRoles;
   publicMethods?: readonly string[];
+  /** Methods a client may call on a connection without any client certificate (e.g. a join-token exchange). */
+  unauthenticatedMethods?: readonly string[];
   /** Require and verify bearer tokens: a verifier, or a JWKS file (reloaded on change) with issuer and audience. */
   tokens?: TokenVerifier | { jwksPath: string; issuer: string; audience: string };
   tokenRoles?: RoleConfig;
@@ -53,6 +55,8 @@ export interface SecureServerOptions {
 
 export interface SecureGrpcServer {
   server: grpc.Server;
+  /** What FlyMe established about each connection (`peers.lookup(call.getPeer())`). */
+  peers: PeerRegistry;
   /** The server's identity source (rotation reaches new handshakes and re-verifies live connections). */
   source: X509Source;
   upgrader: TlsServerUpgrader;
@@ -78,7 +82,6 @@ async function serverSource(o: SecureServerOptions): Promise<{ source: X509Sourc
 
 export async function createSecureServer(o: SecureServerOptions): Promise<SecureGrpcServer> {
   const { source, owned } = await serverSource(o);
-  const peers = new PeerRegistry();
   let closeKeys: (() => void) | undefined;
   let tokens: TokenVerifier | undefined;
   if (o.tokens instanceof TokenVerifier) tokens = o.tokens;
@@ -95,57 +98,37 @@ export async function createSecureServer(o: SecureServerOptions): Promise<Secure
     ...(o.handshakeTimeoutMs ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
     ownsSource: owned,
   });
+  let injecting: InjectingServer | undefined;
   const interceptor = authInterceptor({
-    peers, methods: o.methods,
+    peers: { lookup: (peer) => injecting!.peers.lookup(peer) }, methods: o.methods,
     ...(o.publicMethods ? { publicMethods: o.publicMethods } : {}),
+    ...(o.unauthenticatedMethods ? { unauthenticatedMethods: o.unauthenticatedMethods } : {}),
     ...(tokens ? { tokens } : {}),
     ...(o.tokenRoles ? { tokenRoles: o.tokenRoles } : {}),
     ...(o.idRoles ? { idRoles: o.idRoles } : {}),
     ...(o.events ? { events: o.events } : {}),
   });
   const server = new grpc.Server({ ...o.serverOptions, interceptors: [interceptor, ...(o.serverOptions?.interceptors ?? [])] });
-  // TLS is already done (and verified) by FlyMe: grpc-js speaks HTTP/2 over the verified socket.
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const listeners: Listener[] = [];
-  let open = 0;
-  const max = o.maxConnections ?? 1024;
+  injecting = new InjectingServer(server, {
+    upgrader,
+    ...(o.socketMode !== undefined ? { socketMode: o.socketMode } : {}),
+    ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
+    ...(o.events ? { events: o.events } : {}),
+  });
+  const inj = injecting;
   return {
     server,
+    peers: inj.peers,
     source,
     upgrader,
     bind: async (address) => {
-      const l = await listen(listenUrl(address), {
-        secure: upgrader,
-        socketMode: o.socketMode ?? 0o660,
-        admit: (raw) => {
-          if (open >= max) return flymeError('FLYME_TOO_MANY_CONNECTIONS', `server is at its limit of ${max} connections`);
-          open++;
-          raw.once('close', () => { open--; });
-          return undefined;
-        },
-        onConnection: (conn) => {
-          peers.register(conn.socket, { ...(conn.peer ? { peer: conn.peer } : {}), ...(conn.cert ? { cert: conn.cert } : {}), ...(conn.refusal ? { refusal: conn.refusal } : {}) });
-          conn.socket.on('error', () => undefined);
-          try {
-            injector.injectConnection(conn.socket);
-          } catch {
-            conn.socket.destroy();
-          }
-        },
-        onRefused: (reason) => {
-          o.events?.emit({ kind: 'handshake_failed', severity: 'warning', source: 'grpc', message: reason.message, subject: address, decision: 'deny', reason: typeof reason.data.reason === 'string' ? reason.data.reason : reason.code });
-        },
-      });
-      listeners.push(l);
-      return l.address.kind === 'tcp' ? l.address.port : 1;
+      const a = await inj.listen(listenUrl(address));
+      return a.kind === 'tcp' ? a.port : 1;
     },
     shutdown: async (graceMs = 5000) => {
-      await Promise.all(listeners.map((l) => l.close()));
       closeKeys?.();
       upgrader.close();
-      injector.drain(graceMs);
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      injector.destroy();
+      await inj.shutdown(graceMs);
     },
   };
 }

@@ -230,3 +230,62 @@ export function readPeerCredentials(socket: Socket): PeerCredentials {
   }
   return readPeerCredentialsFromFd(fd);
 }
+
+/**
+ * The process at the other end of a Unix socket, pinned by a pidfd (SO_PEERPIDFD) until the socket closes:
+ * anything read about `pid` later (by an attestor) is accepted only if the pidfd still names that same live
+ * process afterwards, so a caller that exited or whose pid was reused is never mistaken for another.
+ */
+export interface PinnedPeerProcess {
+  readonly uid: number;
+  readonly gid: number;
+  readonly pid: number;
+  /** True while the pinned process is alive and still has `pid`. */
+  alive(): boolean;
+  /**
+   * Runs `fn` while the pidfd is held open (it is closed only after every such use finished and the socket
+   * closed, so its number is never reused under a running check).
+   */
+  use<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Pins the peer of a connected Unix socket.
+ * @throws FlyMeError FLYME_UNAUTHENTICATED when the kernel reports no credentials, no pid (another pid
+ *   namespace), or cannot give a pidfd (Linux < 6.5, or the peer already exited).
+ */
+export function pinPeerProcess(socket: Socket): PinnedPeerProcess {
+  const addon = loadPeercredAddon();
+  const fd = socketFd(socket);
+  const creds = readPeerCredentialsFromFd(fd);
+  if (!(creds.pid && creds.pid > 0)) throw flymeError('FLYME_UNAUTHENTICATED', 'the peer has no pid visible to this process (another pid namespace?)');
+  const pidfd = addon.getPeerPidfd(fd);
+  if (pidfd < 0) throw flymeError('FLYME_UNAUTHENTICATED', 'cannot pin the peer process: no pidfd (Linux >= 6.5 needed) or the peer already exited');
+  const pid = creds.pid;
+  let uses = 0;
+  let socketClosed = false;
+  let fdClosed = false;
+  const maybeClose = (): void => {
+    if (socketClosed && uses === 0 && !fdClosed) {
+      fdClosed = true;
+      addon.closeFd(pidfd);
+    }
+  };
+  socket.once('close', () => { socketClosed = true; maybeClose(); });
+  return {
+    uid: creds.uid,
+    gid: creds.gid,
+    pid,
+    alive: () => !fdClosed && addon.pidfdAlive(pidfd) && addon.pidfdPid(pidfd) === pid,
+    use: async (fn) => {
+      if (fdClosed) throw flymeError('FLYME_UNAUTHENTICATED', 'the connection of this caller is closed');
+      uses++;
+      try {
+        return await fn();
+      } finally {
+        uses--;
+        maybeClose();
+      }
+    },
+  };
+}

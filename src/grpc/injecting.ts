@@ -1,0 +1,88 @@
+/**
+ * The shared part of FlyMe's gRPC servers: FlyMe's own listeners accept each connection (kernel peer
+ * credentials on Unix sockets, mutual TLS when an upgrader is given), record what was established in a
+ * PeerRegistry, and inject the connection into grpc-js, which speaks HTTP/2 over it.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { SecurityEventSink } from '../auth/events.js';
+import { flymeError } from '../errors.js';
+import { listen, type AcceptedConnection, type Listener, type SecureUpgrader } from '../transport/listener.js';
+import { pinPeerProcess } from '../transport/peercred.js';
+import { PeerRegistry } from './peers.js';
+
+export interface InjectingOptions {
+  /** Mutual TLS for every listener (absent: plain Unix sockets only, identified by kernel credentials). */
+  upgrader?: SecureUpgrader;
+  /** Keep a pidfd of each Unix-socket peer for the life of the connection (Workload API attestation). */
+  pinPeers?: boolean;
+  /** Mode of Unix socket files (default 0o660). */
+  socketMode?: number;
+  /** Most concurrent connections, handshakes included (default 1024). */
+  maxConnections?: number;
+  events?: SecurityEventSink;
+  source?: string;
+}
+
+export class InjectingServer {
+  readonly peers = new PeerRegistry();
+  readonly #injector: grpc.ConnectionInjector;
+  readonly #listeners: Listener[] = [];
+  #open = 0;
+
+  constructor(readonly server: grpc.Server, private readonly o: InjectingOptions) {
+    // TLS (when any) is FlyMe's: grpc-js only speaks HTTP/2 over the accepted, verified socket.
+    this.#injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  }
+
+  /** Listens on a FlyMe URL (`unix://`, `unix+tls://`, `tls://`); returns the bound address. */
+  async listen(url: string): Promise<Listener['address']> {
+    const max = this.o.maxConnections ?? 1024;
+    const l = await listen(url, {
+      ...(this.o.upgrader ? { secure: this.o.upgrader } : {}),
+      socketMode: this.o.socketMode ?? 0o660,
+      admit: (raw) => {
+        if (this.#open >= max) return flymeError('FLYME_TOO_MANY_CONNECTIONS', `server is at its limit of ${max} connections`);
+        this.#open++;
+        raw.once('close', () => { this.#open--; });
+        return undefined;
+      },
+      onConnection: (conn) => this.#inject(conn),
+      onRefused: (reason) => {
+        this.o.events?.emit({
+          kind: 'handshake_failed', severity: 'warning', source: this.o.source ?? 'grpc', message: reason.message, subject: url, decision: 'deny',
+          reason: typeof reason.data.reason === 'string' ? reason.data.reason : reason.code,
+        });
+      },
+    });
+    this.#listeners.push(l);
+    return l.address;
+  }
+
+  #inject(conn: AcceptedConnection): void {
+    const socket = conn.socket;
+    socket.on('error', () => undefined);
+    let pinned;
+    try {
+      pinned = this.o.pinPeers && conn.peer ? pinPeerProcess(socket as never) : undefined;
+    } catch {
+      pinned = undefined; // the peer is then never attested (see the attestor)
+    }
+    this.peers.register(socket, {
+      ...(conn.peer ? { peer: conn.peer } : {}), ...(conn.cert ? { cert: conn.cert } : {}),
+      ...(conn.refusal ? { refusal: conn.refusal } : {}), ...(pinned ? { process: pinned } : {}),
+    });
+    try {
+      this.#injector.injectConnection(socket);
+    } catch {
+      socket.destroy();
+    }
+  }
+
+  /** Closes the listeners, then the connections (in-flight calls get `graceMs`). */
+  async shutdown(graceMs = 5000): Promise<void> {
+    await Promise.all(this.#listeners.map((l) => l.close()));
+    this.#injector.drain(graceMs);
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    this.#injector.destroy();
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * createLocalServer: gRPC on a Unix socket whose callers are identified by the kernel (SO_PEERCRED, pinned
+ * with a pidfd), without TLS — the FlyMe daemon's model for gRPC: the CA's admin socket and the SPIFFE
+ * Workload API. Roles come from kernel credentials (`peerRoles`); methods not in the map are denied.
+ *
+ * @example
+ * const s = createLocalServer({ methods: { '/flyme.ca.v1.CAAdmin/CreateEntry': ['ca.admin'] }, peerRoles: (p) => p.uid === 0 ? ['ca.admin'] : [] })
+ * s.server.addService(…); await s.bind('unix:///run/flyme/ca-admin.sock')
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { SecurityEventSink } from '../auth/events.js';
+import type { PeerIdentity } from '../auth/principal.js';
+import { flymeError } from '../errors.js';
+import { InjectingServer } from './injecting.js';
+import type { PeerRegistry } from './peers.js';
+import { authInterceptor, type MethodRoles } from './server-auth.js';
+
+export interface LocalServerOptions {
+  methods: MethodRoles;
+  /** Methods any local caller may reach (the handler then decides, e.g. by attestation). */
+  publicMethods?: readonly string[];
+  peerRoles?(peer: PeerIdentity): readonly string[];
+  /** Keep each caller's pidfd for the life of its connection (needed to attest it later). */
+  pinPeers?: boolean;
+  /** Mode of the socket file (default 0o660; the Workload API uses 0o666 and attests every call). */
+  socketMode?: number;
+  maxConnections?: number;
+  events?: SecurityEventSink;
+  serverOptions?: grpc.ServerOptions;
+}
+
+export interface LocalGrpcServer {
+  server: grpc.Server;
+  peers: PeerRegistry;
+  /** `unix:///abs/path` only. */
+  bind(address: string): Promise<void>;
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export function createLocalServer(o: LocalServerOptions): LocalGrpcServer {
+  let injecting: InjectingServer | undefined;
+  const interceptor = authInterceptor({
+    peers: { lookup: (peer) => injecting!.peers.lookup(peer) }, methods: o.methods, local: true,
+    ...(o.publicMethods ? { publicMethods: o.publicMethods } : {}),
+    ...(o.peerRoles ? { peerRoles: o.peerRoles } : {}),
+    ...(o.events ? { events: o.events } : {}),
+    transport: 'grpc+unix',
+  });
+  const server = new grpc.Server({ ...o.serverOptions, interceptors: [interceptor, ...(o.serverOptions?.interceptors ?? [])] });
+  injecting = new InjectingServer(server, {
+    ...(o.pinPeers ? { pinPeers: true } : {}),
+    ...(o.socketMode !== undefined ? { socketMode: o.socketMode } : {}),
+    ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
+    ...(o.events ? { events: o.events } : {}),
+  });
+  const inj = injecting;
+  return {
+    server,
+    peers: inj.peers,
+    bind: async (address) => {
+      if (!/^unix:\/\/\//.test(address)) throw flymeError('FLYME_INVALID_ADDRESS', `${address}: a local gRPC server listens on unix:///absolute/path only (callers are identified by the kernel)`, { address });
+      await inj.listen(address);
+    },
+    shutdown: (graceMs) => inj.shutdown(graceMs),
+  };
+}
