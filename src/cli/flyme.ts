@@ -14,6 +14,7 @@ const program = new Command('flyme')
   .version('0.1.0')
   .option('-c, --connect <url>', `daemon address (env FLYME_CONNECT, default ${DEFAULT_CONNECT})`)
   .option('--certs <dir>', 'mTLS client credentials for unix+tls:// and tls://: client.pem, client.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')
+  .option('--spiffe-socket <url>', 'mTLS identity from the SPIFFE Workload API instead of --certs (FlyMe\'s or SPIRE\'s agent), e.g. unix:///run/flyme/agent.sock')
   .option('--server-id <spiffe-id>', "the daemon's expected SPIFFE ID (default spiffe://<your trust domain>/flymed)")
   .option('--token <jwt>', 'present this token on the connection first (env FLYME_TOKEN); tokens bind to one connection')
   .option('--json', 'machine-readable JSON output')
@@ -29,6 +30,7 @@ function globals() {
     json: o.json === true,
     timeoutMs: o.timeout,
     certs: o.certs ?? process.env.FLYME_CERTS,
+    spiffeSocket: o.spiffeSocket,
     serverId: o.serverId,
     token: o.token ?? process.env.FLYME_TOKEN,
   };
@@ -36,7 +38,7 @@ function globals() {
 
 /** Dial the daemon (plain, or mTLS with the certs dir) and speak JSON-RPC on it. */
 async function open(g: ReturnType<typeof globals>) {
-  const socket = await dialDaemon({ url: g.url, timeoutMs: g.timeoutMs, certs: g.certs, serverId: g.serverId });
+  const socket = await dialDaemon({ url: g.url, timeoutMs: g.timeoutMs, certs: g.certs, spiffeSocket: g.spiffeSocket, serverId: g.serverId });
   return connect(g.url, { socket, callTimeoutMs: g.timeoutMs });
 }
 
@@ -105,7 +107,7 @@ program.command('unlock').description('release the kill switch')
   .action(() => rpc('unlock', {}, (r) => (r.wasLockedDown ? `unlocked (was locked down since ${String(r.since)})` : 'not locked down')));
 
 // Subcommands with heavy imports are loaded only when named (option values before them are skipped).
-const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis']);
+const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe']);
 const first = process.argv.slice(2).find((a) => LAZY.has(a));
 if (first === 'certs') program.addCommand((await import('./certs.js')).certsCommand());
 else program.command('certs').description('create a FlyMe CA and issue/inspect SPIFFE certificates (flyme certs --help)');
@@ -125,6 +127,12 @@ if (first === 'sub') program.addCommand((await import('./redis.js')).subCommand(
 else program.command('sub').description('print verified messages from Redis channels (flyme sub --help)');
 if (first === 'redis') program.addCommand((await import('./redis.js')).redisCommand());
 else program.command('redis').description('Redis helpers: flyme redis acl');
+if (first === 'ca') program.addCommand((await import('./ca.js')).caCommand(() => globals().json));
+else program.command('ca').description('run the FlyMe CA service and manage join tokens and registration entries (flyme ca --help)');
+if (first === 'agent') program.addCommand((await import('./agent.js')).agentCommand());
+else program.command('agent').description('serve the SPIFFE Workload API on this host, attesting callers by kernel credentials (flyme agent --help)');
+if (first === 'spiffe') program.addCommand((await import('./spiffe.js')).spiffeCommand(() => globals().json));
+else program.command('spiffe').description('fetch this process\'s SVIDs from the Workload API, validate JWT-SVIDs (flyme spiffe --help)');
 if (first === 'explain') program.addCommand((await import('./policy.js')).explainCommand(() => globals().json));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 

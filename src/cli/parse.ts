@@ -1,11 +1,11 @@
-/** Small parsers for CLI values: durations (250ms, 30s, 5m, 1h), sizes (1MiB, 64KiB), octal modes. */
+/** Small parsers for CLI values: durations (250ms, 30s, 5m, 1h, 7d), sizes (1MiB, 64KiB), octal modes. */
 
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 30s, 5m, 1h)`);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 30s, 5m, 1h, 7d)`);
   const n = Number(m[1]);
   const unit = m[2] ?? 'ms';
-  const ms = unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n * 3_600_000;
+  const ms = unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : unit === 'h' ? n * 3_600_000 : n * 86_400_000;
   if (ms <= 0) throw new Error(`duration "${text}" must be positive`);
   return Math.round(ms);
 }

@@ -19,6 +19,7 @@ import { registerSelfAudit } from './self-audit/index.js';
 import { dirname } from 'node:path';
 import { defaultAuditLogPath } from '../audit/files.js';
 import type { DaemonTls } from './tls-setup.js';
+import type { X509Source } from '../identity/source/types.js';
 import { registerCoreMethods, VERSION } from './methods.js';
 import { parseDuration, parseSize, parseMode } from '../cli/parse.js';
 
@@ -51,6 +52,8 @@ const program = new Command('flymed')
   .option('--idle-timeout <duration>', 'close connections idle this long, e.g. 60s', arg(parseDuration), 60_000)
   .option('--request-timeout <duration>', 'fail requests running longer, e.g. 30s', arg(parseDuration), 30_000)
   .option('--certs <dir>', 'mTLS credentials dir for unix+tls:// and tls:// listeners: server.pem, server.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')
+  .option('--spiffe-socket <url>', 'take the mTLS identity from the SPIFFE Workload API (FlyMe\'s or SPIRE\'s agent) instead of --certs; rotation reaches new and live connections')
+  .option('--spiffe-id <id>', 'with --spiffe-socket: present this SVID (default: the first the Workload API lists)')
   .option('--allow-id <spiffe-id>', 'mTLS: admit this client SPIFFE ID (repeatable; default: any ID in the server\'s trust domain)', collect, [] as string[])
   .option('--allow-prefix <path>', 'mTLS: admit client IDs under this path of the trust domain, e.g. /clients (repeatable)', collect, [] as string[])
   .option('--admin-id <spiffe-id>', 'grant the admin role to this client SPIFFE ID (repeatable)', collect, [] as string[])
@@ -153,16 +156,23 @@ const program = new Command('flymed')
       registerList(server, (p) => policy!.store.current.listRoots(p));
       if (urls.some((u) => parseAddress(u).tls)) {
         const { setupDaemonTls } = await import('./tls-setup.js');
-        const { certsDirSource, defaultCertsDir } = await import('../identity/source/files.js');
-        certsDir = opts.certs ?? process.env.FLYME_CERTS ?? defaultCertsDir();
+        let source: X509Source;
+        if (opts.spiffeSocket) {
+          const { workloadX509Source } = await import('../spiffe/source.js');
+          source = await workloadX509Source({ address: opts.spiffeSocket, ...(opts.spiffeId ? { spiffeId: opts.spiffeId } : {}), onStreamError: (e) => log.warn({ event: 'workload_api_error', code: e.code }, e.message) });
+        } else {
+          const { certsDirSource, defaultCertsDir } = await import('../identity/source/files.js');
+          certsDir = opts.certs ?? process.env.FLYME_CERTS ?? defaultCertsDir();
+          source = await certsDirSource(certsDir, 'server');
+        }
         tls = setupDaemonTls({
-          source: await certsDirSource(certsDir, 'server'),
+          source,
           allowIds: opts.allowId,
           allowPrefixes: opts.allowPrefix,
           handshakeTimeoutMs: opts.handshakeTimeout,
           events,
         }, log);
-        process.on('SIGHUP', () => {
+        if (source.reload) process.on('SIGHUP', () => {
           tls!.upgrader.reload().then(
             () => log.info({ event: 'tls_reloaded', serial: tls!.upgrader.currentSerial }, 'TLS credentials reloaded (SIGHUP)'),
             (e: FlyMeError) => log.error({ event: 'tls_reload_failed', code: e.code }, `TLS reload refused, keeping the old credentials: ${e.message}`),

@@ -50,5 +50,5 @@ export function setupDaemonTls(opts: DaemonTlsOptions, log: ServerLogger): Daemo
     if (e.type === 'reloaded') log.info({ event: 'tls_reloaded', serial: e.serial, notAfter: e.notAfter }, 'TLS credentials reloaded');
     else log.error({ event: 'tls_reload_failed', code: e.error.code }, `TLS reload refused, keeping the old credentials: ${e.error.message}`);
   });
-  return { upgrader, authorizerDescription: described.join(' or '), stopWatching: () => { stopWatching(); upgrader.close(); } };
+  return { upgrader, authorizerDescription: described.join(' or '), stopWatching: () => { stopWatching(); upgrader.close(); opts.source.close(); } };
 }

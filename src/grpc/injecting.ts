@@ -17,6 +17,8 @@ export interface InjectingOptions {
   pinPeers?: boolean;
   /** Mode of Unix socket files (default 0o660). */
   socketMode?: number;
+  /** Mode of a socket directory FlyMe has to create (default 0o750). */
+  dirMode?: number;
   /** Most concurrent connections, handshakes included (default 1024). */
   maxConnections?: number;
   events?: SecurityEventSink;
@@ -40,6 +42,7 @@ export class InjectingServer {
     const l = await listen(url, {
       ...(this.o.upgrader ? { secure: this.o.upgrader } : {}),
       socketMode: this.o.socketMode ?? 0o660,
+      ...(this.o.dirMode !== undefined ? { dirMode: this.o.dirMode } : {}),
       admit: (raw) => {
         if (this.#open >= max) return flymeError('FLYME_TOO_MANY_CONNECTIONS', `server is at its limit of ${max} connections`);
         this.#open++;

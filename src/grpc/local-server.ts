@@ -24,6 +24,8 @@ export interface LocalServerOptions {
   pinPeers?: boolean;
   /** Mode of the socket file (default 0o660; the Workload API uses 0o666 and attests every call). */
   socketMode?: number;
+  /** Mode of a socket directory that has to be created (default 0o750; the Workload API uses 0o755). */
+  dirMode?: number;
   maxConnections?: number;
   events?: SecurityEventSink;
   serverOptions?: grpc.ServerOptions;
@@ -50,6 +52,7 @@ export function createLocalServer(o: LocalServerOptions): LocalGrpcServer {
   injecting = new InjectingServer(server, {
     ...(o.pinPeers ? { pinPeers: true } : {}),
     ...(o.socketMode !== undefined ? { socketMode: o.socketMode } : {}),
+    ...(o.dirMode !== undefined ? { dirMode: o.dirMode } : {}),
     ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
     ...(o.events ? { events: o.events } : {}),
   });

@@ -66,8 +66,9 @@ export interface SecureGrpcServer {
   shutdown(graceMs?: number): Promise<void>;
 }
 
-/** `unix:///p`, `unix:/p`, `host:port` → the FlyMe TLS listener URL. */
+/** `unix:///p`, `unix:/p`, `host:port` → the FlyMe TLS listener URL (`tls://` and `unix+tls://` pass as they are). */
 function listenUrl(address: string): string {
+  if (address.startsWith('tls://') || address.startsWith('unix+tls://')) return address;
   if (address.startsWith('unix://')) return `unix+tls://${address.slice('unix://'.length)}`;
   if (address.startsWith('unix:')) return `unix+tls://${address.slice('unix:'.length)}`;
   return `tls://${address}`;
