@@ -41,7 +41,7 @@ export function newEntry(trustDomain: string, e: { spiffeId: string; parentId: s
   if (e.selectors.length > MAX_SELECTORS) throw flymeError('FLYME_INVALID_CONFIG', `an entry has at most ${MAX_SELECTORS} selectors`, { field: 'selectors' });
   const selectors = e.selectors.map((s) => parseSelector(s));
   const unique = [...new Map(selectors.map((s) => [selectorString(s), s])).values()];
-  const ttl = e.ttlSeconds || DEFAULT_ENTRY_TTL;
+  const ttl = e.ttlSeconds === undefined || e.ttlSeconds === 0 ? DEFAULT_ENTRY_TTL : e.ttlSeconds;
   if (!Number.isInteger(ttl) || ttl < MIN_ENTRY_TTL || ttl > MAX_ENTRY_TTL) {
     throw flymeError('FLYME_INVALID_CONFIG', `ttl must be ${MIN_ENTRY_TTL} s to ${MAX_ENTRY_TTL} s (got ${ttl})`, { field: 'ttl_seconds' });
   }

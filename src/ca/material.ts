@@ -16,6 +16,7 @@ import { flymeError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { createIntermediateCA, createRootCA, parseCA, type CertificateAuthority } from '../identity/ca.js';
 import type { KeyType } from '../identity/keys.js';
+import { BACKDATE_MS } from '../identity/profile.js';
 import { parseCertificates } from '../identity/validate.js';
 import type { X509Certificate } from '../identity/x509.js';
 
@@ -116,9 +117,12 @@ export async function rotateIntermediate(dir: string, root: CertificateAuthority
   return next;
 }
 
-/** True when `ca` is past two thirds of its lifetime at `now` (time to rotate). */
+/**
+ * True when `ca` is past two thirds of its lifetime at `now` (time to rotate). Its life is counted from
+ * issuance: notBefore is backdated for clock skew (BACKDATE_MS), which is not life to use up.
+ */
 export function dueForRotation(ca: CertificateAuthority, now = Date.now()): boolean {
-  const start = ca.cert.notBefore.getTime();
-  const life = ca.cert.notAfter.getTime() - start;
-  return now >= start + (life * 2) / 3 || ca.cert.notAfter.getTime() - now < HOUR / 6;
+  const start = ca.cert.notBefore.getTime() + BACKDATE_MS;
+  const end = ca.cert.notAfter.getTime();
+  return now >= start + ((end - start) * 2) / 3 || (end - start > HOUR && end - now < HOUR / 6);
 }

@@ -30,6 +30,9 @@ const CHECKS: Record<SelectorKind, (v: string) => boolean> = {
  * @example parseSelector('unix:uid:1000') // { type: 'unix', value: 'uid:1000' }
  */
 export function parseSelector(input: string | Selector): Selector {
+  if (typeof input !== 'string' && (typeof input.type !== 'string' || !/^[a-z]+$/.test(input.type) || typeof input.value !== 'string')) {
+    throw flymeError('FLYME_INVALID_CONFIG', 'a selector is { type: "unix", value: "KIND:VALUE" }', { selector: String(input.type).slice(0, 100) });
+  }
   const text = typeof input === 'string' ? input : `${input.type}:${input.value}`;
   const m = /^([a-z]+):([a-z0-9]+):(.*)$/s.exec(text);
   if (!m) throw flymeError('FLYME_INVALID_CONFIG', `selector "${text.slice(0, 100)}" is not TYPE:KIND:VALUE (e.g. unix:uid:1000)`, { selector: text.slice(0, 100) });

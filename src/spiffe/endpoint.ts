@@ -9,24 +9,27 @@ export const ENDPOINT_ENV = 'SPIFFE_ENDPOINT_SOCKET';
 
 /** Validates an endpoint address and returns the grpc-js target for it. */
 export function endpointTarget(address: string): string {
-  const bad = (why: string) => flymeError('FLYME_INVALID_ADDRESS', `invalid Workload API address "${address}": ${why}`, { address });
-  let u: URL;
-  try {
-    u = new URL(address);
-  } catch {
-    throw bad('not a URL (use unix:///path or tcp://IP:port)');
+  const bad = (why: string) => flymeError('FLYME_INVALID_ADDRESS', `invalid Workload API address "${address.slice(0, 200)}": ${why}`, { address: address.slice(0, 200) });
+  if (address.startsWith('unix:')) {
+    // Parsed as text, never decoded: a percent sign, NUL or dot segment is refused, not interpreted.
+    const m = /^unix:(?:\/\/(?=\/))?(\/[^?#]*)$/.exec(address);
+    if (!m) throw bad('use unix:///absolute/path (no host, query, fragment or relative path)');
+    const path = m[1]!;
+    if (path === '/' || path.endsWith('/')) throw bad('the socket path must name a file');
+    if (/[%\0]/.test(path) || /(^|\/)\.\.?(\/|$)/.test(path) || path.includes('//')) throw bad('the socket path must be a plain absolute path (no %, NUL, // or dot segments)');
+    return `unix://${path}`;
   }
-  if (u.protocol === 'unix:') {
-    if (u.host || u.username || u.password || u.search || u.hash) throw bad('a unix address has only a path');
-    if (!u.pathname.startsWith('/') || u.pathname === '/') throw bad('the socket path must be absolute');
-    if (!address.startsWith('unix:/')) throw bad('opaque unix addresses are not allowed');
-    return `unix://${decodeURIComponent(u.pathname)}`;
-  }
-  if (u.protocol === 'tcp:') {
-    if (u.username || u.password || (u.pathname && u.pathname !== '/') || u.search || u.hash) throw bad('a tcp address has only IP:port');
+  if (address.startsWith('tcp:')) {
+    let u: URL;
+    try {
+      u = new URL(address);
+    } catch {
+      throw bad('not a URL (use tcp://IP:port)');
+    }
+    if (!address.startsWith('tcp://') || u.username || u.password || (u.pathname && u.pathname !== '/') || u.search || u.hash || address.endsWith('/')) throw bad('a tcp address has only IP:port');
     const host = u.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) === 0) throw bad('the host must be an IP address');
-    if (!u.port) throw bad('a port is required');
+    if (!u.port || Number(u.port) === 0) throw bad('a port (1-65535) is required');
     return `${u.hostname}:${u.port}`;
   }
   throw bad('the scheme must be unix or tcp');

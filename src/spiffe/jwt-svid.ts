@@ -2,7 +2,8 @@
  * JWT-SVID validation per the JWT-SVID specification: compact serialization only; `alg` from RFC 7518
  * §3.3–3.5 (ES*, RS*, PS*; never none, HS*, EdDSA); `kid` required and looked up only in the bundle of the
  * subject's trust domain (keys with use `jwt-svid`); `typ` absent, `JWT` or `JOSE`; no `jku`, `x5u`, `jwk`,
- * `x5c` or `crit` headers; `sub` a SPIFFE ID; `exp` required; `aud` required and containing the audience.
+ * `x5c` or `crit` headers; `sub` a SPIFFE ID (a string); `exp` required and in the future; `nbf`, when
+ * present, reached (30 s leeway); `aud` required and containing the audience.
  */
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader, type JWK, type JWTPayload } from 'jose';
 import { flymeError, FlyMeError } from '../errors.js';
@@ -12,6 +13,8 @@ export const JWT_SVID_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384',
 const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'];
 const MAX_TOKEN = 16 * 1024;
+/** Clock-skew allowance for `nbf` between the issuing CA and this validator. */
+const NBF_LEEWAY_MS = 30_000;
 
 /** JWT bundles: trust domain name → its JWT-SVID keys (a JWK Set). */
 export class JwtBundleSet {
@@ -86,7 +89,8 @@ export async function validateJwtSvid(token: string, audience: string, bundles: 
   if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw invalid('the payload is not an object', 'payload');
   let sub: SpiffeId;
   try {
-    sub = SpiffeId.parse(String(claims.sub ?? ''));
+    if (typeof claims.sub !== 'string') throw new Error('not a string');
+    sub = SpiffeId.parse(claims.sub);
   } catch {
     throw invalid('sub is missing or not a SPIFFE ID', 'sub');
   }
@@ -98,6 +102,7 @@ export async function validateJwtSvid(token: string, audience: string, bundles: 
     throw invalid(`signature does not verify with key ${header.kid.slice(0, 64)} of ${sub.trustDomain}`, 'signature');
   }
   if (typeof claims.exp !== 'number') throw invalid('exp is missing', 'exp');
+  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf * 1000 > now + NBF_LEEWAY_MS)) throw invalid('not valid yet (nbf)', 'nbf');
   if (claims.exp * 1000 <= now) throw new FlyMeError('FLYME_TOKEN_EXPIRED', `JWT-SVID refused: expired at ${new Date(claims.exp * 1000).toISOString()}`, { data: { reason: 'expired' } });
   const aud = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (aud.length === 0) throw invalid('aud is missing', 'aud');
