@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { exportJWK, generateKeyPair } from 'jose';
-import { createRootCA, issueSvidWithKey } from '../../../src/identity/index.js';
+import { createRootCA, issueSvidWithKey, type CertificateAuthority } from '../../../src/identity/index.js';
 import { TokenIssuer } from '../../../src/auth/index.js';
 import { principalOf, type IdentityFiles } from '../../../src/grpc/index.js';
 import { GREETER_PROTO } from '../../../examples/greeter/greeter.js';
@@ -16,6 +16,8 @@ const TICKER_PROTO = fileURLToPath(new URL('../../../../test/fixtures/grpc/ticke
 
 export interface Bed {
   dir: string;
+  /** The CA every identity of the bed is issued by. */
+  ca: CertificateAuthority;
   files(name: string): IdentityFiles;
   issuer: TokenIssuer;
   /** Same key, clock an hour behind: its tokens are already expired. */
@@ -49,6 +51,7 @@ export async function makeBed(): Promise<Bed> {
   const pastIssuer = await TokenIssuer.create({ key: jwk, issuer: 'flyme-test', clock: () => new Date(Date.now() - 3600_000) });
   return {
     dir,
+    ca,
     files: (name) => ({ certPath: join(dir, `${name}.pem`), keyPath: join(dir, `${name}.key.pem`), caPath: join(dir, 'root-ca.pem') }),
     issuer,
     pastIssuer,

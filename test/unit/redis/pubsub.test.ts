@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@redis/client';
-import { createRootCA, issueSvidWithKey, loadCA } from '../../../src/identity/index.js';
+import { createCrl, createRootCA, issueSvidWithKey, loadCA, parseCertificates, parseSvid, parseTrustBundle, StaticX509Source } from '../../../src/identity/index.js';
 import { ChannelAcl } from '../../../src/auth/policy/index.js';
 import { SecureRedis, sealEnvelope, signerFromPem, type MessageRejected } from '../../../src/redis/index.js';
 import type { SecurityEvent } from '../../../src/auth/events.js';
@@ -194,6 +194,43 @@ describe('secure Redis pub/sub', { skip: !existsSync(REDIS_SERVER) && 'needs Deb
     await attacker.close();
     await waitRejected(base + 1);
     assert.equal(rejected.at(-1)?.reason, 'malformed', 'still verifying after the restart');
+    await sub.close();
+  });
+  test('identity changes reach subscribers: an expired publisher and a revoked one are refused from their next message; a valid publisher is the control', async () => {
+    const rootPem = readFileSync(join(dir, 'root-ca.pem'), 'utf8');
+    const ca = await loadCA(dir);
+    // A subscriber whose identity source can be updated (a revocation list arrives with a bundle update).
+    const watcher = await parseSvid(readFileSync(join(dir, 'watcher.pem'), 'utf8'), readFileSync(join(dir, 'watcher.key.pem'), 'utf8'));
+    const subSource = await StaticX509Source.create({ svids: [watcher], bundle: parseTrustBundle(rootPem) });
+    const sub = await (await connect('watcher', { certsDir: undefined, source: subSource })).subscribe('orders.*');
+    const got: string[] = [];
+    void (async () => { for await (const m of sub) got.push(m.payload); })();
+    const waitGot = async (p: string) => { for (let i = 0; i < 100 && !got.includes(p); i++) await new Promise((r) => setTimeout(r, 20)); return got.includes(p); };
+
+    // Expiry: the publisher's SVID lives 2.5 s.
+    const expiresAt = new Date(Math.ceil((Date.now() + 2500) / 1000) * 1000);
+    const short = await issueSvidWithKey(ca, { spiffeId: `spiffe://${TD}/orders`, notAfter: expiresAt });
+    const shortSource = await StaticX509Source.create({ svids: [await parseSvid(short.chainPem, short.keyPem)], bundle: parseTrustBundle(rootPem) });
+    const shortPub = await connect('orders', { certsDir: undefined, source: shortSource });
+    await shortPub.publish('orders.eu', 'before-expiry');
+    assert.ok(await waitGot('before-expiry'), 'control: delivered while valid');
+    await new Promise((r) => setTimeout(r, expiresAt.getTime() - Date.now() + 300));
+    const base = rejected.length;
+    await shortPub.publish('orders.eu', 'after-expiry');
+    await waitRejected(base + 1);
+    assert.equal(rejected.at(-1)?.reason, 'untrusted-signer');
+    assert.ok(!got.includes('after-expiry'));
+
+    // Revocation: the regular 'orders' identity is revoked by a CRL in the subscriber's bundle update.
+    const pub = await connect('orders');
+    await pub.publish('orders.eu', 'before-revocation');
+    assert.ok(await waitGot('before-revocation'), 'control: delivered before the revocation');
+    const orders = parseCertificates(readFileSync(join(dir, 'orders.pem'), 'utf8'))[0]!;
+    await subSource.set({ bundle: subSource.bundle().withCrls([await createCrl(ca, [orders.serialNumber])]) });
+    await pub.publish('orders.eu', 'after-revocation');
+    await waitRejected(base + 2);
+    assert.equal(rejected.at(-1)?.reason, 'untrusted-signer');
+    assert.ok(!got.includes('after-revocation'));
     await sub.close();
   });
 });
