@@ -8,7 +8,7 @@ import type { SecurityEventSink } from '../auth/events.js';
 import { flymeError } from '../errors.js';
 import { listen, type AcceptedConnection, type Listener, type SecureUpgrader } from '../transport/listener.js';
 import { pinPeerProcess } from '../transport/peercred.js';
-import { PeerRegistry } from './peers.js';
+import type { PeerRegistry } from './peers.js';
 
 export interface InjectingOptions {
   /** Mutual TLS for every listener (absent: plain Unix sockets only, identified by kernel credentials). */
@@ -26,14 +26,16 @@ export interface InjectingOptions {
 }
 
 export class InjectingServer {
-  readonly peers = new PeerRegistry();
+  readonly server: grpc.Server;
   readonly #injector: grpc.ConnectionInjector;
   readonly #listeners: Listener[] = [];
   #open = 0;
 
-  constructor(readonly server: grpc.Server, private readonly o: InjectingOptions) {
+  /** A grpc.Server whose first interceptor is `interceptor` (FlyMe's auth check), fed by FlyMe's listeners. */
+  constructor(readonly peers: PeerRegistry, interceptor: grpc.ServerInterceptor, serverOptions: grpc.ServerOptions | undefined, private readonly o: InjectingOptions) {
+    this.server = new grpc.Server({ ...serverOptions, interceptors: [interceptor, ...(serverOptions?.interceptors ?? [])] });
     // TLS (when any) is FlyMe's: grpc-js only speaks HTTP/2 over the accepted, verified socket.
-    this.#injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.#injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   }
 
   /** Listens on a FlyMe URL (`unix://`, `unix+tls://`, `tls://`); returns the bound address. */

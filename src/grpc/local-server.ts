@@ -7,12 +7,12 @@
  * const s = createLocalServer({ methods: { '/flyme.ca.v1.CAAdmin/CreateEntry': ['ca.admin'] }, peerRoles: (p) => p.uid === 0 ? ['ca.admin'] : [] })
  * s.server.addService(…); await s.bind('unix:///run/flyme/ca-admin.sock')
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { SecurityEventSink } from '../auth/events.js';
 import type { PeerIdentity } from '../auth/principal.js';
 import { flymeError } from '../errors.js';
 import { InjectingServer } from './injecting.js';
-import type { PeerRegistry } from './peers.js';
+import { PeerRegistry } from './peers.js';
 import { authInterceptor, type MethodRoles } from './server-auth.js';
 
 export interface LocalServerOptions {
@@ -40,26 +40,16 @@ export interface LocalGrpcServer {
 }
 
 export function createLocalServer(o: LocalServerOptions): LocalGrpcServer {
-  let injecting: InjectingServer | undefined;
+  const peers = new PeerRegistry();
   const interceptor = authInterceptor({
-    peers: { lookup: (peer) => injecting!.peers.lookup(peer) }, methods: o.methods, local: true,
-    ...(o.publicMethods ? { publicMethods: o.publicMethods } : {}),
-    ...(o.peerRoles ? { peerRoles: o.peerRoles } : {}),
-    ...(o.events ? { events: o.events } : {}),
-    transport: 'grpc+unix',
+    peers, methods: o.methods, local: true, publicMethods: o.publicMethods, peerRoles: o.peerRoles, events: o.events, transport: 'grpc+unix',
   });
-  const server = new grpc.Server({ ...o.serverOptions, interceptors: [interceptor, ...(o.serverOptions?.interceptors ?? [])] });
-  injecting = new InjectingServer(server, {
-    ...(o.pinPeers ? { pinPeers: true } : {}),
-    ...(o.socketMode !== undefined ? { socketMode: o.socketMode } : {}),
-    ...(o.dirMode !== undefined ? { dirMode: o.dirMode } : {}),
-    ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
-    ...(o.events ? { events: o.events } : {}),
+  const inj = new InjectingServer(peers, interceptor, o.serverOptions, {
+    pinPeers: o.pinPeers, socketMode: o.socketMode, dirMode: o.dirMode, maxConnections: o.maxConnections, events: o.events,
   });
-  const inj = injecting;
   return {
-    server,
-    peers: inj.peers,
+    server: inj.server,
+    peers,
     bind: async (address) => {
       if (!/^unix:\/\/\//.test(address)) throw flymeError('FLYME_INVALID_ADDRESS', `${address}: a local gRPC server listens on unix:///absolute/path only (callers are identified by the kernel)`, { address });
       await inj.listen(address);

@@ -22,7 +22,7 @@ import type { X509Source } from '../identity/source/types.js';
 import { TlsServerUpgrader } from '../identity/tls/server.js';
 import { sourceFromFiles, type IdentityFiles } from './credentials.js';
 import { InjectingServer } from './injecting.js';
-import type { PeerRegistry } from './peers.js';
+import { PeerRegistry } from './peers.js';
 import { authInterceptor, type MethodRoles } from './server-auth.js';
 
 export interface SecureServerOptions {
@@ -99,27 +99,15 @@ export async function createSecureServer(o: SecureServerOptions): Promise<Secure
     ...(o.handshakeTimeoutMs ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
     ownsSource: owned,
   });
-  let injecting: InjectingServer | undefined;
+  const peers = new PeerRegistry();
   const interceptor = authInterceptor({
-    peers: { lookup: (peer) => injecting!.peers.lookup(peer) }, methods: o.methods,
-    ...(o.publicMethods ? { publicMethods: o.publicMethods } : {}),
-    ...(o.unauthenticatedMethods ? { unauthenticatedMethods: o.unauthenticatedMethods } : {}),
-    ...(tokens ? { tokens } : {}),
-    ...(o.tokenRoles ? { tokenRoles: o.tokenRoles } : {}),
-    ...(o.idRoles ? { idRoles: o.idRoles } : {}),
-    ...(o.events ? { events: o.events } : {}),
+    peers, methods: o.methods, publicMethods: o.publicMethods, unauthenticatedMethods: o.unauthenticatedMethods,
+    tokens, tokenRoles: o.tokenRoles, idRoles: o.idRoles, events: o.events,
   });
-  const server = new grpc.Server({ ...o.serverOptions, interceptors: [interceptor, ...(o.serverOptions?.interceptors ?? [])] });
-  injecting = new InjectingServer(server, {
-    upgrader,
-    ...(o.socketMode !== undefined ? { socketMode: o.socketMode } : {}),
-    ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
-    ...(o.events ? { events: o.events } : {}),
-  });
-  const inj = injecting;
+  const inj = new InjectingServer(peers, interceptor, o.serverOptions, { upgrader, socketMode: o.socketMode, maxConnections: o.maxConnections, events: o.events });
   return {
-    server,
-    peers: inj.peers,
+    server: inj.server,
+    peers,
     source,
     upgrader,
     bind: async (address) => {

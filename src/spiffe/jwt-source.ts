@@ -9,6 +9,7 @@ import type { CryptoKey } from '../identity/keys.js';
 import { flymeError, type FlyMeError } from '../errors.js';
 import { Reloadable } from '../files/reloadable.js';
 import { WorkloadApiClient } from './client.js';
+import { followStream } from './follow.js';
 import { JwtBundleSet, validateJwtSvid, type ValidatedJwtSvid } from './jwt-svid.js';
 
 export interface JwtSvid {
@@ -96,25 +97,10 @@ export async function workloadJwtSource(o: { address?: string; timeoutMs?: numbe
     throw err;
   }
   const holder = Reloadable.of(first);
-  let closed = false;
-  let cancel: () => void = () => undefined;
-  let retry: NodeJS.Timeout | undefined;
-  let backoff = 500;
-  const follow = (): void => {
-    if (closed) return;
-    cancel = client.watchJwtBundles((r) => {
-      backoff = 500;
-      void holder.update(() => JwtBundleSet.from(r.bundles), 'workload api').catch((e: FlyMeError) => o.onStreamError?.(e));
-    }, (err) => {
-      if (closed) return;
-      if (err) o.onStreamError?.(err);
-      retry = setTimeout(follow, backoff);
-      retry.unref();
-      backoff = Math.min(backoff * 2, 30_000);
-    });
-  };
-  follow();
-  return new WorkloadJwtSource(holder, client, () => { closed = true; clearTimeout(retry); cancel(); });
+  const stop = followStream<{ bundles: Record<string, Buffer> }, FlyMeError>((m, end) => client.watchJwtBundles(m, end), (r) => {
+    void holder.update(() => JwtBundleSet.from(r.bundles), 'workload api').catch((e: FlyMeError) => o.onStreamError?.(e));
+  }, (err) => { if (err) o.onStreamError?.(err); });
+  return new WorkloadJwtSource(holder, client, stop);
 }
 
 /** A JwtSource that signs its own JWT-SVIDs with an ES256 key (tests, embedded use). */

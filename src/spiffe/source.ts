@@ -7,7 +7,8 @@ import { flymeError, type FlyMeError } from '../errors.js';
 import { Reloadable } from '../files/reloadable.js';
 import { checkMaterial, HolderX509Source } from '../identity/source/holder.js';
 import type { X509Material } from '../identity/source/types.js';
-import { materialFromResponse, WorkloadApiClient } from './client.js';
+import { materialFromResponse, WorkloadApiClient, type WireX509Response } from './client.js';
+import { followStream } from './follow.js';
 
 export interface WorkloadSourceOptions {
   /** The endpoint (default SPIFFE_ENDPOINT_SOCKET). */
@@ -55,29 +56,12 @@ export async function workloadX509Source(o: WorkloadSourceOptions = {}): Promise
     throw err;
   }
   const source = new WorkloadX509Source(Reloadable.of(first));
-  let closed = false;
-  let cancel: () => void = () => undefined;
-  let retry: NodeJS.Timeout | undefined;
-  let backoff = 500;
-  const follow = (): void => {
-    if (closed) return;
-    cancel = client.watchX509((r) => {
-      backoff = 500;
-      // Each message is the full set; one that does not hold together is refused and the last good one stays.
-      void source.update(async () => pick(await materialFromResponse(r)), 'workload api').catch((e: FlyMeError) => o.onStreamError?.(e));
-    }, (err) => {
-      if (closed) return;
-      if (err) o.onStreamError?.(err);
-      retry = setTimeout(follow, backoff);
-      retry.unref();
-      backoff = Math.min(backoff * 2, 30_000);
-    });
-  };
-  follow();
+  const stop = followStream<WireX509Response, FlyMeError>((m, end) => client.watchX509(m, end), (r) => {
+    // Each message is the full set; one that does not hold together is refused and the last good one stays.
+    void source.update(async () => pick(await materialFromResponse(r)), 'workload api').catch((e: FlyMeError) => o.onStreamError?.(e));
+  }, (err) => { if (err) o.onStreamError?.(err); });
   source.attach(() => {
-    closed = true;
-    clearTimeout(retry);
-    cancel();
+    stop();
     client.close();
   });
   return source;

@@ -5,6 +5,7 @@
  * the SyncAgent stream is reopened with backoff whenever it ends.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import type { ServiceError } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { AgentCaClient, type WireAgentState } from '../../ca/client.js';
 import { flymeError } from '../../errors.js';
@@ -13,6 +14,7 @@ import { StaticX509Source } from '../../identity/source/static.js';
 import { parseSvid } from '../../identity/svid.js';
 import { loadTrustBundle, TrustBundle } from '../../identity/trust-bundle.js';
 import { parseCertificates } from '../../identity/validate.js';
+import { followStream } from '../follow.js';
 import { derToPem, keyAndCsr, type CaLink, type CaState } from './ca-link.js';
 
 export interface RemoteLinkOptions {
@@ -68,13 +70,8 @@ export async function remoteCaLink(o: RemoteLinkOptions): Promise<CaLink> {
   const client = await AgentCaClient.withIdentity(o.caUrl, source);
   const listeners = new Set<(s: CaState) => void>();
   let latest: CaState | undefined;
-  let closed = false;
-  let cancel: (() => void) | undefined;
-  let retry: NodeJS.Timeout | undefined;
-  let backoff = 500;
 
   const onState = (w: WireAgentState): void => {
-    backoff = 500;
     latest = {
       trustDomain: w.trust_domain,
       entries: w.entries.map((e) => ({ id: e.id, spiffeId: e.spiffe_id, parentId: e.parent_id, selectors: e.selectors, ttlSeconds: e.ttl_seconds, hint: e.hint, createdAt: e.created_at })),
@@ -86,17 +83,8 @@ export async function remoteCaLink(o: RemoteLinkOptions): Promise<CaLink> {
     }
     for (const fn of listeners) fn(latest);
   };
-  const connect = (): void => {
-    if (closed) return;
-    cancel = client.sync(onState, (err) => {
-      if (closed) return;
-      o.warn?.(`CA sync stream ended (${err?.details ?? 'end'}); reconnecting in ${backoff} ms`);
-      retry = setTimeout(connect, backoff);
-      retry.unref();
-      backoff = Math.min(backoff * 2, 30_000);
-    });
-  };
-  connect();
+  const stopSync = followStream<WireAgentState, ServiceError>((m, end) => client.sync(m, end), onState,
+    (err, retryInMs) => o.warn?.(`CA sync stream ended (${err?.details ?? 'end'}); reconnecting in ${retryInMs} ms`));
 
   const renew = async (): Promise<void> => {
     const { csr, keyPem } = await keyAndCsr();
@@ -136,10 +124,8 @@ export async function remoteCaLink(o: RemoteLinkOptions): Promise<CaLink> {
       return { token: t.token, expiresAt: t.expires_at };
     },
     close: async () => {
-      closed = true;
-      clearTimeout(retry);
       clearTimeout(renewTimer);
-      cancel?.();
+      stopSync();
       client.close();
     },
   };
