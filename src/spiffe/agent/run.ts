@@ -3,12 +3,12 @@
  * the kernel, never by the socket's permissions), fed by a remote CA or, with `--ca local`, by a CA running
  * in this process (whose admin socket then serves `flyme ca entry …`).
  */
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { SecurityEventSink } from '../../auth/events.js';
 import { Authority } from '../../ca/authority.js';
 import { caFiles, initCaDir } from '../../ca/material.js';
 import { serveCa, type CaServer } from '../../ca/server.js';
-import { existsSync } from 'node:fs';
 import { flymeError } from '../../errors.js';
 import { createLocalServer } from '../../grpc/local-server.js';
 import { serviceOf } from '../../grpc/proto-files.js';
@@ -73,6 +73,10 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     authority?.close();
     throw err;
   }
+  // The socket is 0666 by design; a directory others cannot search hides it from their workloads.
+  const dir = dirname(o.socket.slice('unix://'.length));
+  const mode = statSync(dir).mode & 0o777;
+  if ((mode & 0o001) === 0) warn(`workloads of other users cannot reach ${o.socket}: its directory ${dir} has mode 0${mode.toString(8)} (make it 0755, or use another --socket)`);
   return {
     agent,
     endpoint: o.socket,
