@@ -9,11 +9,13 @@
  * log.emit({ kind: 'kill', severity: 'critical', source: 'flymed', message: 'kill switch engaged' })
  * await log.close()
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { SecurityEvent, SecurityEventSink } from '../auth/events.js';
 import { flymeError } from '../errors.js';
+import { parseProcStatStartTime } from '../transport/peercred.js';
 import { auditFileSet } from './files.js';
 import { loadOrCreateAuditKey } from './key.js';
 import { GENESIS, checkLine, lineHash, recordFor, signRecord } from './record.js';
@@ -188,17 +190,22 @@ function broken(file: string, why: string) {
   return flymeError('FLYME_INVALID_CONFIG', `the audit log ${file} cannot be continued: ${why}. Run \`flyme audit-log verify\` to see what is wrong, then move the files aside to start a new chain`, { file });
 }
 
-/** A lock file holding the writer's pid; a stale one (dead pid) is replaced. */
+/**
+ * A lock file holding the writer's pid and process start time; a stale one is replaced: the pid is gone, is a
+ * zombie, or now names another process (a different start time: the pid was reused after a crash or reboot).
+ */
 async function takeLock(lockPath: string): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      await writeFile(lockPath, `${process.pid} ${processStart(process.pid) ?? ''}\n`, { flag: 'wx', mode: 0o600 });
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw flymeError('FLYME_INVALID_CONFIG', `cannot create ${lockPath}: ${(e as NodeJS.ErrnoException).code}`);
     }
-    const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+    const [pidText, startText] = (await readFile(lockPath, 'utf8').catch(() => '')).trim().split(/\s+/);
+    const pid = Number(pidText);
+    const sameProcess = startText === undefined || startText === '' || String(processStart(pid)) === startText;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) && sameProcess) {
       throw flymeError('FLYME_ADDRESS_IN_USE', `another process (pid ${pid}) writes this audit log (${lockPath}); one writer per log`);
     }
     await unlink(lockPath).catch(() => {});
@@ -209,8 +216,22 @@ async function takeLock(lockPath: string): Promise<void> {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const line = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return line.charAt(line.lastIndexOf(')') + 2) !== 'Z'; // a zombie writes nothing
+  } catch {
+    return true; // no /proc (macOS): trust kill(0)
+  }
+}
+
+/** Start time of `pid` in clock ticks since boot (Linux), or undefined. */
+function processStart(pid: number): number | undefined {
+  try {
+    return parseProcStatStartTime(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return undefined;
   }
 }

@@ -82,6 +82,9 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
   if (address.kind === 'unix') await prepareSocketPath(address.path, options.dirMode ?? DEFAULT_DIR_MODE);
 
   const server: Server = createServer({ pauseOnConnect: false, noDelay: true } as never, (raw) => {
+    // A peer may reset at any moment (even while we write a refusal): never let that be an unhandled error.
+    // Owners add their own handlers; this one only keeps an error from crashing the process.
+    raw.on('error', () => undefined);
     const denied = options.admit?.(raw);
     if (denied) {
       options.onRefused?.(denied, raw);

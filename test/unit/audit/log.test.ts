@@ -112,3 +112,25 @@ test('a full queue drops and counts, then records the loss', async () => {
     assert.equal((await verify(path, dir)).ok, true);
   });
 });
+
+test('a stale lock is taken over when its pid now names another process; a live writer\'s lock is respected', async () => {
+  const { spawn } = await import('node:child_process');
+  await withLog(async (dir, path) => {
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const stat = readFileSync(`/proc/${other.pid}/stat`, 'latin1');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      // Control: the lock names a live process with its real start time → refused.
+      writeFileSync(`${path}.lock`, `${other.pid} ${start}\n`);
+      await assert.rejects(AuditLog.open({ path, keyPath: join(dir, 'audit-key.pem') }), (e: unknown) => e instanceof FlyMeError && e.code === 'FLYME_ADDRESS_IN_USE');
+      // The same live pid with another start time: the pid was reused after the writer died → taken over.
+      writeFileSync(`${path}.lock`, `${other.pid} ${Number(start) - 1}\n`);
+      const log = await AuditLog.open({ path, keyPath: join(dir, 'audit-key.pem') });
+      log.emit(ev(1));
+      await log.close();
+      assert.equal((await verify(path, dir)).ok, true);
+    } finally {
+      other.kill();
+    }
+  });
+});
