@@ -75,3 +75,39 @@ export function fanOutSecurityEvents(...sinks: SecurityEventSink[]): SecurityEve
     },
   };
 }
+
+/**
+ * Bounds how many events of `kinds` reach `sink` (an audit log, say) per second: an anonymous flood of
+ * refused connections must not push the log's history out through rotation. Beyond `perSecond` in a second,
+ * events are counted and one summary event per kind (same kind, `details.suppressed`) follows when the
+ * second ends. Other kinds pass untouched.
+ */
+export function limitSecurityEvents(sink: SecurityEventSink, kinds: readonly SecurityEventKind[], perSecond = 20): SecurityEventSink {
+  const limited = new Set(kinds);
+  const counts = new Map<SecurityEventKind, { passed: number; suppressed: number; last?: SecurityEvent }>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    timer = undefined;
+    for (const [kind, c] of counts) {
+      if (c.suppressed > 0 && c.last) {
+        sink.emit({
+          kind, severity: c.last.severity, source: c.last.source, decision: 'deny',
+          message: `${c.suppressed} more ${kind} events in the last second were not recorded one by one (last: ${c.last.message})`,
+          details: { suppressed: c.suppressed },
+        });
+      }
+    }
+    counts.clear();
+  };
+  return {
+    emit(event) {
+      if (!limited.has(event.kind)) { sink.emit(event); return; }
+      let c = counts.get(event.kind);
+      if (!c) counts.set(event.kind, (c = { passed: 0, suppressed: 0 }));
+      if (!timer) { timer = setTimeout(flush, 1000); timer.unref(); }
+      if (c.passed < perSecond) { c.passed++; sink.emit(event); return; }
+      c.suppressed++;
+      c.last = event;
+    },
+  };
+}

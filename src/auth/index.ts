@@ -6,5 +6,5 @@ export * from './replay-cache.js';
 export * from './role-config.js';
 export * from './thumbprint.js';
 export type { SecurityEvent, SecurityEventKind, SecuritySeverity, SecurityEventSink } from './events.js';
-export { ignoreSecurityEvents, fanOutSecurityEvents } from './events.js';
+export { ignoreSecurityEvents, fanOutSecurityEvents, limitSecurityEvents } from './events.js';
 export * from './policy/index.js';

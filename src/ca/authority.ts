@@ -14,11 +14,11 @@ import { FlyMeError, flymeError } from '../errors.js';
 import { Reloadable } from '../files/reloadable.js';
 import { createCrl } from '../identity/crl.js';
 import { issueSvid, type IssuedSvid } from '../identity/issue.js';
-import type { CryptoKey } from '../identity/keys.js';
+import { keyTypeOf, type CryptoKey } from '../identity/keys.js';
 import { SpiffeId } from '../identity/spiffe-id.js';
 import { x509 } from '../identity/x509.js';
 import { isAgentId, newEntry, type Entry } from './entries.js';
-import { caFiles, dueForRotation, loadCaMaterial, rotateIntermediate, type CaMaterial } from './material.js';
+import { caFiles, dueForRotation, loadCaMaterial, rotateIntermediate, tidyCaDir, type CaMaterial } from './material.js';
 import type { Selector } from './selectors.js';
 import { loadState, saveState, type CaState } from './state.js';
 
@@ -64,6 +64,7 @@ function csrPem(csr: Uint8Array): string {
 export class Authority {
   #state: CaState;
   #crls: Uint8Array[] = [];
+  #crlsAt = 0;
   #chain: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   readonly #subscribers = new Map<string, Set<(s: AgentStateOut) => void>>();
@@ -78,6 +79,7 @@ export class Authority {
   /** Opens the CA in `dataDir` (created with `initCaDir`). Fails closed on missing or corrupt files. */
   static async open(o: AuthorityOptions): Promise<Authority> {
     const f = caFiles(o.dataDir);
+    for (const note of tidyCaDir(o.dataDir)) o.warn?.(note);
     const material = await Reloadable.open(() => loadCaMaterial(o.dataDir), { watch: [f.intermediate, f.intermediateKey], debounceMs: 200 });
     const a = new Authority(o, material, loadState(f.state, material.current.trustDomain));
     material.onUpdate(async () => { await a.#rebuildCrls(); a.#notifyAll(); });
@@ -119,11 +121,14 @@ export class Authority {
       if (!rec) return refuse('unknown token');
       if (rec.usedAt !== undefined) return refuse(`already used at ${new Date(rec.usedAt * 1000).toISOString()}`, rec.agentId);
       if (rec.expiresAt * 1000 < now) return refuse('expired', rec.agentId);
+      // Everything about the CSR is checked before the token is spent.
       let signed = false;
       try {
-        signed = await new x509.Pkcs10CertificateRequest(pem).verify();
-      } catch {
-        refuse('the CSR cannot be parsed', rec.agentId);
+        const req = new x509.Pkcs10CertificateRequest(pem);
+        keyTypeOf(req.publicKey);
+        signed = await req.verify();
+      } catch (err) {
+        refuse(`the CSR cannot be used: ${err instanceof FlyMeError ? err.message : 'it cannot be parsed'}`, rec.agentId);
       }
       if (!signed) refuse('the CSR signature does not verify', rec.agentId);
       rec.usedAt = Math.floor(now / 1000);
@@ -335,10 +340,16 @@ export class Authority {
       if (revoked.length > 0) crls.push(der(await createCrl(ca, revoked)));
     }
     this.#crls = crls;
+    this.#crlsAt = Date.now();
   }
 
   async #checkRotation(): Promise<void> {
     const m = this.material.current;
+    // Revocation lists say they are due again after a day: sign them afresh twice a day.
+    if (this.#crls.length > 0 && Date.now() - this.#crlsAt > 12 * 3_600_000) {
+      await this.#rebuildCrls();
+      this.#notifyAll();
+    }
     if (!dueForRotation(m.intermediate)) return;
     if (!m.rootCa) {
       if (Date.now() - this.#lastWarning > 3_600_000) {
@@ -350,8 +361,6 @@ export class Authority {
     const next = await rotateIntermediate(this.o.dataDir, m.rootCa, this.o.intermediateHours ?? 168);
     await this.material.reload('rotation');
     this.#emit({ kind: 'ca_rotated', severity: 'info', message: `new intermediate ${next.cert.serialNumber.toLowerCase()} (expires ${next.cert.notAfter.toISOString()}); ${m.intermediate.cert.serialNumber.toLowerCase()} retired`, subject: `spiffe://${m.trustDomain}` });
-    // Daily re-signing keeps the revocation lists fresh.
-    await this.#rebuildCrls();
   }
 
   #notify(agentId: string): void {

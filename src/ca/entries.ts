@@ -19,6 +19,9 @@ export const MIN_ENTRY_TTL = 10;
 export const MAX_ENTRY_TTL = 30 * 86400;
 export const MAX_SELECTORS = 16;
 
+/** The CA service's own identity is `spiffe://TD/ca`; agents check it, so no entry may take it. */
+export const CA_PATH = '/ca';
+
 /** The path agents are registered under: `spiffe://TD/agent/NAME`. */
 export function isAgentId(id: SpiffeId): boolean {
   return /^\/agent\/[A-Za-z0-9._-]+$/.test(id.path);
@@ -32,7 +35,8 @@ export function newEntry(trustDomain: string, e: { spiffeId: string; parentId: s
   const id = SpiffeId.parse(e.spiffeId);
   if (!id.memberOf(trustDomain)) throw flymeError('FLYME_INVALID_SPIFFE_ID', `${id.toString()} is not in this CA's trust domain ${trustDomain}`, { field: 'spiffe_id' });
   if (id.isTrustDomainId) throw flymeError('FLYME_INVALID_SPIFFE_ID', `${id.toString()} has no path: a workload ID needs one`, { field: 'spiffe_id' });
-  if (isAgentId(id)) throw flymeError('FLYME_INVALID_SPIFFE_ID', `${id.toString()} is under /agent/, which is reserved for agents (join tokens)`, { field: 'spiffe_id' });
+  if (isAgentId(id) || id.path.startsWith('/agent/')) throw flymeError('FLYME_INVALID_SPIFFE_ID', `${id.toString()} is under /agent/, which is reserved for agents (join tokens)`, { field: 'spiffe_id' });
+  if (id.path === CA_PATH) throw flymeError('FLYME_INVALID_SPIFFE_ID', `${id.toString()} is the CA's own identity`, { field: 'spiffe_id' });
   const parent = SpiffeId.parse(e.parentId);
   if (!parent.memberOf(trustDomain) || !isAgentId(parent)) {
     throw flymeError('FLYME_INVALID_CONFIG', `parent ${parent.toString()} must be an agent ID spiffe://${trustDomain}/agent/NAME`, { field: 'parent_id' });

@@ -7,13 +7,14 @@
  *   intermediates/<serial>.pem  intermediates/<serial>.key.pem  jwt-key.json  state.json
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { generateSigningKey, importSigningKey, type SigningKey } from '../auth/jwt/signing-key.js';
 import { flymeError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
+import { emptyState, saveState } from './state.js';
 import { createIntermediateCA, createRootCA, parseCA, type CertificateAuthority } from '../identity/ca.js';
 import type { KeyType } from '../identity/keys.js';
 import { BACKDATE_MS } from '../identity/profile.js';
@@ -66,6 +67,7 @@ export async function initCaDir(dir: string, o: InitOptions): Promise<void> {
   await writeFileAtomic(f.intermediateKey, mid.keyPem, { mode: 0o600 });
   await writeFileAtomic(f.intermediate, mid.certPem, { mode: 0o644 });
   await writeFileAtomic(f.jwtKey, `${JSON.stringify({ private: jwt.privateJwk, public: jwt.publicJwk })}\n`, { mode: 0o600 });
+  await saveState(f.state, emptyState(o.trustDomain));
   await writeFileAtomic(f.root, root.certPem, { mode: 0o644 }); // last: its presence marks a complete CA
 }
 
@@ -75,6 +77,20 @@ function read(path: string): string {
   } catch (err) {
     throw flymeError('FLYME_INVALID_CONFIG', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`, { path }, err);
   }
+}
+
+/** Problems with the directory itself: too open, leftovers of an interrupted write (removed). */
+export function tidyCaDir(dir: string): string[] {
+  const notes: string[] = [];
+  const mode = statSync(dir).mode & 0o777;
+  if (mode & 0o077) notes.push(`${dir} has mode 0${mode.toString(8)}: make it 0700 (the keys inside are 0600, but their names and the state are visible)`);
+  for (const name of readdirSync(dir)) {
+    if (/^\..+\.[0-9a-f]{12}\.tmp$/.test(name)) {
+      rmSync(join(dir, name), { force: true });
+      notes.push(`removed ${name}, left by an interrupted write`);
+    }
+  }
+  return notes;
 }
 
 /** Loads the material; the intermediate must be signed by the root. */

@@ -22,6 +22,8 @@ const AGENT = '/flyme.ca.v1.AgentCA/';
 const ADMIN = '/flyme.ca.v1.CAAdmin/';
 const REFLECTION = ['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo'];
 const ADMIN_METHODS = ['CreateJoinToken', 'CreateEntry', 'ListEntries', 'DeleteEntry', 'GetStatus'];
+/** Every CA message is small (a CSR is at most 16 KiB): bound what one peer can make the CA buffer. */
+const CA_GRPC_LIMITS: grpc.ServerOptions = { 'grpc.max_receive_message_length': 64 * 1024, 'grpc.max_concurrent_streams': 64 };
 
 export interface CaServerOptions {
   authority: Authority;
@@ -82,7 +84,7 @@ export async function serveCa(o: CaServerOptions): Promise<CaServer> {
       try {
         stop = a.subscribe(callerOf(call), (s) => { if (!call.cancelled) call.write(wireState(s)); });
       } catch (err) {
-        call.destroy(grpcError(err) as unknown as Error);
+        call.emit('error', grpcError(err)); // ends the stream with this status
         return;
       }
       call.on('cancelled', () => stop?.());
@@ -119,7 +121,7 @@ export async function serveCa(o: CaServerOptions): Promise<CaServer> {
   if (o.adminSocket) {
     const me = process.getuid?.();
     admin = createLocalServer({
-      methods: adminRoles, publicMethods: REFLECTION, socketMode: 0o600,
+      methods: adminRoles, publicMethods: REFLECTION, socketMode: 0o600, serverOptions: CA_GRPC_LIMITS,
       peerRoles: (p) => (p.uid === 0 || p.uid === me ? ['ca.admin'] : []),
       ...(o.events ? { events: o.events } : {}),
     });
@@ -149,6 +151,7 @@ async function serveTls(o: CaServerOptions, agentImpl: grpc.UntypedServiceImplem
   const serving = await servingSource(o.authority, o.servingTtlSeconds ?? 3600);
   const tls = await createSecureServer({
     source: serving.source,
+    serverOptions: CA_GRPC_LIMITS,
     methods: adminRoles,
     publicMethods: [...['AttestAgent', 'RenewAgent', 'SyncAgent', 'MintX509Svid', 'MintJwtSvid'].map((m) => `${AGENT}${m}`), ...REFLECTION],
     unauthenticatedMethods: [`${AGENT}AttestAgent`, ...REFLECTION],

@@ -36,15 +36,18 @@ export function emptyState(trustDomain: string): CaState {
 }
 
 /**
- * Reads `path`; a missing file is an empty state for `trustDomain`.
- * @throws FlyMeError FLYME_INVALID_CONFIG when the file is not a valid state of this trust domain.
+ * Reads `path` (written by `initCaDir` with the CA and after every change).
+ * @throws FlyMeError FLYME_INVALID_CONFIG when the file is missing (its revocations and agents would be
+ *   silently forgotten) or is not a valid state of this trust domain.
  */
 export function loadState(path: string, trustDomain: string): CaState {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(trustDomain);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw flymeError('FLYME_INVALID_CONFIG', `CA state ${path} is missing: its entries, agents and revocations would be lost; refusing to start (restore it from a backup)`, { path });
+    }
     throw flymeError('FLYME_INVALID_CONFIG', `cannot read CA state ${path}: ${(err as NodeJS.ErrnoException).code}`, { path }, err);
   }
   let data: unknown;

@@ -5,7 +5,8 @@ import { Command } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { AuditLog } from '../audit/log.js';
 import { runAgent } from '../spiffe/agent/run.js';
-import { defaultCaSocket } from './ca.js';
+import { limitSecurityEvents } from '../auth/events.js';
+import { ANONYMOUS_NOISE, defaultCaSocket } from './ca.js';
 
 const root = () => process.getuid?.() === 0;
 export const DEFAULT_AGENT_SOCKET = 'unix:///run/flyme/agent.sock';
@@ -33,7 +34,7 @@ export function agentCommand(): Command {
         ...(o.joinToken ? { joinToken: o.joinToken } : {}), ...(o.trustBundle ? { trustBundlePath: o.trustBundle } : {}),
         ...(o.trustDomain ? { trustDomain: o.trustDomain } : {}), ...(o.agentId ? { agentId: o.agentId } : {}),
         ...(o.ca === 'local' ? { caAdminSocket: o.caSocket } : {}),
-        events: audit, warn: (m) => log.warn({ event: 'agent_warning' }, m),
+        events: limitSecurityEvents(audit, ANONYMOUS_NOISE), warn: (m) => log.warn({ event: 'agent_warning' }, m),
       }).catch(async (e: Error) => { await audit.close(); throw e; });
       process.stdout.write(`SPIFFE_ENDPOINT_SOCKET=${running.endpoint}\n`);
       log.info({ socket: running.endpoint, agentId: running.agentId, ca: o.ca, ...(o.ca === 'local' ? { caSocket: o.caSocket } : {}) }, 'flyme agent ready');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { AuditLog } from '../audit/log.js';
+import { limitSecurityEvents } from '../auth/events.js';
 import { Authority } from '../ca/authority.js';
 import { CaAdminClient, type WireEntry } from '../ca/client.js';
 import { caFiles, initCaDir, rotateIntermediate } from '../ca/material.js';
@@ -17,6 +18,8 @@ import { loadCA } from '../identity/ca.js';
 import { parseDuration } from './parse.js';
 
 const root = () => process.getuid?.() === 0;
+/** Event kinds anyone who can reach a port can cause: recorded one by one up to 20 a second, then counted. */
+export const ANONYMOUS_NOISE = ['handshake_failed', 'unauthenticated', 'connection_refused', 'svid_refused'] as const;
 export const defaultCaDir = (): string => (root() ? '/var/lib/flyme/ca' : join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'flyme', 'ca'));
 export const defaultCaSocket = (): string => (root() ? 'unix:///run/flyme/ca-admin.sock' : `unix://${join(process.env.XDG_RUNTIME_DIR || `/tmp/flyme-${process.getuid?.() ?? 'user'}`, 'ca-admin.sock')}`);
 
@@ -75,12 +78,13 @@ export function caCommand(json: () => boolean = () => false): Command {
       }
       const auditPath = o.auditLog ?? join(o.dataDir, 'audit.log');
       const audit = await AuditLog.open({ path: auditPath, keyPath: join(o.dataDir, 'audit-key.pem') });
+      const events = limitSecurityEvents(audit, ANONYMOUS_NOISE);
       const authority = await Authority.open({
-        dataDir: o.dataDir, events: audit, intermediateHours: o.intermediateTtl / 3600, agentTtlSeconds: o.agentTtl,
+        dataDir: o.dataDir, events, intermediateHours: o.intermediateTtl / 3600, agentTtlSeconds: o.agentTtl,
         warn: (m) => log.warn({ event: 'ca_warning' }, m),
       });
       const listen = o.listen.length ? o.listen : ['tls://127.0.0.1:8081'];
-      const server = await serveCa({ authority, listen, adminSocket: o.adminSocket, adminIds: o.adminId, events: audit }).catch(async (e: Error) => {
+      const server = await serveCa({ authority, listen, adminSocket: o.adminSocket, adminIds: o.adminId, events }).catch(async (e: Error) => {
         authority.close();
         await audit.close();
         throw e;

@@ -8,7 +8,7 @@ import { parseAddress } from '../transport/address.js';
 import { TokenAuthority, issuerFromFlags, registerAuthenticate } from './tokens.js';
 import { setupPolicy, DEFAULT_POLICY_PATH, type DaemonPolicy } from './policy.js';
 import { registerList } from './list.js';
-import type { SecurityEvent, SecurityEventSink } from '../auth/events.js';
+import { limitSecurityEvents, type SecurityEvent, type SecurityEventSink } from '../auth/events.js';
 import type { AuditLog } from '../audit/index.js';
 import { openDaemonAudit } from './audit.js';
 import { AlertCenter } from './alerts.js';
@@ -133,7 +133,8 @@ const program = new Command('flymed')
         ...(opts.auditKey ? { keyPath: opts.auditKey } : {}),
         rotateBytes: opts.auditRotate,
       });
-      sinks.push(audit);
+      // Refused connections are anyone's to cause: bounded per second in the audit log (alerts see them all).
+      sinks.push(limitSecurityEvents(audit, ['handshake_failed', 'unauthenticated', 'connection_refused']));
       if (opts.jwks && !opts.tokenIssuer) throw new FlyMeError('FLYME_INVALID_CONFIG', '--jwks needs --token-issuer (the iss claim to trust)');
       policy = await setupPolicy(server, {
         ...(opts.policy ? { path: opts.policy } : {}),

@@ -21,6 +21,8 @@ export interface InjectingOptions {
   dirMode?: number;
   /** Most concurrent connections, handshakes included (default 1024). */
   maxConnections?: number;
+  /** TCP: most connections from one remote address (default 64). */
+  maxConnectionsPerAddress?: number;
   events?: SecurityEventSink;
   source?: string;
 }
@@ -45,6 +47,7 @@ export class InjectingServer {
       ...(this.o.upgrader ? { secure: this.o.upgrader } : {}),
       socketMode: this.o.socketMode ?? 0o660,
       ...(this.o.dirMode !== undefined ? { dirMode: this.o.dirMode } : {}),
+      maxConnectionsPerAddress: this.o.maxConnectionsPerAddress ?? 64,
       admit: (raw) => {
         if (this.#open >= max) return flymeError('FLYME_TOO_MANY_CONNECTIONS', `server is at its limit of ${max} connections`);
         this.#open++;

@@ -48,6 +48,8 @@ export interface ListenOptions {
   dirMode?: number;
   /** Required for unix+tls:// and tls:// addresses. */
   secure?: SecureUpgrader;
+  /** TCP: at most this many open connections (handshakes included) from one remote address (default: no cap). */
+  maxConnectionsPerAddress?: number;
   /** Called before any read: return a FlyMeError to refuse the socket (e.g. too many connections). */
   admit?(raw: Socket): FlyMeError | undefined;
   onConnection(conn: AcceptedConnection): void;
@@ -76,6 +78,22 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
     throw flymeError('FLYME_INVALID_CONFIG', `${url} needs TLS credentials (certificate, key, CA bundle)`);
   }
   const isUnix = address.kind !== 'tcp';
+  const byAddress = new Map<string, number>();
+  const cap = options.maxConnectionsPerAddress;
+  /** One address may not hold every slot: a slow handshake costs the attacker a slot of its own cap only. */
+  const perAddressRefusal = (raw: Socket): FlyMeError | undefined => {
+    if (isUnix || cap === undefined) return undefined;
+    const from = raw.remoteAddress ?? '?';
+    const n = byAddress.get(from) ?? 0;
+    if (n >= cap) return flymeError('FLYME_TOO_MANY_CONNECTIONS', `too many connections from ${from} (at most ${cap} per address)`, { address: from });
+    byAddress.set(from, n + 1);
+    raw.once('close', () => {
+      const left = (byAddress.get(from) ?? 1) - 1;
+      if (left > 0) byAddress.set(from, left);
+      else byAddress.delete(from);
+    });
+    return undefined;
+  };
   if (address.kind === 'abstract') {
     options.warn?.(`abstract socket ${url} has no file permissions: any local process in this network namespace can connect; access relies on peer credentials and policy alone`);
   }
@@ -85,6 +103,12 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
     // A peer may reset at any moment (even while we write a refusal): never let that be an unhandled error.
     // Owners add their own handlers; this one only keeps an error from crashing the process.
     raw.on('error', () => undefined);
+    const perAddress = perAddressRefusal(raw);
+    if (perAddress) {
+      options.onRefused?.(perAddress, raw);
+      refuse(raw, perAddress);
+      return;
+    }
     const denied = options.admit?.(raw);
     if (denied) {
       options.onRefused?.(denied, raw);

@@ -63,7 +63,11 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
     link = await remoteCaLink({ caUrl: o.ca, dataDir: o.dataDir, ...(o.joinToken ? { joinToken: o.joinToken } : {}), ...(o.trustBundlePath ? { trustBundlePath: o.trustBundlePath } : {}), warn });
   }
   const agent = new Agent(link, warn);
-  const server = createLocalServer({ methods: {}, publicMethods: WORKLOAD_METHODS, pinPeers: true, socketMode: 0o666, dirMode: 0o755, ...(o.events ? { events: o.events } : {}) });
+  const server = createLocalServer({
+    methods: {}, publicMethods: WORKLOAD_METHODS, pinPeers: true, socketMode: 0o666, dirMode: 0o755, events: o.events,
+    // Workload API requests are tiny; bound what one local caller can make the agent buffer or hold open.
+    serverOptions: { 'grpc.max_receive_message_length': 64 * 1024, 'grpc.max_concurrent_streams': 32 },
+  });
   server.server.addService(serviceOf('workload.proto', 'SpiffeWorkloadAPI').service, workloadApiHandlers(agent, server.peers));
   try {
     await server.bind(o.socket);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Authority, initCaDir } from '../../../src/ca/index.js';
 import type { SecurityEvent } from '../../../src/auth/events.js';
 import { FlyMeError } from '../../../src/errors.js';
-import { checkSvid, generateKeyPair, TrustBundle, verifyChain } from '../../../src/identity/index.js';
+import { checkSvid, generateKeyPair, TrustBundle, verifyChain, type CryptoKeyPair } from '../../../src/identity/index.js';
 import { readBasicConstraints, readDnsSans, readExtendedKeyUsage, readKeyUsage, readUriSans } from '../../../src/identity/cert-fields.js';
 import { x509 } from '../../../src/identity/x509.js';
 
@@ -87,6 +87,20 @@ describe('CA authority', () => {
     assert.equal((await ca.attestAgent(t2, good)).spiffeId, `spiffe://${TD}/agent/pop`, 'control: the same token with a valid CSR');
   });
 
+  test('a CSR with an unsupported key (RSA) is refused without spending the join token', async () => {
+    const { token } = await ca.createJoinToken(`spiffe://${TD}/agent/rsa`, 600);
+    const rsa = await crypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify']) as CryptoKeyPair;
+    const req = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=rsa', keys: rsa, signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } });
+    await assert.rejects(ca.attestAgent(token, new Uint8Array(req.rawData)), is('FLYME_PERMISSION_DENIED'));
+    assert.equal((await ca.attestAgent(token, await csr())).spiffeId, `spiffe://${TD}/agent/rsa`, 'the token is still good for a usable CSR');
+  });
+
+  test('no entry may take the CA\'s own ID or an /agent/ path', async () => {
+    await assert.rejects(ca.createEntry({ spiffeId: `spiffe://${TD}/ca`, parentId: AGENT, selectors: ['unix:uid:0'] }), is('FLYME_INVALID_SPIFFE_ID'));
+    await assert.rejects(ca.createEntry({ spiffeId: `spiffe://${TD}/agent/x/y`, parentId: AGENT, selectors: ['unix:uid:0'] }), is('FLYME_INVALID_SPIFFE_ID'));
+    await ca.createEntry({ spiffeId: `spiffe://${TD}/ca/tool`, parentId: `spiffe://${TD}/agent/controls`, selectors: ['unix:uid:0'] }); // control
+  });
+
   test('an agent gets only its own entries and may mint only for them', async () => {
     const { token } = await ca.createJoinToken(OTHER_AGENT, 600);
     await ca.attestAgent(token, await csr());
@@ -142,6 +156,19 @@ describe('CA authority', () => {
     assert.ok(!serials.has(leafOf(again.chain).serialNumber.toLowerCase()));
     assert.ok(serials.size > 3);
   });
+});
+
+test('a CA whose state.json is missing refuses to start (its revocations would be forgotten)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flyme-ca-nostate-'));
+  try {
+    await initCaDir(dir, { trustDomain: TD });
+    const ok = await Authority.open({ dataDir: dir }); // control: a fresh CA has an (empty) state
+    ok.close();
+    rmSync(join(dir, 'state.json'));
+    await assert.rejects(Authority.open({ dataDir: dir }), is('FLYME_INVALID_CONFIG'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the intermediate rotates before it expires; SVIDs of the old one still verify under the same root', async () => {
