@@ -169,8 +169,8 @@ export class Authority {
   /** A JWT-SVID (ES256, kid, typ JWT; sub, aud, exp, iat) for `entryId`, which must belong to `agentId`. */
   async mintJwt(agentId: string, entryId: string, audience: readonly string[]): Promise<{ spiffeId: string; token: string; expiresAt: number }> {
     const entry = this.#entryFor(agentId, entryId);
-    if (audience.length === 0 || audience.some((a) => typeof a !== 'string' || a.length === 0 || a.length > 1024)) {
-      throw flymeError('FLYME_INVALID_PARAMS', 'a JWT-SVID needs at least one non-empty audience', { field: 'audience' });
+    if (audience.length === 0 || audience.length > 16 || audience.some((a) => typeof a !== 'string' || a.length === 0 || Buffer.byteLength(a) > 512)) {
+      throw flymeError('FLYME_INVALID_PARAMS', 'a JWT-SVID needs 1 to 16 non-empty audiences of at most 512 bytes', { field: 'audience' });
     }
     const now = Math.floor(Date.now() / 1000);
     const exp = now + Math.min(entry.ttlSeconds, this.o.jwtTtlSeconds ?? 300);
@@ -179,7 +179,8 @@ export class Authority {
       .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
       .setSubject(entry.spiffeId).setIssuedAt(now).setExpirationTime(exp)
       .sign(key.key as Parameters<SignJWT['sign']>[0]);
-    this.#emit({ kind: 'svid_issued', severity: 'info', message: `JWT-SVID for ${entry.spiffeId} (audience ${audience.join(' ')})`, subject: entry.spiffeId, details: { entryId, agentId, expiresAt: exp, type: 'jwt' } });
+    const aud = audience.join(' ');
+    this.#emit({ kind: 'svid_issued', severity: 'info', message: `JWT-SVID for ${entry.spiffeId} (audience ${aud.length > 200 ? `${aud.slice(0, 200)}…` : aud})`, subject: entry.spiffeId, details: { entryId, agentId, expiresAt: exp, type: 'jwt', audiences: audience.length } });
     return { spiffeId: entry.spiffeId, token, expiresAt: exp };
   }
 

@@ -23,7 +23,7 @@ const ADMIN = '/flyme.ca.v1.CAAdmin/';
 const REFLECTION = ['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo'];
 const ADMIN_METHODS = ['CreateJoinToken', 'CreateEntry', 'ListEntries', 'DeleteEntry', 'GetStatus'];
 /** Every CA message is small (a CSR is at most 16 KiB): bound what one peer can make the CA buffer. */
-const CA_GRPC_LIMITS: grpc.ServerOptions = { 'grpc.max_receive_message_length': 64 * 1024, 'grpc.max_concurrent_streams': 64 };
+const CA_GRPC_LIMITS: grpc.ServerOptions = { 'grpc.max_receive_message_length': 64 * 1024, 'grpc.max_concurrent_streams': 64, 'grpc.max_connection_idle_ms': 60_000 };
 
 export interface CaServerOptions {
   authority: Authority;

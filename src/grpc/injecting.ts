@@ -21,21 +21,33 @@ export interface InjectingOptions {
   dirMode?: number;
   /** Most concurrent connections, handshakes included (default 1024). */
   maxConnections?: number;
-  /** TCP: most connections from one remote address (default 64). */
-  maxConnectionsPerAddress?: number;
+  /** Most connections from one peer: remote address on TCP, uid on Unix sockets (default 64). */
+  maxConnectionsPerPeer?: number;
   events?: SecurityEventSink;
   source?: string;
 }
+
+/**
+ * Connection hygiene every FlyMe gRPC server gets unless told otherwise: a connection without calls is closed
+ * after 5 minutes (this also reaps HTTP/2 sessions a protocol error left half-dead: Node stops reading them
+ * after its GOAWAY, so the peer's close would never be seen), and peers are pinged every 2 minutes.
+ */
+export const DEFAULT_CONNECTION_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_connection_idle_ms': 5 * 60_000,
+  'grpc.keepalive_time_ms': 2 * 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+};
 
 export class InjectingServer {
   readonly server: grpc.Server;
   readonly #injector: grpc.ConnectionInjector;
   readonly #listeners: Listener[] = [];
+  readonly #sockets = new Set<{ destroy(): void }>();
   #open = 0;
 
   /** A grpc.Server whose first interceptor is `interceptor` (FlyMe's auth check), fed by FlyMe's listeners. */
   constructor(readonly peers: PeerRegistry, interceptor: grpc.ServerInterceptor, serverOptions: grpc.ServerOptions | undefined, private readonly o: InjectingOptions) {
-    this.server = new grpc.Server({ ...serverOptions, interceptors: [interceptor, ...(serverOptions?.interceptors ?? [])] });
+    this.server = new grpc.Server({ ...DEFAULT_CONNECTION_OPTIONS, ...serverOptions, interceptors: [interceptor, ...(serverOptions?.interceptors ?? [])] });
     // TLS (when any) is FlyMe's: grpc-js only speaks HTTP/2 over the accepted, verified socket.
     this.#injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   }
@@ -47,7 +59,7 @@ export class InjectingServer {
       ...(this.o.upgrader ? { secure: this.o.upgrader } : {}),
       socketMode: this.o.socketMode ?? 0o660,
       ...(this.o.dirMode !== undefined ? { dirMode: this.o.dirMode } : {}),
-      maxConnectionsPerAddress: this.o.maxConnectionsPerAddress ?? 64,
+      maxConnectionsPerPeer: this.o.maxConnectionsPerPeer ?? 64,
       admit: (raw) => {
         if (this.#open >= max) return flymeError('FLYME_TOO_MANY_CONNECTIONS', `server is at its limit of ${max} connections`);
         this.#open++;
@@ -69,6 +81,8 @@ export class InjectingServer {
   #inject(conn: AcceptedConnection): void {
     const socket = conn.socket;
     socket.on('error', () => undefined);
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
     let pinned;
     try {
       pinned = this.o.pinPeers && conn.peer ? pinPeerProcess(socket as never) : undefined;
@@ -86,11 +100,20 @@ export class InjectingServer {
     }
   }
 
-  /** Closes the listeners, then the connections (in-flight calls get `graceMs`). */
+  /** Closes the listeners, then the connections: in-flight calls get `graceMs`, then everything is cut. */
   async shutdown(graceMs = 5000): Promise<void> {
-    await Promise.all(this.#listeners.map((l) => l.close()));
+    // net.Server#close completes only once every connection has ended: start it, await it last.
+    const listenersClosed = Promise.all(this.#listeners.map((l) => l.close()));
     this.#injector.drain(graceMs);
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.server.tryShutdown(() => resolve())),
+      new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs + 100); }),
+    ]);
+    clearTimeout(timer);
+    this.server.forceShutdown();
+    for (const s of this.#sockets) s.destroy();
     this.#injector.destroy();
+    await listenersClosed;
   }
 }

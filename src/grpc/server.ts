@@ -51,8 +51,8 @@ export interface SecureServerOptions {
   handshakeTimeoutMs?: number;
   /** Most concurrent connections, handshakes included (default 1024). */
   maxConnections?: number;
-  /** TCP: most connections from one remote address (default 64), so one peer cannot take every slot. */
-  maxConnectionsPerAddress?: number;
+  /** Most connections from one peer (remote address; uid on Unix sockets), default 64: one peer cannot take every slot. */
+  maxConnectionsPerPeer?: number;
 }
 
 export interface SecureGrpcServer {
@@ -106,7 +106,7 @@ export async function createSecureServer(o: SecureServerOptions): Promise<Secure
     peers, methods: o.methods, publicMethods: o.publicMethods, unauthenticatedMethods: o.unauthenticatedMethods,
     tokens, tokenRoles: o.tokenRoles, idRoles: o.idRoles, events: o.events,
   });
-  const inj = new InjectingServer(peers, interceptor, o.serverOptions, { upgrader, socketMode: o.socketMode, maxConnections: o.maxConnections, maxConnectionsPerAddress: o.maxConnectionsPerAddress, events: o.events });
+  const inj = new InjectingServer(peers, interceptor, o.serverOptions, { upgrader, socketMode: o.socketMode, maxConnections: o.maxConnections, maxConnectionsPerPeer: o.maxConnectionsPerPeer, events: o.events });
   return {
     server: inj.server,
     peers,

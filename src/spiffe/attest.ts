@@ -6,12 +6,13 @@
  * under the same pid, or changed its ids since it connected is never attested.
  *
  * Selectors: unix:uid, unix:gid, unix:user, unix:group (names from /etc/passwd, /etc/group), unix:path (the
- * kernel's /proc/PID/exe link) and unix:sha256 (of the executable file, read through /proc/PID/exe, at most
- * 512 MiB; cached by inode and mtime).
+ * kernel's /proc/PID/exe link, only when that path names the very file the process runs, as the agent sees
+ * the filesystem) and unix:sha256 (of that file, read through the same descriptor, at most 512 MiB; cached
+ * by device, inode, size, mtime and ctime).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, readlinkSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { flymeError } from '../errors.js';
 import type { PinnedPeerProcess } from '../transport/peercred.js';
 import { groupName, userName } from './users.js';
@@ -29,21 +30,52 @@ export interface Attestation {
 
 const hashes = new Map<string, string>();
 
-async function exeSha256(pid: number): Promise<string> {
-  const path = `/proc/${pid}/exe`;
-  const s = await stat(path);
-  if (s.size > MAX_EXE_BYTES) throw flymeError('FLYME_UNAUTHENTICATED', `the caller's executable is larger than ${MAX_EXE_BYTES} bytes; not hashed`);
-  const key = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-  const hit = hashes.get(key);
-  if (hit) return hit;
-  const h = createHash('sha256');
-  await new Promise<void>((resolve, reject) => {
-    createReadStream(path).on('data', (c) => h.update(c)).on('end', () => resolve()).on('error', reject);
-  });
-  const digest = h.digest('hex');
-  if (hashes.size > 256) hashes.clear();
-  hashes.set(key, digest);
-  return digest;
+/**
+ * What the caller runs, read through one open file description of `/proc/PID/exe` (the file the kernel
+ * executes, whatever its name): its SHA-256 is computed from that very descriptor (the cache key is its
+ * fstat), and its path counts only if the path names that same file (device and inode) in the agent's own
+ * view of the filesystem — a bind mount in the caller's private mount namespace does not. A caller that
+ * execs another program while this runs is refused.
+ */
+async function inspectExe(pid: number, withSha256: boolean): Promise<{ path?: string; sha256?: string }> {
+  const link = `/proc/${pid}/exe`;
+  const before = readlinkSync(link);
+  const fh = await open(link, 'r');
+  try {
+    const st = await fh.stat();
+    let sha256: string | undefined;
+    if (withSha256) {
+      if (st.size > MAX_EXE_BYTES) throw flymeError('FLYME_UNAUTHENTICATED', `the caller's executable is larger than ${MAX_EXE_BYTES} bytes; not hashed`);
+      const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      sha256 = hashes.get(key);
+      if (!sha256) {
+        const h = createHash('sha256');
+        const buf = Buffer.allocUnsafe(1 << 20);
+        for (let pos = 0; ;) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+          if (bytesRead === 0) break;
+          h.update(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+        sha256 = h.digest('hex');
+        if (hashes.size > 256) hashes.clear();
+        hashes.set(key, sha256);
+      }
+    }
+    const now = await stat(link);
+    if (readlinkSync(link) !== before || now.dev !== st.dev || now.ino !== st.ino) {
+      throw flymeError('FLYME_UNAUTHENTICATED', `caller pid ${pid} replaced its executable during attestation`);
+    }
+    let path: string | undefined;
+    // A deleted executable shows as "/path (deleted)": it proves nothing about what is at /path now.
+    if (!before.endsWith(' (deleted)')) {
+      const named = await stat(before).catch(() => undefined);
+      if (named && named.dev === st.dev && named.ino === st.ino) path = before;
+    }
+    return { ...(path ? { path } : {}), ...(sha256 ? { sha256 } : {}) };
+  } finally {
+    await fh.close();
+  }
 }
 
 function effectiveIds(pid: number): { uid: number; gid: number } {
@@ -63,13 +95,11 @@ export async function attest(p: PinnedPeerProcess | undefined, withSha256: boole
   if (!p) throw flymeError('FLYME_UNAUTHENTICATED', 'the caller could not be pinned by a pidfd when it connected; it is never attested');
   return p.use(async () => {
     if (!p.alive()) throw flymeError('FLYME_UNAUTHENTICATED', `caller pid ${p.pid} exited or was replaced`);
-    let exe: string;
+    let exe: { path?: string; sha256?: string };
     let ids: { uid: number; gid: number };
-    let sha: string | undefined;
     try {
-      exe = readlinkSync(`/proc/${p.pid}/exe`);
       ids = effectiveIds(p.pid);
-      if (withSha256) sha = await exeSha256(p.pid);
+      exe = await inspectExe(p.pid, withSha256);
     } catch (err) {
       if ((err as { code?: string }).code?.startsWith('FLYME_')) throw err;
       throw flymeError('FLYME_UNAUTHENTICATED', `cannot read the caller's process (pid ${p.pid}): ${(err as Error).message}`);
@@ -84,9 +114,8 @@ export async function attest(p: PinnedPeerProcess | undefined, withSha256: boole
     const group = groupName(p.gid);
     if (user) selectors.add(`unix:user:${user}`);
     if (group) selectors.add(`unix:group:${group}`);
-    // A deleted executable shows as "/path (deleted)": it proves nothing about what is at /path now.
-    if (!exe.endsWith(' (deleted)')) selectors.add(`unix:path:${exe}`);
-    if (sha) selectors.add(`unix:sha256:${sha}`);
+    if (exe.path) selectors.add(`unix:path:${exe.path}`);
+    if (exe.sha256) selectors.add(`unix:sha256:${exe.sha256}`);
     return { pid: p.pid, uid: p.uid, gid: p.gid, selectors };
   });
 }

@@ -38,7 +38,7 @@ abstract class BaseJwtSource implements JwtSource {
 
   async fetchJwtSvid(o: { audience: readonly string[]; spiffeId?: string }): Promise<JwtSvid> {
     if (o.audience.length === 0) throw flymeError('FLYME_INVALID_CONFIG', 'a JWT-SVID needs an audience');
-    const key = `${o.spiffeId ?? ''}\0${[...o.audience].sort().join('\0')}`;
+    const key = JSON.stringify([o.spiffeId ?? '', [...new Set(o.audience)].sort()]);
     const now = Date.now() / 1000;
     const hit = this.#cache.get(key);
     if (hit && hit.expiresAt - now > (hit.expiresAt - (decodeJwt(hit.token).iat ?? now)) / 2) return hit;

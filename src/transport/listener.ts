@@ -8,6 +8,7 @@ import { FlyMeError, flymeError } from '../errors.js';
 import { encodeError } from '../wire/jsonrpc.js';
 import { parseAddress, unixSocketPath, type Address } from './address.js';
 import { readPeerCredentials, type PeerCredentials } from './peercred.js';
+import { PeerLimit } from './peer-limit.js';
 import { applySocketPermissions, prepareSocketPath, removeSocketFile, DEFAULT_SOCKET_MODE, DEFAULT_DIR_MODE } from './socket-file.js';
 
 /** What the TLS layer reports about a verified peer certificate. */
@@ -48,8 +49,11 @@ export interface ListenOptions {
   dirMode?: number;
   /** Required for unix+tls:// and tls:// addresses. */
   secure?: SecureUpgrader;
-  /** TCP: at most this many open connections (handshakes included) from one remote address (default: no cap). */
-  maxConnectionsPerAddress?: number;
+  /**
+   * At most this many open connections (handshakes included) per peer: per remote address on TCP, per uid on
+   * Unix sockets (default: no cap).
+   */
+  maxConnectionsPerPeer?: number;
   /** Called before any read: return a FlyMeError to refuse the socket (e.g. too many connections). */
   admit?(raw: Socket): FlyMeError | undefined;
   onConnection(conn: AcceptedConnection): void;
@@ -69,7 +73,8 @@ function refuse(raw: Socket, err: FlyMeError): void {
   if (raw.destroyed) return;
   raw.resume(); // read (and discard) so the peer's close is noticed at once
   raw.end(encodeError(null, err));
-  raw.setTimeout(2000, () => raw.destroy());
+  // A hard deadline, not an idle timeout: a peer trickling bytes must not keep a refused socket open.
+  setTimeout(() => raw.destroy(), 2000).unref();
 }
 
 export async function listen(url: string, options: ListenOptions): Promise<Listener> {
@@ -78,22 +83,7 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
     throw flymeError('FLYME_INVALID_CONFIG', `${url} needs TLS credentials (certificate, key, CA bundle)`);
   }
   const isUnix = address.kind !== 'tcp';
-  const byAddress = new Map<string, number>();
-  const cap = options.maxConnectionsPerAddress;
-  /** One address may not hold every slot: a slow handshake costs the attacker a slot of its own cap only. */
-  const perAddressRefusal = (raw: Socket): FlyMeError | undefined => {
-    if (isUnix || cap === undefined) return undefined;
-    const from = raw.remoteAddress ?? '?';
-    const n = byAddress.get(from) ?? 0;
-    if (n >= cap) return flymeError('FLYME_TOO_MANY_CONNECTIONS', `too many connections from ${from} (at most ${cap} per address)`, { address: from });
-    byAddress.set(from, n + 1);
-    raw.once('close', () => {
-      const left = (byAddress.get(from) ?? 1) - 1;
-      if (left > 0) byAddress.set(from, left);
-      else byAddress.delete(from);
-    });
-    return undefined;
-  };
+  const perPeer = options.maxConnectionsPerPeer === undefined ? undefined : new PeerLimit(options.maxConnectionsPerPeer);
   if (address.kind === 'abstract') {
     options.warn?.(`abstract socket ${url} has no file permissions: any local process in this network namespace can connect; access relies on peer credentials and policy alone`);
   }
@@ -103,18 +93,6 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
     // A peer may reset at any moment (even while we write a refusal): never let that be an unhandled error.
     // Owners add their own handlers; this one only keeps an error from crashing the process.
     raw.on('error', () => undefined);
-    const perAddress = perAddressRefusal(raw);
-    if (perAddress) {
-      options.onRefused?.(perAddress, raw);
-      refuse(raw, perAddress);
-      return;
-    }
-    const denied = options.admit?.(raw);
-    if (denied) {
-      options.onRefused?.(denied, raw);
-      refuse(raw, denied);
-      return;
-    }
     let peer: PeerCredentials | undefined;
     if (isUnix) {
       try {
@@ -125,6 +103,12 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
         refuse(raw, e);
         return;
       }
+    }
+    const denied = perPeer?.admit(raw, peer ? `uid ${peer.uid}` : raw.remoteAddress ?? '?') ?? options.admit?.(raw);
+    if (denied) {
+      options.onRefused?.(denied, raw, peer);
+      refuse(raw, denied);
+      return;
     }
     if (!address.tls) {
       options.onConnection({ socket: raw, address, ...(peer ? { peer } : {}) });

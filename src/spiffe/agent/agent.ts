@@ -66,12 +66,13 @@ export class Agent extends EventEmitter {
       .sort((x, y) => x.createdAt - y.createdAt || x.id.localeCompare(y.id));
   }
 
-  /** A JWT-SVID for `entry` and `audience`, reused until half its life. */
-  async jwtSvid(entry: Entry, audience: readonly string[]): Promise<string> {
-    const key = `${entry.id}\0${[...audience].sort().join('\0')}`;
+  /** A JWT-SVID for `entry` and `audience`, reused until half its life; `beforeMint` may refuse a new one. */
+  async jwtSvid(entry: Entry, audience: readonly string[], beforeMint: () => void = () => undefined): Promise<string> {
+    const key = JSON.stringify([entry.id, [...new Set(audience)].sort()]);
     const now = Date.now() / 1000;
     const hit = this.#jwtCache.get(key);
     if (hit && hit.refreshAt > now) return hit.token;
+    beforeMint();
     const t = await this.link.mintJwt(entry.id, audience);
     if (this.#jwtCache.size > 1024) this.#jwtCache.clear();
     this.#jwtCache.set(key, { ...t, refreshAt: now + (t.expiresAt - now) / 2 });
@@ -95,7 +96,7 @@ export class Agent extends EventEmitter {
     }
     const gone = new Set((this.#state?.entries ?? []).map((e) => e.id));
     for (const e of s.entries) gone.delete(e.id);
-    for (const k of this.#jwtCache.keys()) if (gone.has(k.slice(0, k.indexOf('\0')))) this.#jwtCache.delete(k);
+    for (const k of this.#jwtCache.keys()) if (gone.has((JSON.parse(k) as [string])[0])) this.#jwtCache.delete(k);
     this.#state = s;
     this.svids.setEntries(s.entries);
     this.#changed();

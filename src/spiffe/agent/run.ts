@@ -66,7 +66,7 @@ export async function runAgent(o: RunAgentOptions): Promise<RunningAgent> {
   const server = createLocalServer({
     methods: {}, publicMethods: WORKLOAD_METHODS, pinPeers: true, socketMode: 0o666, dirMode: 0o755, events: o.events,
     // Workload API requests are tiny; bound what one local caller can make the agent buffer or hold open.
-    serverOptions: { 'grpc.max_receive_message_length': 64 * 1024, 'grpc.max_concurrent_streams': 32 },
+    serverOptions: { 'grpc.max_receive_message_length': 64 * 1024, 'grpc.max_concurrent_streams': 32, 'grpc.max_connection_idle_ms': 60_000 },
   });
   server.server.addService(serviceOf('workload.proto', 'SpiffeWorkloadAPI').service, workloadApiHandlers(agent, server.peers));
   try {

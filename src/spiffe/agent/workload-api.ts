@@ -35,7 +35,29 @@ function asStatus(err: unknown): GrpcStatusError {
   return grpcError(err);
 }
 
+/** A JWT-SVID names at most this many audiences, each at most this long (the CA signs and audits each one). */
+export const MAX_AUDIENCES = 16;
+export const MAX_AUDIENCE_BYTES = 512;
+
+/** New JWT-SVIDs a uid may have minted per second (fresh cached ones are free); beyond: Unavailable. */
+class MintBudget {
+  readonly #used = new Map<number, { second: number; n: number }>();
+  constructor(private readonly perSecond: number) {}
+
+  take(uid: number): void {
+    const second = Math.floor(Date.now() / 1000);
+    const u = this.#used.get(uid);
+    if (!u || u.second !== second) {
+      if (this.#used.size > 4096) this.#used.clear();
+      this.#used.set(uid, { second, n: 1 });
+      return;
+    }
+    if (++u.n > this.perSecond) throw status(grpc.status.UNAVAILABLE, 'rate limit exceeded: too many new JWT-SVIDs for this uid; retry');
+  }
+}
+
 export function workloadApiHandlers(agent: Agent, peers: Pick<PeerRegistry, 'lookup'>): grpc.UntypedServiceImplementation {
+  const mints = new MintBudget(20);
   const attestCall = (call: { getPeer(): string }): Promise<Attestation> => attest(peers.lookup(call.getPeer())?.process, agent.needsSha256);
   const entitled = async (call: { getPeer(): string }): Promise<Entry[]> => {
     const entries = agent.entriesFor(await attestCall(call));
@@ -119,6 +141,9 @@ export function workloadApiHandlers(agent: Agent, peers: Pick<PeerRegistry, 'loo
         checkHeader(call.metadata);
         const audience = call.request.audience.filter((a) => a.length > 0);
         if (audience.length === 0) throw status(grpc.status.INVALID_ARGUMENT, 'audience must be specified');
+        if (audience.length > MAX_AUDIENCES || audience.some((a) => Buffer.byteLength(a) > MAX_AUDIENCE_BYTES)) {
+          throw status(grpc.status.INVALID_ARGUMENT, `at most ${MAX_AUDIENCES} audiences of at most ${MAX_AUDIENCE_BYTES} bytes each`);
+        }
         let wanted: string | undefined;
         if (call.request.spiffe_id) {
           try {
@@ -127,7 +152,9 @@ export function workloadApiHandlers(agent: Agent, peers: Pick<PeerRegistry, 'loo
             throw status(grpc.status.INVALID_ARGUMENT, `invalid requested SPIFFE ID: ${(e as Error).message}`);
           }
         }
-        let entries = await entitled(call);
+        const att = await attestCall(call);
+        let entries = agent.entriesFor(att);
+        if (entries.length === 0) throw status(grpc.status.PERMISSION_DENIED, 'no identity issued');
         if (wanted) {
           entries = entries.filter((e) => e.spiffeId === wanted);
           if (entries.length === 0) throw status(grpc.status.PERMISSION_DENIED, `no identity issued for ${wanted}`);
@@ -137,7 +164,7 @@ export function workloadApiHandlers(agent: Agent, peers: Pick<PeerRegistry, 'loo
         for (const e of entries) {
           if (seen.has(e.spiffeId)) continue;
           seen.add(e.spiffeId);
-          svids.push({ spiffe_id: e.spiffeId, svid: await agent.jwtSvid(e, audience), hint: e.hint });
+          svids.push({ spiffe_id: e.spiffeId, svid: await agent.jwtSvid(e, audience, () => mints.take(att.uid)), hint: e.hint });
         }
         return { svids };
       })().then((r) => cb(null, r), (err) => cb(asStatus(err) as grpc.ServiceError));

@@ -82,3 +82,28 @@ test('the socket handed to a child outlives the connecting process: the child is
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a path bind-mounted over in the caller\'s own mount namespace does not give unix:path; unix:sha256 is of the file it really runs',
+  { skip: process.getuid?.() !== 0 && 'needs root (unshare -m)' }, async () => {
+    const { copyFileSync, chmodSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'flyme-attest-'));
+    const path = join(dir, 's.sock');
+    const trusted = join(dir, 'trusted-app');
+    copyFileSync('/bin/sleep', trusted);
+    chmodSync(trusted, 0o755);
+    const srv = await server(path);
+    try {
+      const accepted = srv.next();
+      const js = `require('net').connect(${JSON.stringify(path)}); process.stdin.on('data', () => process.exit(0));`;
+      const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" "$1" && exec "$1" -e "$2"`, realpathSync(process.execPath), trusted, js], { stdio: ['pipe', 'ignore', 'ignore'] });
+      const { pinned } = await accepted;
+      const a = await attest(pinned, true).finally(() => child.kill());
+      assert.ok(![...a.selectors].some((s) => s.startsWith('unix:path:')), `no path selector: ${[...a.selectors].join(' ')}`);
+      assert.ok(a.selectors.has(`unix:sha256:${createHash('sha256').update(readFileSync(realpathSync(process.execPath))).digest('hex')}`), 'the hash is of the binary really running (node)');
+      assert.ok(!a.selectors.has(`unix:sha256:${createHash('sha256').update(readFileSync(trusted)).digest('hex')}`));
+      await exited(child);
+    } finally {
+      srv.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
