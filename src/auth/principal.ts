@@ -44,6 +44,8 @@ export interface Principal {
   peer?: PeerIdentity;
   cert?: CertificateIdentity;
   token?: TokenIdentity;
+  /** The token this connection presented stopped being valid (expired, key or issuer gone): its roles are gone. */
+  tokenLost?: { iss: string; sub: string; code: string; reason: string; roles: string[] };
   /** Effective roles, decided by the server. */
   roles: Set<string>;
   /** Where each effective role came from, e.g. `{admin: 'uid:0'}`. */
@@ -63,6 +65,7 @@ export function describePrincipal(p: Principal): Record<string, unknown> {
     ...(p.peer ? { peer: { ...p.peer } } : {}),
     ...(p.cert ? { cert: { ...p.cert } } : {}),
     ...(p.token ? { token: { ...p.token } } : {}),
+    ...(p.tokenLost ? { tokenLost: { ...p.tokenLost } } : {}),
     roles: [...p.roles].sort(),
     roleSources: Object.fromEntries([...p.roleSources].sort(([a], [b]) => a.localeCompare(b))),
   };

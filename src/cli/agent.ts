@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { AuditLog } from '../audit/log.js';
 import { runAgent } from '../spiffe/agent/run.js';
 import { limitSecurityEvents } from '../auth/events.js';
+import { coalesceSecurityEvents } from '../auth/coalesce-events.js';
 import { ANONYMOUS_NOISE, defaultCaSocket } from './ca.js';
 
 const root = () => process.getuid?.() === 0;
@@ -34,7 +35,7 @@ export function agentCommand(): Command {
         ...(o.joinToken ? { joinToken: o.joinToken } : {}), ...(o.trustBundle ? { trustBundlePath: o.trustBundle } : {}),
         ...(o.trustDomain ? { trustDomain: o.trustDomain } : {}), ...(o.agentId ? { agentId: o.agentId } : {}),
         ...(o.ca === 'local' ? { caAdminSocket: o.caSocket } : {}),
-        events: limitSecurityEvents(audit, ANONYMOUS_NOISE), warn: (m) => log.warn({ event: 'agent_warning' }, m),
+        events: coalesceSecurityEvents(limitSecurityEvents(audit, ANONYMOUS_NOISE)), warn: (m) => log.warn({ event: 'agent_warning' }, m),
       }).catch(async (e: Error) => { await audit.close(); throw e; });
       process.stdout.write(`SPIFFE_ENDPOINT_SOCKET=${running.endpoint}\n`);
       log.info({ socket: running.endpoint, agentId: running.agentId, ca: o.ca, ...(o.ca === 'local' ? { caSocket: o.caSocket } : {}) }, 'flyme agent ready');

@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typin
 import { pino } from 'pino';
 import { AuditLog } from '../audit/log.js';
 import { limitSecurityEvents } from '../auth/events.js';
+import { coalesceSecurityEvents } from '../auth/coalesce-events.js';
 import { Authority } from '../ca/authority.js';
 import { CaAdminClient, type WireEntry } from '../ca/client.js';
 import { caFiles, initCaDir, rotateIntermediate } from '../ca/material.js';
@@ -78,7 +79,7 @@ export function caCommand(json: () => boolean = () => false): Command {
       }
       const auditPath = o.auditLog ?? join(o.dataDir, 'audit.log');
       const audit = await AuditLog.open({ path: auditPath, keyPath: join(o.dataDir, 'audit-key.pem') });
-      const events = limitSecurityEvents(audit, ANONYMOUS_NOISE);
+      const events = coalesceSecurityEvents(limitSecurityEvents(audit, ANONYMOUS_NOISE));
       const authority = await Authority.open({
         dataDir: o.dataDir, events, intermediateHours: o.intermediateTtl / 3600, agentTtlSeconds: o.agentTtl,
         warn: (m) => log.warn({ event: 'ca_warning' }, m),

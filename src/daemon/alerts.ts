@@ -52,7 +52,7 @@ export class AlertCenter implements SecurityEventSink {
   readonly #ring: Alert[] = [];
   #nextId = 1;
   readonly counts = { total: 0, bySeverity: {} as Record<string, number>, byKind: {} as Record<string, number> };
-  readonly #failures = new Map<string, { times: number[]; lastBurst: number }>();
+  readonly #failures = new Map<string, { windowStart: number; count: number; lastBurst: number }>();
   readonly #subscribers = new Set<Subscriber>();
   readonly #capacity: number;
   readonly #burstCount: number;
@@ -132,18 +132,23 @@ export class AlertCenter implements SecurityEventSink {
     const now = this.#now();
     let entry = this.#failures.get(key);
     if (entry) this.#failures.delete(key); // re-insert: the Map's order is least recently failed first
-    entry ??= { times: [], lastBurst: -Infinity };
+    entry ??= { windowStart: now, count: 0, lastBurst: -Infinity };
     this.#failures.set(key, entry);
     if (this.#failures.size > this.#maxTracked) this.#failures.delete(this.#failures.keys().next().value!);
-    entry.times = entry.times.filter((t) => now - t < this.#burstWindowMs);
-    entry.times.push(now);
-    if (entry.times.length >= this.#burstCount && now - entry.lastBurst >= this.#burstWindowMs) {
+    if (now - entry.windowStart >= this.#burstWindowMs) {
+      entry.windowStart = now;
+      entry.count = 0;
+    }
+    // A coalesced summary stands for details.count failures (see auth/coalesce-events.ts).
+    const n = event.details?.coalesced === true && typeof event.details.count === 'number' ? event.details.count : 1;
+    entry.count += n;
+    if (entry.count >= this.#burstCount && now - entry.lastBurst >= this.#burstWindowMs) {
       entry.lastBurst = now;
       this.#raise({
         kind: 'burst', severity: 'critical', source: 'flymed',
-        message: `${entry.times.length} failures from ${key} within ${this.#burstWindowMs / 1000} s (latest: ${event.kind}${event.subject ? ` ${event.subject}` : ''})`,
+        message: `${entry.count} failures from ${key} within ${this.#burstWindowMs / 1000} s (latest: ${event.kind}${event.subject ? ` ${event.subject}` : ''})`,
         ...(event.principal ? { principal: event.principal } : {}),
-        details: { who: key, failures: entry.times.length, windowMs: this.#burstWindowMs },
+        details: { who: key, failures: entry.count, windowMs: this.#burstWindowMs },
       });
     }
   }

@@ -9,6 +9,7 @@ import { TokenAuthority, issuerFromFlags, registerAuthenticate } from './tokens.
 import { setupPolicy, DEFAULT_POLICY_PATH, type DaemonPolicy } from './policy.js';
 import { registerList } from './list.js';
 import { limitSecurityEvents, type SecurityEvent, type SecurityEventSink } from '../auth/events.js';
+import { coalesceSecurityEvents } from '../auth/coalesce-events.js';
 import type { AuditLog } from '../audit/index.js';
 import { openDaemonAudit } from './audit.js';
 import { AlertCenter } from './alerts.js';
@@ -76,13 +77,15 @@ const program = new Command('flymed')
     let policy: DaemonPolicy | undefined;
     /** Every security event goes to each of these (audit log, alerts). */
     const sinks: SecurityEventSink[] = [];
-    const events: SecurityEventSink = {
+    // Failures anyone can cause are coalesced per principal (one record, then a count per second) before
+    // they reach the alert ring and the audit log.
+    const events = coalesceSecurityEvents({
       emit: (e: SecurityEvent) => {
         for (const s of sinks) {
           try { s.emit(e); } catch { /* a sink reports its own failures */ }
         }
       },
-    };
+    });
     let audit: AuditLog | undefined;
     const alerts = new AlertCenter({ maxSubscriberBacklogBytes: opts.subscriberBacklog });
     sinks.push(alerts);
@@ -217,6 +220,7 @@ const program = new Command('flymed')
       policy?.close();
       tokens.close();
       server.close().then(async () => {
+        events.flush();
         events.emit({ kind: 'daemon_stopped', severity: 'info', source: 'flymed', message: `flymed stopped (${signal})` });
         await audit!.close();
         log.info({}, 'stopped');

@@ -5,11 +5,12 @@
 import { existsSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import type { SecurityEventSink } from '../auth/events.js';
-import type { Principal } from '../auth/principal.js';
+import { revokeTokenRoles } from '../auth/decision.js';
+import type { Principal, TokenIdentity } from '../auth/principal.js';
 import { PolicyStore, type Policy, type TrustedIssuer } from '../auth/policy/index.js';
-import { FlyMeError } from '../errors.js';
+import type { FlyMeError } from '../errors.js';
 import type { RpcServer, ServerLogger } from '../rpc/server.js';
-import { grantTokenRoles, type TokenAuthority } from './tokens.js';
+import { grantTokenRoles, type StagedIssuers, type TokenAuthority } from './tokens.js';
 
 export const DEFAULT_POLICY_PATH = '/etc/flyme/policy.yaml';
 
@@ -37,12 +38,24 @@ export interface DaemonPolicy {
 
 export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Promise<DaemonPolicy> {
   const path = o.path ?? (existsSync(DEFAULT_POLICY_PATH) ? DEFAULT_POLICY_PATH : undefined);
-  const store = await PolicyStore.open(path, { events: o.events });
   const issuersOf = (p: Policy) => [...p.issuers, ...(o.flagIssuer ? [o.flagIssuer] : [])];
-  await o.tokens.configure(issuersOf(store.current));
+  // A policy's token issuers are opened before the policy is applied: if any fails, the whole file is
+  // refused and the old policy (with its issuers) stays.
+  const staged = new WeakMap<Policy, StagedIssuers>();
+  let store: PolicyStore | undefined;
+  store = await PolicyStore.open(path, {
+    events: o.events,
+    prepare: async (p) => {
+      if (store && p.info.hash === store.current.info.hash) return; // unchanged: nothing is applied
+      staged.set(p, await o.tokens.stage(issuersOf(p)));
+    },
+  });
+  const initial = staged.get(store.current);
+  if (initial) o.tokens.commit(initial);
+  else await o.tokens.configure(issuersOf(store.current)); // the builtin policy (flag issuer only)
 
   const assignRoles = (p: Principal) => {
-    store.current.assignRoles(p);
+    store!.current.assignRoles(p);
     if (p.cert && o.adminIds.has(p.cert.spiffeId) && !p.roles.has('admin')) {
       p.roles.add('admin');
       p.roleSources.set('admin', `spiffe-id:${p.cert.spiffeId}`);
@@ -51,6 +64,9 @@ export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Pr
   const reassignLive = () => {
     for (const c of server.liveConnections) {
       const p = c.principal;
+      // A token the new policy no longer honours (issuer gone, audience changed) loses its roles with the reason.
+      const bad = p.token ? o.tokens.check(p.token) : undefined;
+      if (bad) revokeTokenRoles(p, bad);
       p.roles.clear();
       p.roleSources.clear();
       assignRoles(p);
@@ -58,18 +74,15 @@ export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Pr
     }
   };
 
-  // Every applied policy (reloadPolicy, SIGHUP, file change) brings token issuers and live connections along.
-  store.onChange(async (next, _previous, trigger) => {
-    try {
-      await o.tokens.configure(issuersOf(next));
-    } catch (e) {
-      const err = e as FlyMeError;
-      o.log.error({ event: 'token_issuers_reload_failed', code: err.code }, `policy applied, but its token issuers could not be loaded; keeping the previous issuers: ${err.message}`);
-      o.events.emit({ kind: 'policy_reload_failed', severity: 'critical', source: 'flymed', subject: store.path ?? 'builtin', reason: err.code, message: `token issuers of the new policy refused, previous issuers kept: ${err.message}` });
-    }
+  // Every applied policy (reloadPolicy, SIGHUP, file change) brings its token issuers and live connections along.
+  store.onChange((next, _previous, trigger) => {
+    const s = staged.get(next);
+    if (s) o.tokens.commit(s);
     reassignLive();
     o.log.info({ event: 'policy_reloaded', trigger, hash: next.info.hash, version: next.info.version }, 'policy reloaded');
   });
+  const current = store;
+  const checkToken = (t: TokenIdentity, now: number) => o.tokens.check(t, now);
 
   server.method({
     name: 'reloadPolicy',
@@ -77,17 +90,18 @@ export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Pr
     privileged: true,
     params: Type.Object({}, { additionalProperties: false }),
     handler: async () => {
-      const before = store.current;
-      const p = await store.reload('reloadPolicy');
+      const before = current.current;
+      const p = await current.reload('reloadPolicy');
       return { ...p.info, changed: p !== before };
     },
   });
   return {
-    store,
+    store: current,
     assignRoles,
-    authorize: (p, permission, method) => store.current.authorize(p, permission, method),
-    reload: (trigger) => store.reload(trigger),
-    status: () => ({ ...store.current.info }),
-    close: () => store.close(),
+    // The one decision (auth/decision.ts), with token roles ending when their token stops being valid.
+    authorize: (p, permission, method) => current.current.authorize(p, permission, method, { checkToken }),
+    reload: (trigger) => current.reload(trigger),
+    status: () => ({ ...current.current.info }),
+    close: () => current.close(),
   };
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import { decodeJwt } from 'jose';
-import { describePrincipal, type Principal } from '../auth/principal.js';
+import { describePrincipal, type Principal, type TokenIdentity } from '../auth/principal.js';
 import { JwksFileSource, RoleConfig, TokenVerifier, ReplayCache } from '../auth/index.js';
 import type { TrustedIssuer } from '../auth/policy/index.js';
 import { flymeError, FlyMeError } from '../errors.js';
@@ -37,10 +37,15 @@ interface LiveIssuer {
   roles: RoleConfig;
 }
 
+/** Issuers opened by {@link TokenAuthority.stage}, not yet in use. */
+export interface StagedIssuers { readonly issuers: ReadonlyMap<string, LiveIssuer> }
+
 /** Trusted issuers, swappable on policy reload. One replay cache for all of them. */
 export class TokenAuthority {
-  #issuers = new Map<string, LiveIssuer>();
+  #issuers: ReadonlyMap<string, LiveIssuer> = new Map<string, LiveIssuer>();
   readonly #replay = new ReplayCache();
+  /** Which key verified each token identity this authority handed out (for {@link check}). */
+  readonly #grants = new WeakMap<TokenIdentity, { kid: string; keyFingerprint?: string }>();
 
   constructor(private readonly log: ServerLogger) {}
 
@@ -50,6 +55,14 @@ export class TokenAuthority {
 
   /** Open every issuer's JWKS (reloaded on change); on failure the previous set stays. */
   async configure(configs: readonly TrustedIssuer[]): Promise<void> {
+    this.commit(await this.stage(configs));
+  }
+
+  /**
+   * Open every issuer's JWKS without using them yet (a policy reload stages its issuers before the policy is
+   * applied, so a policy whose issuers fail to load is refused as a whole). Throws, opening nothing, on failure.
+   */
+  async stage(configs: readonly TrustedIssuer[]): Promise<StagedIssuers> {
     const seen = new Set<string>();
     for (const c of configs) {
       if (seen.has(c.iss)) throw flymeError('FLYME_INVALID_CONFIG', `token issuer "${c.iss}" is configured twice (policy issuers and --token-issuer)`);
@@ -72,16 +85,27 @@ export class TokenAuthority {
       }
     } catch (e) {
       for (const i of next.values()) i.keys.close();
-      throw e;
+      const err = e instanceof FlyMeError ? e : flymeError('FLYME_INVALID_CONFIG', String(e));
+      throw flymeError(err.code, `token issuer ${JSON.stringify(configs[next.size]?.iss ?? '?')}: ${err.message}`, err.data);
     }
+    return { issuers: next };
+  }
+
+  /** Use staged issuers from now on; the previous ones are closed. */
+  commit(staged: StagedIssuers): void {
     const old = this.#issuers;
-    this.#issuers = next;
-    for (const i of old.values()) i.keys.close();
+    this.#issuers = staged.issuers;
+    if (old !== staged.issuers) for (const i of old.values()) i.keys.close();
+  }
+
+  /** Close staged issuers that will not be used. */
+  discard(staged: StagedIssuers): void {
+    if (staged.issuers !== this.#issuers) for (const i of staged.issuers.values()) i.keys.close();
   }
 
   close(): void {
     for (const i of this.#issuers.values()) i.keys.close();
-    this.#issuers.clear();
+    this.#issuers = new Map();
   }
 
   /** Verify a token from any trusted issuer; returns its identity and the roles to grant. */
@@ -94,12 +118,41 @@ export class TokenAuthority {
     }
     const issuer = typeof iss === 'string' ? this.#issuers.get(iss) : undefined;
     if (!issuer) throw flymeError('FLYME_TOKEN_WRONG_ISSUER', `tokens from issuer ${JSON.stringify(String(iss).slice(0, 200))} are not trusted here`);
-    const v = await issuer.verifier.verify(token, ctx);
     const max = issuer.config.maxRoles;
-    if (max !== undefined && v.identity.claimedRoles.length > max) {
-      throw flymeError('FLYME_TOKEN_INVALID', `the token claims ${v.identity.claimedRoles.length} roles; issuer ${issuer.config.iss} allows at most ${max}`);
-    }
+    const v = await issuer.verifier.verify(token, {
+      ...ctx,
+      // Checked before the verifier records the jti: a refused token is not spent.
+      check: (identity) => {
+        if (max !== undefined && identity.claimedRoles.length > max) {
+          throw flymeError('FLYME_TOKEN_INVALID', `the token claims ${identity.claimedRoles.length} roles; issuer ${issuer.config.iss} allows at most ${max}`);
+        }
+      },
+    });
+    this.#grants.set(v.identity, { kid: v.kid, ...(v.keyFingerprint !== undefined ? { keyFingerprint: v.keyFingerprint } : {}) });
     return { identity: v.identity, ...this.rolesFor(v.identity) };
+  }
+
+  /**
+   * Is a token this authority verified still good now? Its roles last only while it is unexpired, its issuer
+   * is still trusted with the same audience, and the key that signed it is still in the issuer's JWKS,
+   * unchanged. Returns the reason it is not (a FLYME_TOKEN_* error), or undefined.
+   */
+  check(t: TokenIdentity, now = Date.now()): FlyMeError | undefined {
+    const who = `the token of ${t.sub} (issuer ${t.iss})`;
+    if (now >= t.exp * 1000) {
+      return flymeError('FLYME_TOKEN_EXPIRED', `${who} expired at ${new Date(t.exp * 1000).toISOString()}; present a new one (authenticate)`, { claim: 'exp' });
+    }
+    const issuer = this.#issuers.get(t.iss);
+    if (!issuer) return flymeError('FLYME_TOKEN_WRONG_ISSUER', `${who} is no longer valid: its issuer is not trusted any more (policy reloaded)`, { claim: 'iss' });
+    if (!t.aud.includes(issuer.config.audience)) {
+      return flymeError('FLYME_TOKEN_WRONG_AUDIENCE', `${who} is no longer valid: the issuer's audience is now ${issuer.config.audience}`, { claim: 'aud' });
+    }
+    const grant = this.#grants.get(t);
+    const fp = grant ? issuer.keys.current().keyFingerprint(grant.kid) : undefined;
+    if (!grant || fp === undefined || fp !== grant.keyFingerprint) {
+      return flymeError('FLYME_TOKEN_INVALID', `${who} is no longer valid: the key that signed it${grant ? ` (kid ${grant.kid})` : ''} is no longer in the issuer's JWKS`, { claim: 'kid' });
+    }
+    return undefined;
   }
 
   /** Roles a token identity may hold under the current issuers (re-evaluated on policy reload). */
@@ -121,6 +174,7 @@ export function grantTokenRoles(p: Principal, granted: readonly string[]): void 
 
 export function registerAuthenticate(server: RpcServer, authority: TokenAuthority, log: ServerLogger, events: SecurityEventSink): void {
   const instance = `${process.pid}-${Date.now()}`;
+  const verifying = new WeakSet<Principal>();
   server.method({
     name: 'authenticate',
     permission: 'authenticate',
@@ -128,18 +182,29 @@ export function registerAuthenticate(server: RpcServer, authority: TokenAuthorit
     handler: async ({ token }, ctx) => {
       const p = ctx.principal;
       if (p.token) throw flymeError('FLYME_INVALID_REQUEST', 'this connection already presented a token; open a new connection for another');
+      // One verification at a time per connection: a second authenticate racing the first is refused, so two
+      // tokens can never both pass and stack their roles.
+      if (verifying.has(p)) throw flymeError('FLYME_INVALID_REQUEST', 'a token is already being verified on this connection');
       if (authority.size === 0) throw flymeError('FLYME_TOKEN_WRONG_ISSUER', 'this daemon trusts no token issuer (policy issuers or --jwks/--token-issuer)');
-      const v = await authority.verify(token, {
-        connectionId: `${instance}-${ctx.connectionId}`,
-        ...(ctx.clientCertDer ? { clientCertDer: ctx.clientCertDer } : {}),
-      }).catch((e: unknown) => {
+      verifying.add(p);
+      let v: Awaited<ReturnType<TokenAuthority['verify']>>;
+      try {
+        v = await authority.verify(token, {
+          connectionId: `${instance}-${ctx.connectionId}`,
+          ...(ctx.clientCertDer ? { clientCertDer: ctx.clientCertDer } : {}),
+        });
+      } catch (e) {
         if (e instanceof FlyMeError) {
           events.emit({ kind: 'token_refused', severity: 'warning', source: 'flymed', message: e.message, principal: describePrincipal(p), subject: 'authenticate', decision: 'deny', reason: e.code });
         }
         throw e;
-      });
+      } finally {
+        verifying.delete(p);
+      }
+      if (ctx.connection.closed) throw flymeError('FLYME_INVALID_REQUEST', 'the connection closed while its token was verified');
       if (v.ignored.length > 0) log.warn({ event: 'roles_ignored', iss: v.identity.iss, sub: v.identity.sub, ignored: v.ignored }, 'token claimed roles the role map does not grant; ignored');
       p.token = v.identity;
+      delete p.tokenLost;
       grantTokenRoles(p, v.granted);
       log.info({ event: 'authenticated', sub: v.identity.sub, iss: v.identity.iss, roles: v.granted }, 'token accepted');
       return describePrincipal(p);

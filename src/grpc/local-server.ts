@@ -13,10 +13,14 @@ import type { PeerIdentity } from '../auth/principal.js';
 import { flymeError } from '../errors.js';
 import { InjectingServer } from './injecting.js';
 import { PeerRegistry } from './peers.js';
+import type { Policy } from '../auth/policy/policy.js';
 import { authInterceptor, type MethodRoles } from './server-auth.js';
 
 export interface LocalServerOptions {
-  methods: MethodRoles;
+  /** Method path → roles (see also `policy`). */
+  methods?: MethodRoles;
+  /** flymed's policy (or a getter following reloads): uid/gid bindings give roles, roles list method paths. */
+  policy?: Policy | (() => Policy);
   /** Methods any local caller may reach (the handler then decides, e.g. by attestation). */
   publicMethods?: readonly string[];
   peerRoles?(peer: PeerIdentity): readonly string[];
@@ -42,7 +46,7 @@ export interface LocalGrpcServer {
 export function createLocalServer(o: LocalServerOptions): LocalGrpcServer {
   const peers = new PeerRegistry();
   const interceptor = authInterceptor({
-    peers, methods: o.methods, local: true, publicMethods: o.publicMethods, peerRoles: o.peerRoles, events: o.events, transport: 'grpc+unix',
+    peers, ...(o.methods ? { methods: o.methods } : {}), ...(o.policy ? { policy: o.policy } : {}), local: true, publicMethods: o.publicMethods, peerRoles: o.peerRoles, events: o.events, transport: 'grpc+unix',
   });
   const inj = new InjectingServer(peers, interceptor, o.serverOptions, {
     pinPeers: o.pinPeers, socketMode: o.socketMode, dirMode: o.dirMode, maxConnections: o.maxConnections, events: o.events,

@@ -11,6 +11,8 @@ import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js'
 import type { TokenVerifier } from '../auth/jwt/verifier.js';
 import type { RoleConfig } from '../auth/role-config.js';
 import { FlyMeError } from '../errors.js';
+import { decide as decideAccess, type RoleTable } from '../auth/decision.js';
+import type { Policy } from '../auth/policy/policy.js';
 import type { PeerRegistry } from './peers.js';
 import { PRINCIPAL_KEY } from './principal.js';
 
@@ -22,7 +24,14 @@ export interface MethodRoles {
 export interface AuthInterceptorOptions {
   /** The connections FlyMe accepted and verified (see createSecureServer / createLocalServer). */
   peers: Pick<PeerRegistry, 'lookup'>;
-  methods: MethodRoles;
+  /** Method path → roles. Either this or `policy` (or both: a role granted by either allows the call). */
+  methods?: MethodRoles;
+  /**
+   * The policy flymed uses (a `Policy`, or a getter such as `() => store.current` that follows reloads): its
+   * bindings give roles to SPIFFE IDs (and uids on local servers), and a role grants a method when the role's
+   * `methods` list names its path (`/pkg.Service/Method`) or `*`. The decision is auth/decision.ts, as in flymed.
+   */
+  policy?: Policy | (() => Policy);
   /** Methods callable by any authenticated peer (e.g. health checks). */
   publicMethods?: readonly string[];
   /** Methods callable on a TLS connection that presented no client certificate at all (never with a bad one). */
@@ -47,9 +56,28 @@ function status(code: grpc.status, details: string): StatusObject {
   return { code, details, metadata: new grpc.Metadata() };
 }
 
+/** The method map as a role table: a role grants a path when the map lists it for that path. */
+function methodTable(methods: MethodRoles): RoleTable {
+  return {
+    roleGrants: (role, path) => methods[path]?.includes(role) ?? false,
+    rolesGranting: (path) => [...(methods[path] ?? [])].sort(),
+  };
+}
+
+/** Either table granting is enough. */
+function eitherTable(a: RoleTable, b: RoleTable | undefined): RoleTable {
+  if (!b) return a;
+  return {
+    roleGrants: (role, path) => a.roleGrants(role, path) || b.roleGrants(role, path),
+    rolesGranting: (path) => [...new Set([...a.rolesGranting(path), ...b.rolesGranting(path)])].sort(),
+  };
+}
+
 export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerInterceptor {
   const events = o.events ?? ignoreSecurityEvents;
   const publicSet = new Set(o.publicMethods ?? []);
+  const policyOf = typeof o.policy === 'function' ? o.policy : o.policy ? () => o.policy as Policy : undefined;
+  const methodRoles = methodTable(o.methods ?? {});
   const anonymousSet = new Set(o.unauthenticatedMethods ?? []);
   const report = (kind: 'unauthenticated' | 'denied' | 'token_refused', path: string, p: Principal, e: { code?: string; message: string }) => {
     events.emit({ kind, severity: 'warning', source: 'grpc', message: e.message, principal: describePrincipal(p), subject: path, decision: 'deny', ...(e.code ? { reason: e.code } : {}) });
@@ -74,6 +102,7 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
         p.roles.add(r);
         if (!p.roleSources.has(r)) p.roleSources.set(r, `uid:${conn.peer.uid}`);
       }
+      policyOf?.().assignRoles(p);
       return authorizeMethod(path, p);
     }
     if (!conn?.cert) {
@@ -87,6 +116,7 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
       p.roles.add(r);
       if (!p.roleSources.has(r)) p.roleSources.set(r, `spiffe-id:${p.cert.spiffeId}`);
     }
+    policyOf?.().assignRoles(p);
     if (o.tokens) {
       const header = metadata.get('authorization')[0];
       const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
@@ -113,15 +143,17 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
   }
 
   function authorizeMethod(path: string, p: Principal): { principal: Principal } | { status: StatusObject } {
-    if (publicSet.has(path)) return { principal: p };
-    const needed = o.methods[path];
-    if (!needed) {
+    const table = eitherTable(methodRoles, policyOf?.());
+    if (!publicSet.has(path) && table.rolesGranting(path).length === 0) {
       report('denied', path, p, { code: 'FLYME_PERMISSION_DENIED', message: `${path} is not in the method role map (deny by default)` });
-      return { status: status(grpc.status.PERMISSION_DENIED, `${path} is not allowed for anyone (not in the method role map)`) };
+      return { status: status(grpc.status.PERMISSION_DENIED, `${path} is not allowed for anyone (not in the method role map or the policy)`) };
     }
-    if (!needed.some((r) => p.roles.has(r))) {
+    // The same decision flymed makes (auth/decision.ts); the token was verified for this very call.
+    const denied = decideAccess(table, p, path, path, { publicPermissions: publicSet });
+    if (denied) {
       const id = p.cert?.spiffeId ?? (p.peer ? `uid ${p.peer.uid}` : 'the caller');
       const who = p.token ? `${id} (token sub ${p.token.sub})` : id;
+      const needed = table.rolesGranting(path);
       report('denied', path, p, { code: 'FLYME_PERMISSION_DENIED', message: `${who} lacks a role for ${path} (needs one of ${needed.join(', ')})` });
       return { status: status(grpc.status.PERMISSION_DENIED, `${path} needs one of the roles [${needed.join(', ')}]; the caller holds [${[...p.roles].sort().join(', ')}]`) };
     }

@@ -23,6 +23,7 @@ import { TlsServerUpgrader } from '../identity/tls/server.js';
 import { sourceFromFiles, type IdentityFiles } from './credentials.js';
 import { InjectingServer } from './injecting.js';
 import { PeerRegistry } from './peers.js';
+import type { Policy } from '../auth/policy/policy.js';
 import { authInterceptor, type MethodRoles } from './server-auth.js';
 
 export interface SecureServerOptions {
@@ -34,7 +35,10 @@ export interface SecureServerOptions {
   identity?: IdentityFiles;
   /** Who may connect at all (default: any ID in the server's own trust domain). */
   clientAuthorizer?: Authorizer;
-  methods: MethodRoles;
+  /** Method path → roles (see also `policy`; at least one of the two grants each method). */
+  methods?: MethodRoles;
+  /** flymed's policy (or a getter following reloads): bindings give roles, roles list method paths. */
+  policy?: Policy | (() => Policy);
   publicMethods?: readonly string[];
   /** Methods a client may call on a connection without any client certificate (e.g. a join-token exchange). */
   unauthenticatedMethods?: readonly string[];
@@ -103,7 +107,7 @@ export async function createSecureServer(o: SecureServerOptions): Promise<Secure
   });
   const peers = new PeerRegistry();
   const interceptor = authInterceptor({
-    peers, methods: o.methods, publicMethods: o.publicMethods, unauthenticatedMethods: o.unauthenticatedMethods,
+    peers, ...(o.methods ? { methods: o.methods } : {}), ...(o.policy ? { policy: o.policy } : {}), publicMethods: o.publicMethods, unauthenticatedMethods: o.unauthenticatedMethods,
     tokens, tokenRoles: o.tokenRoles, idRoles: o.idRoles, events: o.events,
   });
   const inj = new InjectingServer(peers, interceptor, o.serverOptions, { upgrader, socketMode: o.socketMode, maxConnections: o.maxConnections, maxConnectionsPerPeer: o.maxConnectionsPerPeer, events: o.events });

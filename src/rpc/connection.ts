@@ -19,6 +19,10 @@ export interface InFlight {
 
 export class ServerConnection {
   readonly inFlight = new Map<JsonRpcId, InFlight>();
+  /** Notifications being handled: they count against maxInFlight and the request timeout like requests. */
+  readonly notifications = new Set<InFlight>();
+  /** Notifications dropped because the connection was at its in-flight limit. */
+  notificationsDropped = 0;
   private readonly decoder: LineDecoder;
   private paused = false;
   private closed = false;
@@ -53,10 +57,10 @@ export class ServerConnection {
     socket.on('close', () => this.finish());
     socket.on('end', () => {
       // Half-close from the peer: answer what is in flight, then close.
-      if (this.inFlight.size === 0) socket.end();
+      if (this.inFlight.size === 0 && this.notifications.size === 0) socket.end();
     });
     socket.setTimeout(limits.idleTimeoutMs, () => {
-      if (this.inFlight.size > 0 || this.keepAlive) return;
+      if (this.inFlight.size > 0 || this.notifications.size > 0 || this.keepAlive) return;
       this.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${limits.idleTimeoutMs} ms; closing`));
     });
   }
@@ -90,6 +94,11 @@ export class ServerConnection {
       case 'response':
         return; // FlyMe servers send no requests, so responses are ignored
       case 'notification':
+        // No response can say "too many": over the limit a notification is dropped (and counted).
+        if (this.draining || this.busy) {
+          this.notificationsDropped++;
+          return;
+        }
         this.dispatcher.dispatch(this, undefined, msg.method, msg.params);
         return;
       case 'request':
@@ -101,12 +110,28 @@ export class ServerConnection {
           this.write(encodeError(msg.id, flymeError('FLYME_INVALID_REQUEST', 'Invalid Request: this id is already in flight on this connection')));
           return;
         }
-        if (this.inFlight.size >= this.limits.maxInFlight) {
+        if (this.busy) {
           this.write(encodeError(msg.id, flymeError('FLYME_TOO_MANY_REQUESTS', `more than ${this.limits.maxInFlight} requests in flight on this connection`)));
           return;
         }
         this.dispatcher.dispatch(this, msg.id, msg.method, msg.params);
     }
+  }
+
+  /** At the in-flight limit, notifications included. */
+  get busy(): boolean {
+    return this.inFlight.size + this.notifications.size >= this.limits.maxInFlight;
+  }
+
+  /** Register a notification as in flight until `endNotification` (or its deadline). */
+  beginNotification(): InFlight {
+    const entry: InFlight = { deadline: Date.now() + this.limits.requestTimeoutMs };
+    this.notifications.add(entry);
+    return entry;
+  }
+
+  endNotification(entry: InFlight): void {
+    if (this.notifications.delete(entry)) this.afterComplete();
   }
 
   /** Register a request as in flight (called by the dispatcher for async handlers). */
@@ -150,8 +175,14 @@ export class ServerConnection {
     return true;
   }
 
-  /** Time out requests past their deadline. */
+  /** Time out requests and notifications past their deadline. */
   sweep(now: number): void {
+    for (const entry of this.notifications) {
+      if (entry.deadline <= now) {
+        entry.abort?.abort();
+        this.notifications.delete(entry);
+      }
+    }
     for (const [id, entry] of this.inFlight) {
       if (entry.deadline <= now) {
         entry.abort?.abort();
@@ -179,7 +210,7 @@ export class ServerConnection {
   }
 
   private afterComplete(): void {
-    if (this.inFlight.size === 0 && (this.conn.socket as { readableEnded?: boolean }).readableEnded) this.conn.socket.end();
+    if (this.inFlight.size === 0 && this.notifications.size === 0 && (this.conn.socket as { readableEnded?: boolean }).readableEnded) this.conn.socket.end();
   }
 
   private write(line: string): void {
@@ -209,7 +240,9 @@ export class ServerConnection {
     if (this.closed) return;
     this.closed = true;
     for (const entry of this.inFlight.values()) entry.abort?.abort();
+    for (const entry of this.notifications) entry.abort?.abort();
     this.inFlight.clear();
+    this.notifications.clear();
     this.onClose(this);
     const listeners = this.closeListeners;
     this.closeListeners = [];

@@ -42,7 +42,7 @@ export class Dispatcher {
       return;
     }
     if (m.def.privileged) this.events.privileged?.(conn, name);
-    const entry: InFlight = id !== undefined ? conn.begin(id) : { deadline: Infinity };
+    const entry: InFlight = id !== undefined ? conn.begin(id) : conn.beginNotification();
     let out: unknown;
     try {
       out = m.def.handler(value as never, {
@@ -58,22 +58,24 @@ export class Dispatcher {
         },
       });
     } catch (err) {
-      this.finishError(conn, id, name, err);
+      this.finishError(conn, id, name, err, entry);
       return;
     }
     if (out instanceof Promise) {
-      out.then((r) => this.finishOk(conn, id, r), (err: unknown) => this.finishError(conn, id, name, err));
+      out.then((r) => this.finishOk(conn, id, r, entry), (err: unknown) => this.finishError(conn, id, name, err, entry));
     } else {
-      this.finishOk(conn, id, out);
+      this.finishOk(conn, id, out, entry);
     }
   }
 
-  private finishOk(conn: ServerConnection, id: JsonRpcId | undefined, result: unknown): void {
+  private finishOk(conn: ServerConnection, id: JsonRpcId | undefined, result: unknown, entry: InFlight): void {
     this.events.served?.();
     if (id !== undefined) conn.respond(id, result === undefined ? {} : result);
+    else conn.endNotification(entry);
   }
 
-  private finishError(conn: ServerConnection, id: JsonRpcId | undefined, name: string, err: unknown): void {
+  private finishError(conn: ServerConnection, id: JsonRpcId | undefined, name: string, err: unknown, entry: InFlight): void {
+    if (id === undefined) conn.endNotification(entry);
     let e: FlyMeError;
     if (err instanceof FlyMeError) {
       e = err;

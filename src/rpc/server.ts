@@ -12,7 +12,8 @@ import { flymeError, type FlyMeError } from '../errors.js';
 import { listen, type AcceptedConnection, type Listener, type ListenOptions } from '../transport/listener.js';
 import { describePrincipal, emptyPrincipal, type Principal } from '../auth/principal.js';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
-import { assignDefaultRoles, defaultAuthorize, type Authorize } from './authorize.js';
+import { publicOnlyAuthorize, type Authorize } from './authorize.js';
+import type { Policy } from '../auth/policy/policy.js';
 import { ServerConnection } from './connection.js';
 import { encodeError } from '../wire/jsonrpc.js';
 import { Dispatcher } from './dispatcher.js';
@@ -28,8 +29,15 @@ export interface ServerLogger {
 
 export interface RpcServerOptions {
   limits?: Partial<ServerLimits>;
+  /**
+   * Who holds which roles and what each role may call (a `Policy`, or a getter for a reloading one such as
+   * `PolicyStore#current`). Roles are assigned at accept and every call is decided over it (auth/decision.ts).
+   * Without a policy, `assignRoles` or `authorize`, nobody holds a role: only public methods may be called.
+   */
+  policy?: Policy | (() => Policy);
+  /** Replaces the policy's decision (e.g. to add a gate); default: the policy's, or public methods only. */
   authorize?: Authorize;
-  /** Builds the principal's roles from its identity; default: uid 0 / own uid → admin. */
+  /** Builds the principal's roles from its identity; default: the policy's bindings, or none. */
   assignRoles?(p: Principal, conn: AcceptedConnection): void;
   logger?: ServerLogger;
   /** Last check on a new connection once its principal is known (e.g. lockdown): an error refuses it. */
@@ -60,6 +68,7 @@ export class RpcServer {
   private readonly log: ServerLogger;
   private readonly events: SecurityEventSink;
   private authorizeFn: Authorize;
+  private readonly policyOf: (() => Policy) | undefined;
   private nextId = 1;
   /** Admitted sockets not yet closed: serving, or still in their TLS handshake. */
   private openSockets = 0;
@@ -71,7 +80,9 @@ export class RpcServer {
   constructor(private readonly options: RpcServerOptions = {}) {
     this.limits = resolveLimits(options.limits);
     this.log = options.logger ?? silent;
-    this.authorizeFn = options.authorize ?? defaultAuthorize;
+    const policyOf = typeof options.policy === 'function' ? options.policy : options.policy ? () => options.policy as Policy : undefined;
+    this.policyOf = policyOf;
+    this.authorizeFn = options.authorize ?? (policyOf ? (p, permission, method) => policyOf().authorize(p, permission, method) : publicOnlyAuthorize);
     this.events = options.events ?? ignoreSecurityEvents;
     this.dispatcher = new Dispatcher(this.methods, () => this.authorizeFn, {
       served: () => { this.stats.requestsServed++; },
@@ -156,7 +167,8 @@ export class RpcServer {
       const { der: _der, ...cert } = conn.cert;
       principal.cert = cert;
     }
-    (this.options.assignRoles ?? ((p) => assignDefaultRoles(p)))(principal, conn);
+    if (this.options.assignRoles) this.options.assignRoles(principal, conn);
+    else this.policyOf?.().assignRoles(principal);
     const refused = this.options.admitPrincipal?.(principal);
     if (refused) {
       this.stats.refused++;
@@ -187,7 +199,7 @@ export class RpcServer {
 
   private sweep(): void {
     const now = Date.now();
-    for (const c of this.connections) if (c.inFlight.size > 0) c.sweep(now);
+    for (const c of this.connections) if (c.inFlight.size > 0 || c.notifications.size > 0) c.sweep(now);
   }
 
   /** Stop accepting, let in-flight requests finish up to the grace deadline, close everything. */

@@ -3,6 +3,7 @@
  * secrets only when the allow-list names HS256. Key selection is by `kid` only — a token
  * without a kid is refused, and there is no "try every key" fallback.
  */
+import { createHash } from 'node:crypto';
 import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWSHeaderParameters, type CryptoKey } from 'jose';
 import { flymeError } from '../../errors.js';
 import { isValidKid, type JwtAlgorithm } from './algorithms.js';
@@ -20,9 +21,15 @@ export class VerificationKeySet {
   readonly kids: readonly string[];
   readonly #local: ReturnType<typeof createLocalJWKSet> | undefined;
   readonly #secrets: ReadonlyMap<string, Uint8Array>;
+  readonly #fingerprints = new Map<string, string>();
 
   private constructor(kids: string[], publicKeys: JWK[], secrets: Map<string, Uint8Array>) {
     this.kids = Object.freeze(kids);
+    for (const k of publicKeys) {
+      const { kty, crv, x, y, n, e } = k;
+      this.#fingerprints.set(k.kid!, createHash('sha256').update(JSON.stringify({ kty, crv, x, y, n, e })).digest('base64url'));
+    }
+    for (const [kid, secret] of secrets) this.#fingerprints.set(kid, createHash('sha256').update('oct:').update(secret).digest('base64url'));
     this.#local = publicKeys.length > 0 ? createLocalJWKSet({ keys: publicKeys }) : undefined;
     this.#secrets = secrets;
   }
@@ -56,6 +63,17 @@ export class VerificationKeySet {
     });
     if (kids.length === 0) throw flymeError('FLYME_INVALID_CONFIG', 'the JWKS holds no keys');
     return new VerificationKeySet(kids, publicKeys, secrets);
+  }
+
+  /**
+   * A digest of the key material under `kid` (undefined when the set has no such kid): a token's grant
+   * outlives a JWKS reload only when the key that signed it is still there, unchanged.
+   *
+   * @example
+   * keys.keyFingerprint('2026-01') // → 'q1w2…'
+   */
+  keyFingerprint(kid: string): string | undefined {
+    return this.#fingerprints.get(kid);
   }
 
   /**

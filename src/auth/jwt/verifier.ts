@@ -49,6 +49,8 @@ export interface VerifyContext {
   connectionId?: string;
   /** DER of the client certificate of that connection, for `cnf` bound tokens. */
   clientCertDer?: Uint8Array;
+  /** The caller's own checks, run after every built-in one and before the jti is recorded: throw to refuse. */
+  check?(identity: TokenIdentity): void;
 }
 
 /** A token that passed every check. */
@@ -60,6 +62,8 @@ export interface VerifiedToken {
   oneTime: boolean;
   /** Present when the token was certificate-bound (and the presented certificate matched). */
   certThumbprint?: string;
+  /** Digest of the key that verified it (see VerificationKeySet.keyFingerprint). */
+  keyFingerprint?: string;
 }
 
 /**
@@ -140,6 +144,7 @@ export class TokenVerifier {
     const checked = checkClaims(payload, this.rolesClaim, this.maxLifetimeSeconds);
     const certThumbprint = this.#checkBinding(checked.boundThumbprint, context.clientCertDer);
     const oneTime = checked.oneTime || this.#requireOneTime;
+    context.check?.(checked.identity);
     this.replayCache.check(
       {
         iss: checked.identity.iss,
@@ -156,6 +161,7 @@ export class TokenVerifier {
       kid: header.kid as string,
       alg: header.alg as JwtAlgorithm,
       oneTime,
+      ...(keyFingerprintOf(keys, header.kid)),
       ...(certThumbprint !== undefined ? { certThumbprint } : {}),
     };
   }
@@ -170,6 +176,11 @@ export class TokenVerifier {
     }
     return bound;
   }
+}
+
+function keyFingerprintOf(keys: { keyFingerprint?(kid: string): string | undefined }, kid: unknown): { keyFingerprint?: string } {
+  const fp = typeof kid === 'string' ? keys.keyFingerprint?.(kid) : undefined;
+  return fp !== undefined ? { keyFingerprint: fp } : {};
 }
 
 function textList(value: string | readonly string[], name: string): string[] {

@@ -11,13 +11,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { flymeError, type FlyMeError } from '../../errors.js';
-import type { Principal } from '../principal.js';
+import { emptyPrincipal, type Principal } from '../principal.js';
 import { MAX_POLICY_BYTES, parsePolicyText } from './parse.js';
 import type { Binding, PolicyDocument, TrustedIssuer } from './schema.js';
 import { ChannelAcl } from './channels.js';
 
-/** Permissions every identified peer holds without a grant. */
-export const PUBLIC_PERMISSIONS: ReadonlySet<string> = new Set(['whoami', 'authenticate']);
+import { decide, PUBLIC_PERMISSIONS, type DecideOptions, type RoleTable } from '../decision.js';
+
+export { PUBLIC_PERMISSIONS };
 export const ADMIN_ROLE = 'admin';
 
 export interface PolicyInfo {
@@ -55,7 +56,7 @@ interface CompiledRole {
   roots: readonly string[];
 }
 
-export class Policy {
+export class Policy implements RoleTable {
   readonly info: PolicyInfo;
   private readonly roles = new Map<string, CompiledRole>();
   #channels: ChannelAcl | undefined;
@@ -151,16 +152,8 @@ export class Policy {
     return [...this.roles.keys()].filter((r) => this.roleGrants(r, permission)).sort();
   }
 
-  /** The RpcServer authorize hook. */
-  readonly authorize = (p: Principal, permission: string, method: string): FlyMeError | undefined => {
-    if (this.permits(p.roles, permission)) return undefined;
-    const who = p.cert ? p.cert.spiffeId : p.peer ? `uid ${p.peer.uid}` : 'this peer';
-    const would = this.rolesGranting(permission);
-    const held = p.roles.size ? `holds roles ${[...p.roles].sort().join(', ')}, none of which grants it` : 'holds no role';
-    return flymeError('FLYME_PERMISSION_DENIED',
-      `permission denied: ${method} requires permission "${permission}"; ${who} ${held} (granted by: ${would.join(', ') || 'no role'}; see flyme explain ${method})`,
-      { permission, method, grantedBy: would });
-  };
+  /** The authorization decision over this policy (see auth/decision.ts); the RpcServer authorize hook. */
+  readonly authorize = (p: Principal, permission: string, method: string, o?: DecideOptions): FlyMeError | undefined => decide(this, p, permission, method, o);
 
   /** Holds a role that grants every method. */
   isAdmin(p: Principal): boolean {
@@ -182,7 +175,12 @@ export class Policy {
     const grantingRoles = [...held].filter((r) => this.roleGrants(r, method)).sort();
     const rolesThatWouldGrant = this.rolesGranting(method);
     const pub = PUBLIC_PERMISSIONS.has(method);
-    const allowed = pub || grantingRoles.length > 0;
+    // The very decision the servers make, on a principal built from the subject the way they build it.
+    const p = emptyPrincipal('explain');
+    if (s.uid !== undefined || s.gid !== undefined) p.peer = { uid: s.uid ?? -1, gid: s.gid ?? -1 };
+    if (s.spiffeId !== undefined) p.cert = { spiffeId: s.spiffeId, serial: '', notAfter: '', thumbprint: '' };
+    this.assignRoles(p);
+    const allowed = decide(this, p, method, method) === undefined;
     const reason = pub ? `${method} is public: every identified peer may call it`
       : allowed ? `granted by role ${grantingRoles.join(', ')} via ${matched.filter((m) => m.roles.some((r) => grantingRoles.includes(r))).map((m) => m.binding).join(', ')}`
       : matched.length === 0 ? `no binding matches this subject; a binding to one of [${rolesThatWouldGrant.join(', ') || 'no role grants it'}] is missing`

@@ -6,8 +6,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ChannelsSchema } from './channels.js';
 
 const RoleName = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_.:-]{0,63}$' });
-/** A permission (by convention a method name) or `*` for every method. */
-const Permission = Type.String({ pattern: '^(\\*|[A-Za-z][A-Za-z0-9_.]{0,127})$' });
+/** A permission (a flymed method name, or a gRPC method path `/pkg.Service/Method`) or `*` for every method. */
+const Permission = Type.String({ pattern: '^(\\*|[A-Za-z][A-Za-z0-9_.]{0,127}|/[A-Za-z_][A-Za-z0-9_.]{0,127}/[A-Za-z_][A-Za-z0-9_]{0,127})$' });
 const AbsolutePath = Type.String({ pattern: '^/', maxLength: 4096 });
 const Roles = Type.Array(RoleName, { minItems: 1, maxItems: 64 });
 

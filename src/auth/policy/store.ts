@@ -14,6 +14,11 @@ export interface PolicyStoreOptions {
   watch?: boolean;
   /** Debounce for file-change reloads (default 100 ms). */
   debounceMs?: number;
+  /**
+   * Runs on every freshly loaded policy before it is applied (e.g. opening its token issuers' key sets);
+   * throwing refuses the whole file and keeps the old policy. Not called for the builtin policy.
+   */
+  prepare?(policy: Policy): void | Promise<void>;
 }
 
 export class PolicyStore {
@@ -23,7 +28,11 @@ export class PolicyStore {
   static async open(path: string | undefined, options: PolicyStoreOptions = {}): Promise<PolicyStore> {
     const events = options.events ?? ignoreSecurityEvents;
     const holder = path
-      ? await Reloadable.open(() => Policy.load(path), {
+      ? await Reloadable.open(async () => {
+        const p = Policy.load(path);
+        await options.prepare?.(p);
+        return p;
+      }, {
         ...(options.watch === false ? {} : { watch: [path] }),
         debounceMs: options.debounceMs ?? 100,
         same: (a, b) => a.info.hash === b.info.hash,

@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import { Type } from '@sinclair/typebox';
 import { RpcServer } from '../../../src/rpc/server.js';
+import { Policy } from '../../../src/auth/policy/policy.js';
 import { sleep, tempSocket } from './helpers.js';
 
 const N = 20_000;
@@ -11,7 +12,7 @@ const MAX_WRITE = 64 * 1024;
 
 test('a peer that does not read is paused; buffered output stays bounded; it gets every answer later', { timeout: 8000 }, async () => {
   const sock = tempSocket();
-  const server = new RpcServer({ limits: { maxWriteBufferBytes: MAX_WRITE, maxInFlight: N } });
+  const server = new RpcServer({ policy: Policy.builtin(), limits: { maxWriteBufferBytes: MAX_WRITE, maxInFlight: N } });
   server.method({ name: 'ping', params: Type.Object({}), permission: 'ping', handler: () => ({ pong: true, pad: 'x'.repeat(64) }) });
   await server.listen(sock.url);
   const raw = net.connect({ path: sock.path });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
 import { RpcServer } from '../../../src/rpc/server.js';
+import { Policy } from '../../../src/auth/policy/policy.js';
 import { connect, type Client } from '../../../src/rpc/client.js';
 import { FlyMeError, flymeError } from '../../../src/errors.js';
 import { rejectsWith, recordingLogger, sleep, tempSocket } from './helpers.js';
@@ -13,7 +14,8 @@ async function withServer(
   fn: (s: RpcServer, url: string, clients: Client[]) => Promise<void>,
 ): Promise<void> {
   const sock = tempSocket();
-  const server = new RpcServer(opts);
+  // Servers here decide with flymed's builtin policy (uid 0 and the own uid are admins) unless a test says otherwise.
+  const server = new RpcServer({ policy: Policy.builtin(), ...opts });
   setup(server);
   const url = await server.listen(sock.url);
   const clients: Client[] = [];
@@ -135,7 +137,7 @@ test('authorize hook: custom denial carries data.permission; default lets own ui
     assert.equal(s.stats.denied, 1);
     assert.ok(rec.warns.some((w) => w.msg === 'call denied'));
   });
-  // Default authorize: the test process has the daemon's uid, so it is admin.
+  // The builtin policy: the test process has the daemon's uid, so it is admin.
   await withServer({}, (s) => {
     s.method({ name: 'secret.read', params: Type.Object({}), permission: 'secret', handler: (_p, ctx) => ({ roles: [...ctx.principal.roles], uid: ctx.principal.peer?.uid }) });
   }, async (_s, url, clients) => {
@@ -145,8 +147,8 @@ test('authorize hook: custom denial carries data.permission; default lets own ui
     assert.deepEqual(r.roles, ['admin']);
     assert.equal(r.uid, process.getuid!());
   });
-  // Default authorize with roles stripped: non-public permission is denied, naming the permission.
-  await withServer({ assignRoles: () => {} }, (s) => {
+  // No policy at all (a library server's default): nobody holds a role; a non-public permission is denied, naming it.
+  await withServer({ policy: undefined }, (s) => {
     s.method({ name: 'secret.read', params: Type.Object({}), permission: 'secret', handler: () => ({}) });
     s.method({ name: 'whoami', params: Type.Object({}), permission: 'whoami', handler: () => ({ ok: true }) });
   }, async (_s, url, clients) => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import { RpcServer } from '../../../src/rpc/server.js';
+import { Policy } from '../../../src/auth/policy/policy.js';
 import { connect } from '../../../src/rpc/client.js';
 import { rejectsWith, sleep, tempSocket } from './helpers.js';
 
@@ -17,7 +18,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 test('graceful close: an in-flight call completes, then the socket is gone', { timeout: 6000 }, async () => {
   const sock = tempSocket();
-  const server = new RpcServer();
+  const server = new RpcServer({ policy: Policy.builtin() });
   server.method({ name: 'work', params: Type.Object({}), permission: 'work', handler: async () => { await sleep(300); return { done: true }; } });
   const url = await server.listen(sock.url);
   const c = await connect(url);
@@ -41,7 +42,7 @@ test('graceful close: an in-flight call completes, then the socket is gone', { t
 
 test('graceful close: requests arriving while draining get FLYME_SHUTTING_DOWN', { timeout: 6000 }, async () => {
   const sock = tempSocket();
-  const server = new RpcServer();
+  const server = new RpcServer({ policy: Policy.builtin() });
   server.method({ name: 'work', params: Type.Object({}), permission: 'work', handler: async () => { await sleep(300); return { done: true }; } });
   const url = await server.listen(sock.url);
   const c = await connect(url);
@@ -62,7 +63,7 @@ test('graceful close: requests arriving while draining get FLYME_SHUTTING_DOWN',
 
 test('close with 100 ms grace on a never-resolving handler finishes within ~1.5 s', { timeout: 6000 }, async () => {
   const sock = tempSocket();
-  const server = new RpcServer();
+  const server = new RpcServer({ policy: Policy.builtin() });
   let signal: AbortSignal | undefined;
   server.method({ name: 'hang', params: Type.Object({}), permission: 'hang', handler: (_p, ctx) => { signal = ctx.signal; return new Promise(() => {}); } });
   const url = await server.listen(sock.url);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
 import { RpcServer } from '../../../src/rpc/server.js';
+import { Policy } from '../../../src/auth/policy/policy.js';
 import { connect } from '../../../src/rpc/client.js';
 import { rejectsWith, recordingLogger } from './helpers.js';
 
@@ -16,7 +17,7 @@ function addWhoami(s: RpcServer): void {
 }
 
 test('tcp://127.0.0.1:0 listens on a real port; principal has no peer credentials', { timeout: 5000 }, async () => {
-  const server = new RpcServer();
+  const server = new RpcServer({ policy: Policy.builtin() });
   addWhoami(server);
   const url = await server.listen('tcp://127.0.0.1:0');
   const m = /^tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(url);
@@ -40,7 +41,7 @@ test('tcp://127.0.0.1:0 listens on a real port; principal has no peer credential
 
 test('unix://@abstract listener works and warns about missing file permissions', { skip: process.platform !== 'linux', timeout: 5000 }, async () => {
   const rec = recordingLogger();
-  const server = new RpcServer({ logger: rec.logger });
+  const server = new RpcServer({ policy: Policy.builtin(), logger: rec.logger });
   addWhoami(server);
   const url = await server.listen(`unix://@flyme-rpc-test-${process.pid}-${Date.now()}`);
   assert.ok(rec.warns.some((w) => /no file permissions/.test(w.msg ?? '')), JSON.stringify(rec.warns));
