@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { FlyMeError } from '../errors.js';
 import { RpcServer } from '../rpc/server.js';
-import { parseAddress } from '../transport/address.js';
+import { checkListenAddress, parseAddress } from '../transport/address.js';
 import { TokenAuthority, issuerFromFlags, registerAuthenticate } from './tokens.js';
 import { setupPolicy, DEFAULT_POLICY_PATH, type DaemonPolicy } from './policy.js';
 import { registerList } from './list.js';
@@ -42,7 +42,7 @@ const arg = <T>(f: (v: string) => T) => (v: string) => {
 const program = new Command('flymed')
   .description('The FlyMe daemon: serves a scoped JSON-RPC API on Unix sockets to kernel-identified peers.')
   .version(VERSION)
-  .option('--listen <url>', `listen address, repeatable: unix:///path, unix://@name, tcp://127.0.0.1:PORT (default ${DEFAULT_LISTEN})`, collect, [] as string[])
+  .option('--listen <url>', `listen address, repeatable: unix:///path, unix://@name, tcp://127.0.0.1:PORT (loopback only: no peer identity), unix+tls:///path, tls://HOST:PORT (default ${DEFAULT_LISTEN})`, collect, [] as string[])
   .option('--socket-mode <mode>', 'octal mode of Unix socket files', arg(parseMode), 0o660)
   .option('--socket-group <gid>', 'numeric group owner of Unix socket files', int)
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace', 'info')
@@ -128,6 +128,7 @@ const program = new Command('flymed')
       } : {}),
     }));
     try {
+      for (const u of urls) checkListenAddress(parseAddress(u)); // before anything is opened or bound
       audit = await openDaemonAudit({
         ...(opts.auditLog ? { path: opts.auditLog } : {}),
         ...(opts.auditKey ? { keyPath: opts.auditKey } : {}),
