@@ -13,7 +13,8 @@ const PART = /(\d{1,9}(?:\.\d{1,9})?)(ms|s|m|h|d)/y;
 /** Node timers (setTimeout, socket.setTimeout) fire at once beyond 2^31-1 ms: the limit of timer flags. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export const DURATION_UNITS = 'ms, s, m, h, d (e.g. 500ms, 30s, 10m, 1h, 7d, 1h30m)';
+export const DURATION_UNITS = 'ms, s, m, h, d';
+const EXAMPLES = 'e.g. 500ms, 30s, 10m, 1h, 7d, 1h30m';
 
 export interface DurationOptions {
   /** What is being parsed, for the message (e.g. "--idle-timeout"). */
@@ -39,7 +40,7 @@ function fail(text: string, why: string, name: string | undefined): never {
 export function parseDuration(text: string, options: DurationOptions = {}): number {
   const { name } = options;
   const s = typeof text === 'string' ? text.trim() : '';
-  if (s.length === 0 || s.length > 64) fail(text, `use a number and a unit: ${DURATION_UNITS}`, name);
+  if (s.length === 0 || s.length > 64) fail(text, `use a number and a unit (${DURATION_UNITS}), ${EXAMPLES}`, name);
   if (/^\d+(\.\d+)?$/.test(s)) fail(text, `a bare number has no unit; write ${s}ms, ${s}s, ${s}m, ${s}h or ${s}d (units: ${DURATION_UNITS})`, name);
   let ms = 0;
   let pos = 0;
@@ -47,7 +48,7 @@ export function parseDuration(text: string, options: DurationOptions = {}): numb
   while (pos < s.length) {
     PART.lastIndex = pos;
     const m = PART.exec(s);
-    if (!m) fail(text, `use a number and a unit: ${DURATION_UNITS}`, name);
+    if (!m) fail(text, `use a number and a unit (${DURATION_UNITS}), ${EXAMPLES}`, name);
     const rank = ORDER.indexOf(m[2] as Unit);
     if (rank <= last) fail(text, 'give each unit once, largest first (e.g. 1h30m)', name);
     last = rank;

@@ -1,5 +1,5 @@
 /** Small parsers for CLI values: durations (250ms, 30s, 5m, 1h, 7d; src/duration.ts), sizes (1MiB, 64KiB), octal modes. */
-import { InvalidArgumentError } from '@commander-js/extra-typings';
+import { InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { MAX_TIMER_MS, parseDuration, parseDurationSeconds, type DurationOptions } from '../duration.js';
 
 /**
@@ -10,6 +10,16 @@ export const durationArg = (options: DurationOptions = { maxMs: MAX_TIMER_MS }) 
 
 /** A commander argument parser for a lifetime flag counted in whole seconds (token, SVID and CA TTLs). */
 export const secondsArg = (options: DurationOptions = {}) => (v: string): number => asArgument(() => parseDurationSeconds(v, options));
+
+/** A duration flag in milliseconds whose default is shown in --help as written (`60s`, not `60000`). */
+export function durationOption<F extends string>(flags: F, description: string, defaultText: string, options: DurationOptions = { maxMs: MAX_TIMER_MS }) {
+  return new Option(flags, description).argParser(durationArg(options)).default(parseDuration(defaultText, options), defaultText);
+}
+
+/** A lifetime flag in whole seconds, its default shown as written (`1h`, not `3600`). */
+export function secondsOption<F extends string>(flags: F, description: string, defaultText: string, options: DurationOptions = {}) {
+  return new Option(flags, description).argParser(secondsArg(options)).default(parseDurationSeconds(defaultText, options), defaultText);
+}
 
 function asArgument<T>(f: () => T): T {
   try {

@@ -21,7 +21,7 @@ import { defaultAuditLogPath } from '../audit/files.js';
 import type { DaemonTls } from './tls-setup.js';
 import type { X509Source } from '../identity/source/types.js';
 import { registerCoreMethods, VERSION } from './methods.js';
-import { durationArg, parseSize, parseMode } from '../cli/parse.js';
+import { durationOption, parseSize, parseMode } from '../cli/parse.js';
 
 const DEFAULT_LISTEN = 'unix:///run/flyme/flyme.sock';
 
@@ -49,15 +49,15 @@ const program = new Command('flymed')
   .option('--max-connections <n>', 'maximum concurrent connections', int, 100)
   .option('--max-in-flight <n>', 'maximum requests in flight per connection', int, 64)
   .option('--max-frame <size>', 'maximum frame (line) size, e.g. 1MiB', arg(parseSize), 1024 * 1024)
-  .option('--idle-timeout <duration>', 'close connections idle this long: a number with a unit (ms, s, m, h, d), e.g. 60s', durationArg(), 60_000)
-  .option('--request-timeout <duration>', 'fail requests running longer, e.g. 30s', durationArg(), 30_000)
+  .addOption(durationOption('--idle-timeout <duration>', 'close connections idle this long: a number with a unit (ms, s, m, h, d)', '60s'))
+  .addOption(durationOption('--request-timeout <duration>', 'fail requests running longer', '30s'))
   .option('--certs <dir>', 'mTLS credentials dir for unix+tls:// and tls:// listeners: server.pem, server.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')
   .option('--spiffe-socket <url>', 'take the mTLS identity from the SPIFFE Workload API (FlyMe\'s or SPIRE\'s agent) instead of --certs; rotation reaches new and live connections')
   .option('--spiffe-id <id>', 'with --spiffe-socket: present this SVID (default: the first the Workload API lists)')
   .option('--allow-id <spiffe-id>', 'mTLS: admit this client SPIFFE ID (repeatable; default: any ID in the server\'s trust domain)', collect, [] as string[])
   .option('--allow-prefix <path>', 'mTLS: admit client IDs under this path of the trust domain, e.g. /clients (repeatable)', collect, [] as string[])
   .option('--admin-id <spiffe-id>', 'grant the admin role to this client SPIFFE ID (repeatable)', collect, [] as string[])
-  .option('--handshake-timeout <duration>', 'TLS handshake deadline, e.g. 10s', durationArg(), 10_000)
+  .addOption(durationOption('--handshake-timeout <duration>', 'TLS handshake deadline', '10s'))
   .option('--jwks <file>', 'accept tokens (authenticate method) signed by the keys in this JWKS file (reloaded on change)')
   .option('--token-issuer <iss>', 'the trusted token issuer (iss claim); required with --jwks')
   .option('--token-audience <aud>', 'the audience tokens must name', 'flymed')
@@ -68,7 +68,7 @@ const program = new Command('flymed')
   .option('--audit-rotate <size>', 'rotate the audit log at this size', arg(parseSize), 10 * 1024 * 1024)
   .option('--subscriber-backlog <size>', 'drop an alert subscriber that falls this far behind', arg(parseSize), 256 * 1024)
   .option('--state-dir <dir>', 'where the kill switch keeps its lockdown state (default: the audit log\'s directory)')
-  .option('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests, e.g. 5s', durationArg(), 5_000)
+  .addOption(durationOption('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', '5s'))
   .action(async (opts) => {
     const log = pino({ name: 'flymed', level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
     if (process.getuid?.() !== 0) log.warn({ uid: process.getuid?.() }, 'flymed is not running as root: privileged operations will be limited to what this user may do');
