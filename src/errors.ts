@@ -29,7 +29,7 @@ export const ERROR_CATALOG = {
   FLYME_CONNECTION_CLOSED: [-32052, 'The connection closed before the response arrived.'],
   FLYME_PROTOCOL_ERROR: [-32053, 'The peer sent something that is not valid FlyMe wire protocol.'],
   FLYME_ADDRESS_IN_USE: [-32054, 'A live server already listens at the address, or a non-socket file is in the way.'],
-  FLYME_INVALID_ADDRESS: [-32055, 'The listen/connect URL is malformed or uses an unsupported scheme.'],
+  FLYME_INVALID_ADDRESS: [-32055, 'The listen/connect URL is malformed, uses an unsupported scheme, or may not be listened on (plain tcp:// beyond loopback).'],
   FLYME_INVALID_CONFIG: [-32056, 'A configuration value or file is invalid; the message names it.'],
   FLYME_NATIVE_UNAVAILABLE: [-32057, 'The native peer-credential addon is not built or not loadable.'],
   FLYME_FILE_EXISTS: [-32058, 'Refusing to overwrite an existing file without --force.'],

@@ -4,7 +4,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { Command, Option } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { AuditLog } from '../audit/log.js';
 import { limitSecurityEvents } from '../auth/events.js';
@@ -16,7 +16,7 @@ import { parseSelector } from '../ca/selectors.js';
 import { serveCa } from '../ca/server.js';
 import { flymeError } from '../errors.js';
 import { loadCA } from '../identity/ca.js';
-import { parseDuration } from './parse.js';
+import { secondsOption } from './parse.js';
 
 const root = () => process.getuid?.() === 0;
 /** Event kinds anyone who can reach a port can cause: recorded one by one up to 20 a second, then counted. */
@@ -24,13 +24,6 @@ export const ANONYMOUS_NOISE = ['handshake_failed', 'unauthenticated', 'connecti
 export const defaultCaDir = (): string => (root() ? '/var/lib/flyme/ca' : join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'flyme', 'ca'));
 export const defaultCaSocket = (): string => (root() ? 'unix:///run/flyme/ca-admin.sock' : `unix://${join(process.env.XDG_RUNTIME_DIR || `/tmp/flyme-${process.getuid?.() ?? 'user'}`, 'ca-admin.sock')}`);
 
-const seconds = (v: string): number => {
-  try {
-    return Math.round(parseDuration(v) / 1000);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-};
 const collect = (v: string, prev: string[]) => [...prev, v];
 const out = (json: boolean, value: unknown, human: string) => process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human}\n`);
 const formatEntry = (e: WireEntry) =>
@@ -53,8 +46,8 @@ export function caCommand(json: () => boolean = () => false): Command {
     .requiredOption('--trust-domain <td>', 'e.g. example.org')
     .option('--data-dir <dir>', 'where the CA keeps its keys and state', defaultCaDir())
     .addOption(new Option('--key-type <type>', 'key type').choices(['P-256', 'Ed25519'] as const).default('P-256' as const))
-    .option('--root-ttl <duration>', 'root lifetime', seconds, 3650 * 86400)
-    .option('--intermediate-ttl <duration>', 'intermediate lifetime (rotated at two thirds)', seconds, 7 * 86400)
+    .addOption(secondsOption('--root-ttl <duration>', 'root lifetime', '3650d'))
+    .addOption(secondsOption('--intermediate-ttl <duration>', 'intermediate lifetime (rotated at two thirds)', '7d'))
     .action(async (o) => {
       await initCaDir(o.dataDir, { trustDomain: o.trustDomain, keyType: o.keyType, rootDays: o.rootTtl / 86400, intermediateHours: o.intermediateTtl / 3600 });
       process.stdout.write(`CA for ${o.trustDomain} created in ${o.dataDir}; trust bundle: ${caFiles(o.dataDir).root}\n`);
@@ -66,8 +59,8 @@ export function caCommand(json: () => boolean = () => false): Command {
     .option('--listen <url>', 'mTLS listener for agents, repeatable: tls://127.0.0.1:8081, unix+tls:///run/flyme/ca.sock', collect, [] as string[])
     .option('--admin-socket <url>', 'CAAdmin for root and the CA\'s own user (unix:///path, mode 0600)', defaultCaSocket())
     .option('--admin-id <spiffe-id>', 'also allow this SPIFFE ID to call CAAdmin over mTLS (repeatable)', collect, [] as string[])
-    .option('--intermediate-ttl <duration>', 'lifetime of rotated intermediates', seconds, 7 * 86400)
-    .option('--agent-ttl <duration>', 'lifetime of agent SVIDs', seconds, 3600)
+    .addOption(secondsOption('--intermediate-ttl <duration>', 'lifetime of rotated intermediates', '7d'))
+    .addOption(secondsOption('--agent-ttl <duration>', 'lifetime of agent SVIDs', '1h'))
     .option('--audit-log <file>', 'signed audit log of issuances and refusals (default DATA_DIR/audit.log)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug', 'info')
     .action(async (o) => {
@@ -104,7 +97,7 @@ export function caCommand(json: () => boolean = () => false): Command {
 
   ca.command('join-token').description('a single-use token for an agent\'s first SVID (the CA stores only its hash)')
     .requiredOption('--agent-id <spiffe-id>', 'spiffe://TD/agent/NAME')
-    .option('--ttl <duration>', 'how long the token may be used', seconds, 600)
+    .addOption(secondsOption('--ttl <duration>', 'how long the token may be used', '10m'))
     .addOption(socketOption())
     .action(async (o) => {
       const t = await withAdmin(o.caSocket, (c) => c.createJoinToken(o.agentId, o.ttl));
@@ -116,7 +109,7 @@ export function caCommand(json: () => boolean = () => false): Command {
     .requiredOption('--spiffe-id <id>', 'the workload\'s SPIFFE ID')
     .requiredOption('--parent <agent-id>', 'the agent that attests the workload (spiffe://TD/agent/NAME)')
     .option('--selector <selector>', 'unix:uid:N | unix:gid:N | unix:user:NAME | unix:group:NAME | unix:path:/abs | unix:sha256:HEX (repeatable; all must match)', collect, [] as string[])
-    .option('--ttl <duration>', 'SVID lifetime', seconds, 3600)
+    .addOption(secondsOption('--ttl <duration>', 'SVID lifetime', '1h'))
     .option('--hint <text>', 'operator hint passed to workloads')
     .addOption(socketOption())
     .action(async (o) => {
@@ -150,7 +143,7 @@ export function caCommand(json: () => boolean = () => false): Command {
   ca.command('rotate-intermediate').description('install a new intermediate signed by an offline root key (the running CA picks it up)')
     .option('--data-dir <dir>', 'the CA directory', defaultCaDir())
     .requiredOption('--root-key <file>', 'the root\'s private key (PKCS#8 PEM)')
-    .option('--intermediate-ttl <duration>', 'lifetime of the new intermediate', seconds, 7 * 86400)
+    .addOption(secondsOption('--intermediate-ttl <duration>', 'lifetime of the new intermediate', '7d'))
     .action(async (o) => {
       const rootCa = await loadCA({ certPath: caFiles(o.dataDir).root, keyPath: o.rootKey });
       const next = await rotateIntermediate(o.dataDir, rootCa, o.intermediateTtl / 3600);

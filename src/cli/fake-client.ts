@@ -6,6 +6,7 @@
  */
 import { Command } from '@commander-js/extra-typings';
 import { parseAddress } from '../transport/address.js';
+import { durationOption } from './parse.js';
 import { tlsAttempt, type TlsCreds } from './probe/tls-attempt.js';
 import { createRootCA, issueSvidWithKey } from '../identity/index.js';
 
@@ -13,7 +14,7 @@ const program = new Command('flyme-fake-client')
   .description('Prove that flymed refuses clients without valid FlyMe certificates (exit 0 = all refused).')
   .option('-c, --connect <url>', 'daemon mTLS address (unix+tls:///path or tls://host:port; env FLYME_CONNECT)')
   .option('--trust-domain <td>', 'trust domain to impersonate', 'flyme.local')
-  .option('--timeout <ms>', 'per-attempt timeout', (v) => Number(v), 3000)
+  .addOption(durationOption('--timeout <duration>', 'per-attempt timeout: a number with a unit (ms, s, m, h, d)', '3s'))
   .action(async (opts) => {
     const url = opts.connect ?? process.env.FLYME_CONNECT ?? 'unix+tls:///run/flyme/flyme.sock';
     if (!parseAddress(url).tls) throw new Error(`${url} is not an mTLS address (use unix+tls:// or tls://)`);

@@ -4,6 +4,7 @@ import { Command } from '@commander-js/extra-typings';
 import { FlyMeError } from '../errors.js';
 import { connect } from '../rpc/client.js';
 import { dialDaemon } from './dial.js';
+import { durationOption } from './parse.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { formatAlert, formatAudit, formatList, formatStatus, formatWhoami } from './format.js';
 
@@ -18,7 +19,7 @@ const program = new Command('flyme')
   .option('--server-id <spiffe-id>', "the daemon's expected SPIFFE ID (default spiffe://<your trust domain>/flymed)")
   .option('--token <jwt>', 'present this token on the connection first (env FLYME_TOKEN); tokens bind to one connection')
   .option('--json', 'machine-readable JSON output')
-  .option('--timeout <ms>', 'per-call timeout in milliseconds', (v) => Number(v), 10_000)
+  .addOption(durationOption('--timeout <duration>', 'per-call timeout: a number with a unit (ms, s, m, h, d)', '10s'))
   .exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
   });

@@ -1,13 +1,32 @@
-/** Small parsers for CLI values: durations (250ms, 30s, 5m, 1h, 7d), sizes (1MiB, 64KiB), octal modes. */
+/** Small parsers for CLI values: durations (250ms, 30s, 5m, 1h, 7d; src/duration.ts), sizes (1MiB, 64KiB), octal modes. */
+import { InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { MAX_TIMER_MS, parseDuration, parseDurationSeconds, type DurationOptions } from '../duration.js';
 
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 30s, 5m, 1h, 7d)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  const ms = unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : unit === 'h' ? n * 3_600_000 : n * 86_400_000;
-  if (ms <= 0) throw new Error(`duration "${text}" must be positive`);
-  return Math.round(ms);
+/**
+ * A commander argument parser for a duration flag, in milliseconds (src/duration.ts: `500ms`, `30s`,
+ * `10m`, `1h`, `7d`, `1h30m`; a bare number is refused). Timer flags are capped at MAX_TIMER_MS.
+ */
+export const durationArg = (options: DurationOptions = { maxMs: MAX_TIMER_MS }) => (v: string): number => asArgument(() => parseDuration(v, options));
+
+/** A commander argument parser for a lifetime flag counted in whole seconds (token, SVID and CA TTLs). */
+export const secondsArg = (options: DurationOptions = {}) => (v: string): number => asArgument(() => parseDurationSeconds(v, options));
+
+/** A duration flag in milliseconds whose default is shown in --help as written (`60s`, not `60000`). */
+export function durationOption<F extends string>(flags: F, description: string, defaultText: string, options: DurationOptions = { maxMs: MAX_TIMER_MS }) {
+  return new Option(flags, description).argParser(durationArg(options)).default(parseDuration(defaultText, options), defaultText);
+}
+
+/** A lifetime flag in whole seconds, its default shown as written (`1h`, not `3600`). */
+export function secondsOption<F extends string>(flags: F, description: string, defaultText: string, options: DurationOptions = {}) {
+  return new Option(flags, description).argParser(secondsArg(options)).default(parseDurationSeconds(defaultText, options), defaultText);
+}
+
+function asArgument<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 export function parseSize(text: string): number {

@@ -9,7 +9,7 @@ import { certToPem } from '../identity/profile.js';
 import { WorkloadApiClient } from '../spiffe/client.js';
 import { ENDPOINT_ENV } from '../spiffe/endpoint.js';
 import { DEFAULT_AGENT_SOCKET } from './agent.js';
-import { parseDuration } from './parse.js';
+import { durationOption } from './parse.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const endpoint = (socket?: string) => socket ?? process.env[ENDPOINT_ENV] ?? DEFAULT_AGENT_SOCKET;
@@ -22,7 +22,7 @@ export function spiffeCommand(json: () => boolean = () => false): Command {
     .option('--audience <aud>', 'JWT audience (repeatable)', collect, [] as string[])
     .option('--spiffe-id <id>', 'with --jwt: only this identity')
     .option('--out <dir>', 'write svid.N.pem, svid.N.key (0600), bundle.N.pem and crl.N.der (or jwt.N.token)')
-    .option('--timeout <duration>', 'how long to wait', (v) => parseDuration(v), 10_000)
+    .addOption(durationOption('--timeout <duration>', 'how long to wait', '10s'))
     .action(async (o) => {
       const client = new WorkloadApiClient(endpoint(o.socket));
       const started = Date.now();

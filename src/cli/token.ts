@@ -11,12 +11,12 @@ import {
   TokenVerifier,
   checkAlgorithms,
   generateSigningKey,
-  parseDuration,
   readJsonFile,
   writeKeyFiles,
   type JwtAlgorithm,
 } from '../auth/jwt/index.js';
 import { firstCertificateDer } from '../auth/thumbprint.js';
+import { parseDurationSeconds } from '../duration.js';
 
 /** Where the token commands write (tests capture it). */
 export interface TokenCliIo {
@@ -67,7 +67,7 @@ export function tokenCommand(io: TokenCliIo = processIo): Command {
     .requiredOption('--sub <sub>', 'subject (the service)')
     .requiredOption('--aud <aud>', 'audience (comma-separated for several)')
     .option('--roles <roles>', 'comma-separated roles to claim', '')
-    .option('--ttl <duration>', 'lifetime, e.g. 30s, 15m, 1h (at most 1h)', '15m')
+    .option('--ttl <duration>', 'lifetime: a number with a unit (s, m, h), e.g. 30s, 15m, 1h (at most 1h)', '15m')
     .option('--bind-cert <pem>', 'bind the token to this client certificate (RFC 8705 x5t#S256)')
     .option('--one-time', 'the token can be used once', false)
     .action((opts) =>
@@ -78,7 +78,7 @@ export function tokenCommand(io: TokenCliIo = processIo): Command {
           sub: opts.sub,
           aud: aud.length === 1 ? (aud[0] as string) : aud,
           roles: splitList(opts.roles),
-          ttlSeconds: parseDuration(opts.ttl),
+          ttlSeconds: parseDurationSeconds(opts.ttl, { name: '--ttl' }),
           oneTime: opts.oneTime,
           ...(opts.bindCert ? { bindCertDer: firstCertificateDer(await readText(opts.bindCert)) } : {}),
         });

@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { FlyMeError } from '../errors.js';
 import { RpcServer } from '../rpc/server.js';
-import { parseAddress } from '../transport/address.js';
+import { checkListenAddress, parseAddress } from '../transport/address.js';
 import { TokenAuthority, issuerFromFlags, registerAuthenticate } from './tokens.js';
 import { setupPolicy, DEFAULT_POLICY_PATH, type DaemonPolicy } from './policy.js';
 import { registerList } from './list.js';
@@ -22,7 +22,7 @@ import { defaultAuditLogPath } from '../audit/files.js';
 import type { DaemonTls } from './tls-setup.js';
 import type { X509Source } from '../identity/source/types.js';
 import { registerCoreMethods, VERSION } from './methods.js';
-import { parseDuration, parseSize, parseMode } from '../cli/parse.js';
+import { durationOption, parseSize, parseMode } from '../cli/parse.js';
 
 const DEFAULT_LISTEN = 'unix:///run/flyme/flyme.sock';
 
@@ -43,22 +43,22 @@ const arg = <T>(f: (v: string) => T) => (v: string) => {
 const program = new Command('flymed')
   .description('The FlyMe daemon: serves a scoped JSON-RPC API on Unix sockets to kernel-identified peers.')
   .version(VERSION)
-  .option('--listen <url>', `listen address, repeatable: unix:///path, unix://@name, tcp://127.0.0.1:PORT (default ${DEFAULT_LISTEN})`, collect, [] as string[])
+  .option('--listen <url>', `listen address, repeatable: unix:///path, unix://@name, tcp://127.0.0.1:PORT (loopback only: no peer identity), unix+tls:///path, tls://HOST:PORT (default ${DEFAULT_LISTEN})`, collect, [] as string[])
   .option('--socket-mode <mode>', 'octal mode of Unix socket files', arg(parseMode), 0o660)
   .option('--socket-group <gid>', 'numeric group owner of Unix socket files', int)
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace', 'info')
   .option('--max-connections <n>', 'maximum concurrent connections', int, 100)
   .option('--max-in-flight <n>', 'maximum requests in flight per connection', int, 64)
   .option('--max-frame <size>', 'maximum frame (line) size, e.g. 1MiB', arg(parseSize), 1024 * 1024)
-  .option('--idle-timeout <duration>', 'close connections idle this long, e.g. 60s', arg(parseDuration), 60_000)
-  .option('--request-timeout <duration>', 'fail requests running longer, e.g. 30s', arg(parseDuration), 30_000)
+  .addOption(durationOption('--idle-timeout <duration>', 'close connections idle this long: a number with a unit (ms, s, m, h, d)', '60s'))
+  .addOption(durationOption('--request-timeout <duration>', 'fail requests running longer', '30s'))
   .option('--certs <dir>', 'mTLS credentials dir for unix+tls:// and tls:// listeners: server.pem, server.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')
   .option('--spiffe-socket <url>', 'take the mTLS identity from the SPIFFE Workload API (FlyMe\'s or SPIRE\'s agent) instead of --certs; rotation reaches new and live connections')
   .option('--spiffe-id <id>', 'with --spiffe-socket: present this SVID (default: the first the Workload API lists)')
   .option('--allow-id <spiffe-id>', 'mTLS: admit this client SPIFFE ID (repeatable; default: any ID in the server\'s trust domain)', collect, [] as string[])
   .option('--allow-prefix <path>', 'mTLS: admit client IDs under this path of the trust domain, e.g. /clients (repeatable)', collect, [] as string[])
   .option('--admin-id <spiffe-id>', 'grant the admin role to this client SPIFFE ID (repeatable)', collect, [] as string[])
-  .option('--handshake-timeout <duration>', 'TLS handshake deadline', arg(parseDuration), 10_000)
+  .addOption(durationOption('--handshake-timeout <duration>', 'TLS handshake deadline', '10s'))
   .option('--jwks <file>', 'accept tokens (authenticate method) signed by the keys in this JWKS file (reloaded on change)')
   .option('--token-issuer <iss>', 'the trusted token issuer (iss claim); required with --jwks')
   .option('--token-audience <aud>', 'the audience tokens must name', 'flymed')
@@ -69,7 +69,7 @@ const program = new Command('flymed')
   .option('--audit-rotate <size>', 'rotate the audit log at this size', arg(parseSize), 10 * 1024 * 1024)
   .option('--subscriber-backlog <size>', 'drop an alert subscriber that falls this far behind', arg(parseSize), 256 * 1024)
   .option('--state-dir <dir>', 'where the kill switch keeps its lockdown state (default: the audit log\'s directory)')
-  .option('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', arg(parseDuration), 5_000)
+  .addOption(durationOption('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', '5s'))
   .action(async (opts) => {
     const log = pino({ name: 'flymed', level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
     if (process.getuid?.() !== 0) log.warn({ uid: process.getuid?.() }, 'flymed is not running as root: privileged operations will be limited to what this user may do');
@@ -131,6 +131,7 @@ const program = new Command('flymed')
       } : {}),
     }));
     try {
+      for (const u of urls) checkListenAddress(parseAddress(u)); // before anything is opened or bound
       audit = await openDaemonAudit({
         ...(opts.auditLog ? { path: opts.auditLog } : {}),
         ...(opts.auditKey ? { keyPath: opts.auditKey } : {}),

@@ -11,15 +11,17 @@ import { x509, type X509Certificate } from './x509.js';
 export const BACKDATE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
+/** Random bits in every serial (CA/Browser Forum baseline: at least 64; FlyMe: at least 128). */
+export const SERIAL_RANDOM_BYTES = 16;
+
 /**
- * A random positive serial of 128 bits: 16 random bytes, top bit cleared (positive in DER), first byte never 0
- * (so the DER integer always has 16 octets and is never zero). Returned as lowercase hex.
+ * The serial of every certificate FlyMe signs (roots, intermediates, leaves, the CA service's SVIDs):
+ * a fixed 0x01 octet followed by 16 random bytes, i.e. 128 random bits in a DER INTEGER of 17 octets that is
+ * always positive (first octet < 0x80), never zero, minimally encoded (first octet not 0) and within
+ * RFC 5280's 20-octet limit. (Clearing the top bit of 16 random bytes would leave only 127.) Lowercase hex.
  */
 export function randomSerial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = bytes[0]! & 0x7f;
-  if (bytes[0] === 0) bytes[0] = 0x01;
-  return bytes.toString('hex');
+  return `01${randomBytes(SERIAL_RANDOM_BYTES).toString('hex')}`;
 }
 
 /** Validity request: explicit dates (tests, rotation) or a lifetime counted from `now`. */

@@ -46,9 +46,10 @@ export function signerFromPem(spiffeId: string, chainPem: string, keyPem: string
   return { spiffeId, key, alg, x5c };
 }
 
-export async function sealEnvelope(s: Signer, channel: string, payload: string, o: { contentType?: string; jwt?: string; maxBytes?: number } = {}): Promise<string> {
+/** `now` (milliseconds since the epoch) sets the signing time; tests use it, callers leave it out. */
+export async function sealEnvelope(s: Signer, channel: string, payload: string, o: { contentType?: string; jwt?: string; maxBytes?: number; now?: () => number } = {}): Promise<string> {
   const body: EnvelopeBody = {
-    v: 1, channel, from: s.spiffeId, iat: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url'),
+    v: 1, channel, from: s.spiffeId, iat: Math.floor((o.now ?? Date.now)() / 1000), nonce: randomBytes(16).toString('base64url'),
     contentType: o.contentType ?? 'text/plain', payload, ...(o.jwt ? { jwt: o.jwt } : {}),
   };
   const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(body))).setProtectedHeader({ alg: s.alg, typ: 'flyme-pubsub+jws', x5c: s.x5c }).sign(s.key);
@@ -83,6 +84,8 @@ export interface VerifierOptions {
   replay?: ReplayCache;
   /** Verify an envelope's token and return the roles it grants (claimed ∩ allowed); throw to reject. */
   tokenRoles?(jwt: string, from: string): Promise<string[]>;
+  /** The clock for the freshness window, the signer's certificate validity and the nonce cache, in milliseconds since the epoch (default Date.now). */
+  now?: () => number;
 }
 
 interface KnownSigner { spiffeId: string; key: KeyLike }
@@ -97,8 +100,8 @@ export class EnvelopeVerifier {
   }
 
   /** The signer of an x5c chain, verified against the current bundle through the shared verification cache. */
-  async #signer(x5c: string[], alg: 'ES256' | 'EdDSA'): Promise<KnownSigner> {
-    const verdict = await verifyPresented(x5c.map((b) => new Uint8Array(Buffer.from(b, 'base64'))), this.o.bundle());
+  async #signer(x5c: string[], alg: 'ES256' | 'EdDSA', nowMs: number): Promise<KnownSigner> {
+    const verdict = await verifyPresented(x5c.map((b) => new Uint8Array(Buffer.from(b, 'base64'))), this.o.bundle(), nowMs);
     let keys = importedKeys.get(verdict);
     if (!keys) importedKeys.set(verdict, (keys = new Map()));
     let key = keys.get(alg);
@@ -112,6 +115,7 @@ export class EnvelopeVerifier {
 
   /** Throws MessageRejected with the reason. `arrivedOn` is the channel Redis delivered it on. */
   async open(raw: string, arrivedOn: string): Promise<VerifiedMessage> {
+    const nowMs = (this.o.now ?? Date.now)();
     const max = this.o.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     if (raw.length > max) throw new MessageRejected('oversize', `message of ${raw.length} bytes exceeds ${max}`);
     let header: ReturnType<typeof decodeProtectedHeader>;
@@ -125,7 +129,7 @@ export class EnvelopeVerifier {
     }
     let signer: KnownSigner;
     try {
-      signer = await this.#signer(header.x5c, header.alg);
+      signer = await this.#signer(header.x5c, header.alg, nowMs);
     } catch (e) {
       throw new MessageRejected('untrusted-signer', `signer certificate refused: ${(e as Error).message}`);
     }
@@ -142,7 +146,7 @@ export class EnvelopeVerifier {
     }
     if (body.from !== spiffeId) throw new MessageRejected('wrong-sender', `envelope claims ${body.from} but is signed by ${spiffeId}`, spiffeId);
     if (body.channel !== arrivedOn) throw new MessageRejected('wrong-channel', `envelope for channel ${body.channel} arrived on ${arrivedOn} (cross-channel replay)`, spiffeId);
-    const now = Date.now() / 1000;
+    const now = nowMs / 1000;
     const window = this.o.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
     if (Math.abs(now - body.iat) > window) throw new MessageRejected('stale', `issued ${Math.round(now - body.iat)} s ago; the window is ${window} s`, spiffeId);
     let roles: string[] = [];
@@ -156,7 +160,7 @@ export class EnvelopeVerifier {
     }
     if (!this.o.acl().canPublish({ spiffeId, roles }, arrivedOn)) throw new MessageRejected('not-allowed', `${spiffeId} may not publish to ${arrivedOn}`, spiffeId);
     try {
-      this.#replay.check({ iss: `pubsub:${spiffeId}`, jti: body.nonce, forgetAfterMs: (body.iat + window) * 1000 + 1000, oneTime: true }, Date.now());
+      this.#replay.check({ iss: `pubsub:${spiffeId}`, jti: body.nonce, forgetAfterMs: (body.iat + window) * 1000 + 1000, oneTime: true }, nowMs);
     } catch (e) {
       throw new MessageRejected('replayed', `nonce already seen: ${(e as Error).message}`, spiffeId);
     }

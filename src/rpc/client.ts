@@ -11,7 +11,7 @@
 import type { Duplex } from 'node:stream';
 import { FlyMeError, flymeError } from '../errors.js';
 import { LineDecoder, DEFAULT_MAX_FRAME_BYTES } from '../wire/framing.js';
-import { encodeRequest, encodeNotification, errorFromWire, parseFrame, type JsonRpcId } from '../wire/jsonrpc.js';
+import { encodeRequest, encodeNotification, errorFromWire, parseFrame } from '../wire/jsonrpc.js';
 import { dial, type DialOptions } from '../transport/dial.js';
 import { parseAddress } from '../transport/address.js';
 import type { TlsIdentityOptions } from './secure-dial.js';
@@ -42,7 +42,7 @@ interface Pending {
 }
 
 export class Client {
-  private readonly pending = new Map<JsonRpcId, Pending>();
+  private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closedError: FlyMeError | undefined;
   private outbox: string[] = [];
@@ -143,6 +143,7 @@ export class Client {
         if (msg.error) this.shutdown(errorFromWire(msg.error));
         return;
       }
+      if (typeof msg.id !== 'number') return; // this client only sends small integer ids
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);

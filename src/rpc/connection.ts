@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal.js';
 import type { ServerLimits } from './limits.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { ConnectionHandle } from './method.js';
+import { InFlightTable } from './in-flight.js';
 
 /** A request in flight. The AbortController is created only if a handler asks for its signal. */
 export interface InFlight {
@@ -18,7 +19,8 @@ export interface InFlight {
 }
 
 export class ServerConnection {
-  readonly inFlight = new Map<JsonRpcId, InFlight>();
+  /** Keyed by the id's exact value (a 64-bit id beyond 2^53 is its own key). */
+  readonly inFlight = new InFlightTable<InFlight>();
   /** Notifications being handled: they count against maxInFlight and the request timeout like requests. */
   readonly notifications = new Set<InFlight>();
   /** Notifications dropped because the connection was at its in-flight limit. */

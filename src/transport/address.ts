@@ -7,6 +7,7 @@
  *   unix+tls://@name        abstract socket + mutual TLS 1.3
  *   tls://host:port         TCP + mutual TLS 1.3
  */
+import { isIPv6 } from 'node:net';
 import { isAbsolute, normalize } from 'node:path';
 import { flymeError } from '../errors.js';
 
@@ -46,6 +47,46 @@ export function parseAddress(url: string): Address {
     return { kind: 'tcp', host, port, tls: scheme === 'tls', url };
   }
   throw bad(`unsupported scheme "${scheme}"`);
+}
+
+/**
+ * Whether a host is a loopback IP literal: 127.0.0.0/8, ::1, or IPv4-mapped ::ffff:127.x.y.z (and the
+ * name `localhost`, which Node binds to one of those). Host names are not resolved: anything else is false.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost') return true;
+  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255) && Number(v4[1]) === 127;
+  if (isIPv6(h)) {
+    // ::1 in any spelling (0:0:0:0:0:0:0:1, ::0001)
+    const groups = expandIPv6(h);
+    return groups !== undefined && groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1;
+  }
+  return false;
+}
+
+function expandIPv6(h: string): number[] | undefined {
+  if (h.includes('.')) return undefined; // embedded IPv4 other than the ::ffff: form above is not loopback
+  const [head, tail] = h.split('::') as [string, string | undefined];
+  const part = (s: string) => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const a = part(head);
+  const b = tail === undefined ? [] : part(tail);
+  const fill = tail === undefined ? 0 : 8 - a.length - b.length;
+  const all = [...a, ...new Array<number>(Math.max(fill, 0)).fill(0), ...b];
+  return all.length === 8 && all.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? all : undefined;
+}
+
+/**
+ * Refuses an address no server should listen on: plain tcp:// beyond loopback, where a peer has no identity
+ * at all (no kernel credentials, no certificate). Throws FLYME_INVALID_ADDRESS naming the alternative.
+ */
+export function checkListenAddress(a: Address): void {
+  if (a.kind !== 'tcp' || a.tls || isLoopbackHost(a.host)) return;
+  const hostPort = `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+  throw flymeError('FLYME_INVALID_ADDRESS',
+    `refusing to listen on ${a.url}: plain tcp:// gives peers no identity (no kernel credentials, no certificate), so it may listen only on loopback (127.0.0.0/8 or ::1); use tls://${hostPort} (mutual TLS) for other addresses`,
+    { address: a.url });
 }
 
 /** The argument Node's net.connect / server.listen take for a Unix address. */

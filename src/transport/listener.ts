@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FlyMeError, flymeError } from '../errors.js';
 import { encodeError } from '../wire/jsonrpc.js';
-import { parseAddress, unixSocketPath, type Address } from './address.js';
+import { checkListenAddress, parseAddress, unixSocketPath, type Address } from './address.js';
 import { readPeerCredentials, type PeerCredentials } from './peercred.js';
 import { PeerLimit } from './peer-limit.js';
 import { applySocketPermissions, prepareSocketPath, removeSocketFile, DEFAULT_SOCKET_MODE, DEFAULT_DIR_MODE } from './socket-file.js';
@@ -82,6 +82,7 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
   if (address.tls && !options.secure) {
     throw flymeError('FLYME_INVALID_CONFIG', `${url} needs TLS credentials (certificate, key, CA bundle)`);
   }
+  checkListenAddress(address);
   const isUnix = address.kind !== 'tcp';
   const perPeer = options.maxConnectionsPerPeer === undefined ? undefined : new PeerLimit(options.maxConnectionsPerPeer);
   if (address.kind === 'abstract') {

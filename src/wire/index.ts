@@ -1,6 +1,6 @@
 export { LineDecoder, DEFAULT_MAX_FRAME_BYTES, type LineSink } from './framing.js';
 export {
-  parseFrame, classify, encodeResult, encodeError, encodeRequest, encodeNotification, errorFromWire,
+  parseFrame, classify, encodeResult, encodeError, encodeRequest, encodeNotification, errorFromWire, idText, ExactNumberId,
   type RpcMessage, type RpcRequest, type RpcNotification, type RpcResponse, type RpcInvalid, type RpcErrorObject,
   type JsonRpcId, type Params,
 } from './jsonrpc.js';

@@ -4,8 +4,14 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ERROR_CATALOG, FlyMeError, type FlyMeErrorCode } from '../errors.js';
+import { ExactNumberId, mayLoseText, topLevelIdToken } from './exact-id.js';
 
-export type JsonRpcId = string | number;
+export { ExactNumberId } from './exact-id.js';
+/**
+ * A request id: a string, a number whose shortest text is the text it was sent with, or an
+ * ExactNumberId carrying the exact token of any other number (echoed byte for byte).
+ */
+export type JsonRpcId = string | number | ExactNumberId;
 export type Params = Record<string, unknown>;
 
 export interface RpcRequest {
@@ -43,17 +49,32 @@ function invalid(code: FlyMeErrorCode, message: string, id: JsonRpcId | null = n
 }
 
 function validId(id: unknown): id is JsonRpcId {
-  return (typeof id === 'string' && id.length <= 256) || (typeof id === 'number' && Number.isFinite(id));
+  return (typeof id === 'string' && id.length <= 256) || (typeof id === 'number' && Number.isFinite(id)) || id instanceof ExactNumberId;
+}
+
+/** The id's text on the wire: a string or number as JSON, an exact id as the text it came with. */
+export function idText(id: JsonRpcId | null): string {
+  return typeof id === 'object' && id !== null ? id.text : JSON.stringify(id);
 }
 
 /** Parse one frame (without its newline) into a classified message. Never throws. */
 export function parseFrame(frame: Buffer): RpcMessage {
   if (!isUtf8(frame)) return invalid('FLYME_INVALID_UTF8', 'Parse error: the line is not valid UTF-8');
   let value: unknown;
+  const text = frame.toString('utf8');
   try {
-    value = JSON.parse(frame.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     return invalid('FLYME_PARSE_ERROR', 'Parse error: the line is not valid JSON');
+  }
+  // JSON.parse rounds numbers to doubles (and 1e400 to Infinity): an id that may not survive that is
+  // re-read from the line's text. Strings and small safe integers never take this path.
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const msg = value as Record<string, unknown>;
+    if (typeof msg.id === 'number' && mayLoseText(msg.id)) {
+      const token = topLevelIdToken(text);
+      if (token !== undefined && token !== String(msg.id)) msg.id = new ExactNumberId(token);
+    }
   }
   return classify(value);
 }
@@ -99,17 +120,17 @@ export function classify(value: unknown): RpcMessage {
 const NL = '\n';
 
 export function encodeResult(id: JsonRpcId, result: unknown): string {
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${JSON.stringify(result)}}${NL}`;
+  return `{"jsonrpc":"2.0","id":${idText(id)},"result":${JSON.stringify(result)}}${NL}`;
 }
 
 export function encodeError(id: JsonRpcId | null, error: FlyMeError): string {
-  return JSON.stringify({ jsonrpc: '2.0', id, error: error.toRpcError() }) + NL;
+  return `{"jsonrpc":"2.0","id":${idText(id)},"error":${JSON.stringify(error.toRpcError())}}${NL}`;
 }
 
 export function encodeRequest(id: JsonRpcId, method: string, params?: unknown): string {
   return params === undefined
-    ? `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)}}${NL}`
-    : `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}${NL}`;
+    ? `{"jsonrpc":"2.0","id":${idText(id)},"method":${JSON.stringify(method)}}${NL}`
+    : `{"jsonrpc":"2.0","id":${idText(id)},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}${NL}`;
 }
 
 export function encodeNotification(method: string, params?: unknown): string {

@@ -122,10 +122,14 @@ export class RawPeer {
   send(data: string | Buffer): void { this.socket.write(data); }
   /** Next JSON line from the server. */
   async next(timeoutMs = 5000): Promise<Record<string, any>> {
+    return JSON.parse(await this.nextLine(timeoutMs));
+  }
+  /** Next line from the server, as sent (without its newline). */
+  async nextLine(timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const nl = this.buf.indexOf('\n');
-      if (nl >= 0) { const line = this.buf.slice(0, nl); this.buf = this.buf.slice(nl + 1); return JSON.parse(line); }
+      if (nl >= 0) { const line = this.buf.slice(0, nl); this.buf = this.buf.slice(nl + 1); return line; }
       if (this.closed) throw new Error('closed before a line arrived');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error('timed out waiting for a line');

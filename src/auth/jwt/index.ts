@@ -7,5 +7,4 @@ export * from './key-files.js';
 export * from './issuer.js';
 export * from './verifier.js';
 export * from './errors-map.js';
-export { parseDuration } from './options.js';
 export { ONE_TIME_CLAIM, REQUIRED_CLAIMS } from './claims.js';

@@ -29,18 +29,3 @@ export function checkText(value: string, name: string): string {
   }
   return value;
 }
-
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/**
- * Parses `30s`, `15m`, `1h`, `2d` (or a bare number of seconds) into seconds.
- * Throws FLYME_INVALID_CONFIG for anything else.
- *
- * @example
- * parseDuration('15m') // → 900
- */
-export function parseDuration(text: string): number {
-  const m = /^(\d{1,9})([smhd]?)$/.exec(typeof text === 'string' ? text.trim() : '');
-  if (!m) throw flymeError('FLYME_INVALID_CONFIG', `invalid duration ${JSON.stringify(String(text).slice(0, 32))} (use e.g. 30s, 15m, 1h)`);
-  return Number(m[1]) * (UNITS[m[2] || 's'] ?? 1);
-}

@@ -1,7 +1,7 @@
 /** `flyme probe`: run the attack zoo against a running daemon; exit 1 if any attack was not refused. */
 import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
 import { parseAddress } from '../../transport/address.js';
-import { parseDuration } from '../parse.js';
+import { durationOption } from '../parse.js';
 import { authzCases, tlsCases, wireCases, type CaseResult, type ProbeContext } from './cases.js';
 
 export interface ProbeGlobals {
@@ -22,7 +22,7 @@ const positive = (v: string) => {
 export function probeCommand(globals: () => ProbeGlobals) {
   return new Command('probe')
     .description('attack a running daemon (bad certificates, TLS 1.2, garbage, oversize frames, slowloris, connection flood, ungranted methods, list escapes, forged/replayed tokens); exit 1 if anything was NOT refused')
-    .option('--slow-wait <duration>', 'how long the slowloris case waits for the daemon to close a half-sent request (the daemon\'s --idle-timeout must be shorter)', (v) => parseDuration(v), 65_000)
+    .addOption(durationOption('--slow-wait <duration>', 'how long the slowloris case waits for the daemon to close a half-sent request (the daemon\'s --idle-timeout must be shorter)', '65s'))
     .option('--flood <n>', 'connections opened at once by the flood case (the daemon\'s --max-connections must be lower)', positive, 300)
     .option('--token-issuer <iss>', 'issuer named in the forged token (default: flyme-probe)', 'flyme-probe')
     .action(async (o) => {

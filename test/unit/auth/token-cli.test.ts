@@ -67,6 +67,10 @@ describe('flyme token CLI (in-process)', () => {
       // ttl above the 1h maximum is refused; bad ttl text is refused
       assert.equal((await cli(['issue', '--key', priv, '--sub', 's', '--aud', 'a', '--ttl', '2h'])).code, 1);
       assert.equal((await cli(['issue', '--key', priv, '--sub', 's', '--aud', 'a', '--ttl', '15x'])).code, 1);
+      // a bare number is refused, naming the units (it used to mean seconds here, milliseconds to flymed)
+      const bare = await cli(['issue', '--key', priv, '--sub', 's', '--aud', 'a', '--ttl', '900']);
+      assert.equal(bare.code, 1);
+      assert.match(bare.err, /--ttl: invalid duration "900": a bare number has no unit; write 900ms, 900s/);
 
       // certificate-bound token
       const der = Buffer.from([0x30, 0x82, ...randomBytes(40)]);

@@ -64,15 +64,47 @@ test('leaf without DNS names has only the URI SAN', async () => {
   }
 });
 
-test('serials are 128-bit, positive, nonzero and differ between leaves', async () => {
-  const ca = await createRootCA({ trustDomain: 'td' });
-  const a = await issueSvidWithKey(ca, { spiffeId: 'spiffe://td/a' });
-  const b = await issueSvidWithKey(ca, { spiffeId: 'spiffe://td/a' });
-  for (const s of [a.cert.serialNumber, b.cert.serialNumber, ca.cert.serialNumber]) {
-    assert.equal(s.length, 32, s);
-    assert.ok(parseInt(s.slice(0, 2), 16) < 0x80 && parseInt(s.slice(0, 2), 16) > 0, s);
+/** The serialNumber INTEGER's content octets, read from the certificate's DER (not from a library's hex). */
+function derSerial(der: Uint8Array): Uint8Array {
+  let i = 0;
+  const header = (): { tag: number; len: number } => {
+    const tag = der[i++]!;
+    let len = der[i++]!;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      len = 0;
+      for (let k = 0; k < n; k++) len = len * 256 + der[i++]!;
+    }
+    return { tag, len };
+  };
+  assert.equal(header().tag, 0x30); // Certificate
+  assert.equal(header().tag, 0x30); // TBSCertificate
+  let h = header();
+  if (h.tag === 0xa0) { i += h.len; h = header(); } // [0] version
+  assert.equal(h.tag, 0x02, 'serialNumber is an INTEGER');
+  return der.slice(i, i + h.len);
+}
+
+test('serials: 0x01 then 128 random bits, a positive 17-octet INTEGER, all distinct (roots, intermediates, leaves)', async () => {
+  const root = await createRootCA({ trustDomain: 'td' });
+  const mid = await createIntermediateCA(root);
+  const certs = [root.cert, mid.cert];
+  for (let n = 0; n < 160; n++) certs.push((await issueSvidWithKey(n % 2 ? mid : root, { spiffeId: 'spiffe://td/a' })).cert);
+  const seen = new Set<string>();
+  const ones = new Array<number>(128).fill(0);
+  for (const cert of certs) {
+    const serial = derSerial(new Uint8Array(cert.rawData));
+    assert.equal(serial.length, 17, `17 octets (<= 20, RFC 5280): ${Buffer.from(serial).toString('hex')}`);
+    assert.equal(serial[0], 0x01, 'the fixed first octet keeps it positive and minimally encoded');
+    const hex = Buffer.from(serial).toString('hex');
+    assert.equal(cert.serialNumber.toLowerCase(), hex);
+    assert.ok(!seen.has(hex), `serial ${hex} repeated`);
+    seen.add(hex);
+    for (let bit = 0; bit < 128; bit++) if (serial[1 + (bit >> 3)]! & (0x80 >> (bit & 7))) ones[bit]!++;
   }
-  assert.notEqual(a.cert.serialNumber, b.cert.serialNumber);
+  // Every one of the 128 random bit positions takes both values (a fixed bit would be 0 or certs.length).
+  const fixed = ones.flatMap((c, bit) => (c === 0 || c === certs.length ? [bit] : []));
+  assert.deepEqual(fixed, [], 'bit positions that never varied');
 });
 
 test('validity: notBefore backdated 60 s, notAfter capped at the CA notAfter', async () => {
