@@ -1,16 +1,30 @@
-// FlyMe peer-credential addon: the kernel's view of who is on the other end of a Unix socket.
+// FlyMe native addon: the kernel's view of who is on the other end of a Unix socket, and directory
+// opens confined beneath a root (for flymed's `list`; implemented in beneath.cc).
 //
-// Exports (all synchronous, all take plain integer file descriptors):
+// Exports (all take plain integer file descriptors or strings):
 //   getPeerCred(fd)     -> { uid, gid, pid }   SO_PEERCRED (Linux) / getpeereid + LOCAL_PEERPID (macOS)
 //   getPeerPidfd(fd)    -> pidfd | -1          SO_PEERPIDFD (Linux >= 6.5); -1 when unsupported
 //   pidfdAlive(pidfd)   -> boolean             pidfd_send_signal(pidfd, 0) succeeds
 //   pidfdPid(pidfd)     -> pid | -1            "Pid:" line of /proc/self/fdinfo/<pidfd>; -1 once reaped
 //   closeFd(fd)         -> undefined
+//   openBeneath(root, relative[, walk])
+//                       -> fd                  directory `relative` opened beneath directory `root`, never
+//                                              through a symlink or `..`: openat2(RESOLVE_BENEATH |
+//                                              RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) on Linux >= 5.6,
+//                                              else (or with walk = true) an O_NOFOLLOW openat walk
+//   readDirFd(fd, max)  -> Promise<{ entries: [{ name, mode, size, mtimeMs }], truncated }>
+//                                              up to `max` entries of the directory fd, each fstatat'ed
+//                                              with AT_SYMLINK_NOFOLLOW, read on the libuv thread pool
+//                                              through a dup of fd taken at the call
 //
-// Failures to read credentials throw a JS Error whose message carries strerror(errno) and which has
-// a `code` property (e.g. "ENOTCONN", "ENOTUNIX"). Built without C++ exceptions.
+// Everything is synchronous except readDirFd. Failures throw (or reject with) a JS Error whose message
+// carries strerror(errno) and which has a `code` property (e.g. "ENOTCONN", "ENOTUNIX", "ELOOP").
+// Built without C++ exceptions.
 
 #include <napi.h>
+
+#include "beneath.h"
+#include "errno_error.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -45,24 +59,7 @@
 
 namespace {
 
-// Throws a JS Error "<what>: <strerror(err)>" with .code = errno name (best effort) and .errno = err.
-void ThrowErrno(Napi::Env env, const char* what, int err) {
-  std::string msg = std::string(what) + ": " + std::strerror(err);
-  Napi::Error e = Napi::Error::New(env, msg);
-  const char* code = nullptr;
-  switch (err) {
-    case EBADF: code = "EBADF"; break;
-    case ENOTSOCK: code = "ENOTSOCK"; break;
-    case ENOTCONN: code = "ENOTCONN"; break;
-    case EINVAL: code = "EINVAL"; break;
-    case ENOPROTOOPT: code = "ENOPROTOOPT"; break;
-    case EAFNOSUPPORT: code = "EAFNOSUPPORT"; break;
-    default: code = "EUNKNOWN"; break;
-  }
-  e.Set("code", Napi::String::New(env, code));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.ThrowAsJavaScriptException();
-}
+using flyme::ThrowErrno;
 
 // Reads argument 0 as a non-negative int32 fd; throws TypeError and returns false otherwise.
 bool FdArg(const Napi::CallbackInfo& info, int* fd) {
@@ -233,6 +230,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdAlive", Napi::Function::New(env, PidfdAlive, "pidfdAlive"));
   exports.Set("pidfdPid", Napi::Function::New(env, PidfdPid, "pidfdPid"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  flyme::InitBeneath(env, exports);
 #if defined(__linux__)
   exports.Set("platform", Napi::String::New(env, "linux"));
 #elif defined(__APPLE__)

@@ -81,8 +81,8 @@ program.command('status').description('daemon version, uptime, listeners, connec
 
 program.command('reload-policy').description('make flymed re-read its policy file (an invalid file is refused and the old policy stays)')
   .action(() => rpc('reloadPolicy', {}, (r) => `policy ${r.changed ? 'reloaded' : 'unchanged'}: ${String(r.source)}${r.version !== undefined ? ` version ${String(r.version)}` : ''} sha256 ${String(r.hash)}`));
-program.command('list').description("list directories with the daemon's privilege, within the list roots your roles grant")
-  .argument('<paths...>', 'absolute directory paths')
+program.command('list').description("list directories with the daemon's privilege, within the list roots your roles grant (symbolic links under a root are never followed)")
+  .argument('<paths...>', 'absolute directory paths (normalized lexically: /a/b/.. is /a)')
   .option('--max-entries <n>', 'at most this many entries per path (server default 1000)', (v) => Number(v))
   .action((paths, o) => rpc('list', { paths, ...(o.maxEntries ? { maxEntries: o.maxEntries } : {}) }, formatList));
 

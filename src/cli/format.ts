@@ -59,7 +59,8 @@ export function formatList(r: Record<string, unknown>): string {
       out.push(`${res.path}: ${res.error.code}: ${res.error.message}`);
       continue;
     }
-    out.push(`${res.path}${res.realPath !== res.path ? ` -> ${res.realPath}` : ''}:`);
+    // realPath is the lexically normalized path (`.`/`..` removed), never a link's target.
+    out.push(`${res.path}${res.realPath !== undefined && res.realPath !== res.path ? ` (as ${res.realPath})` : ''}:`);
     for (const e of res.entries) out.push(`  ${e.mode} ${String(e.type).padEnd(9)} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}`);
     if (res.truncated) out.push(`  ... truncated after ${res.entries.length} entries`);
   }

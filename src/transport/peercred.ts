@@ -9,6 +9,9 @@
  * Fail closed: if the credentials cannot be read, {@link readPeerCredentials} throws
  * `FLYME_UNAUTHENTICATED`; there is no "unknown uid" fallback. See docs/peercred.md.
  *
+ * The same addon opens directories beneath a root without following links (`openBeneath`, `readDirFd`),
+ * for flymed's `list` (docs/peercred.md, "Confined directory opens").
+ *
  * This module is part of the transport layer and must not import auth/. {@link PeerCredentials} has the
  * same shape as auth's `PeerIdentity` and is used structurally.
  */
@@ -34,7 +37,16 @@ export interface PeerCredentials {
   pidfd?: boolean;
 }
 
-/** The functions exported by `flyme_peercred.node`. All take integer file descriptors. */
+/** One entry read by {@link PeercredAddon.readDirFd}: `lstat`-like, never following a link. */
+export interface DirEntryStat {
+  name: string;
+  /** `st_mode` (type bits and permissions). */
+  mode: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** The functions exported by `flyme_peercred.node` (see the header comment of native/peercred.cc). */
 export interface PeercredAddon {
   /** SO_PEERCRED / getpeereid. `pid` is -1 when unknown. Throws an Error (with `.code`) on failure or non-AF_UNIX sockets. */
   getPeerCred(fd: number): { uid: number; gid: number; pid: number };
@@ -46,6 +58,21 @@ export interface PeercredAddon {
   pidfdPid(pidfd: number): number;
   /** close(2). */
   closeFd(fd: number): void;
+  /**
+   * Opens the directory `relative` beneath the directory `rootPath` (symlinks in `rootPath` itself are
+   * followed; none beneath it): `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)` on
+   * Linux ≥ 5.6, else (or with `walk`) one `openat(O_NOFOLLOW | O_DIRECTORY)` per component. `relative` is
+   * `""` (the root itself) or plain names joined by `/`. Returns an O_CLOEXEC fd the caller must close.
+   * Throws an Error with `.code`: ENOENT (missing), ELOOP (a symbolic link on the way), EXDEV (a `..`
+   * component), ENOTDIR, EACCES, EINVAL (not a normalized relative path, NUL byte), …
+   */
+  openBeneath(rootPath: string, relative: string, walk?: boolean): number;
+  /**
+   * Reads at most `maxEntries` entries of the directory open at `fd` on the thread pool, each `fstatat`'ed
+   * without following links (`mode` is `st_mode`); `truncated` when more followed. Reads a dup of `fd`
+   * taken at the call: `fd` stays the caller's to close. Rejects with an Error with `.code`.
+   */
+  readDirFd(fd: number, maxEntries: number): Promise<{ entries: DirEntryStat[]; truncated: boolean }>;
   readonly platform: 'linux' | 'darwin' | 'unsupported';
 }
 
