@@ -5,7 +5,7 @@
 // Control: the original log verifies, also against the pinned fingerprint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startDaemon, tempDir } from '../helpers/daemon.js';
@@ -30,18 +30,18 @@ function resign(text: string, key: KeyObject): string {
 test('a log re-signed with another key is refused; the original verifies (control)', async () => {
   const dir = tempDir();
   const d = await startDaemon([], { dir });
-  let fingerprint: string;
+  let status: string;
   try {
     for (const m of ['one', 'two', 'three']) assert.equal((await runCli(['--connect', d.url, 'ping', m])).code, 0);
-    const status = await runCli(['--connect', d.url, '--json', 'status']);
-    fingerprint = JSON.parse(status.stdout).audit.keyFingerprint;
-    assert.match(fingerprint, /^sha256:[0-9a-f]{64}$/, status.stdout);
+    status = (await runCli(['--connect', d.url, '--json', 'status'])).stdout;
   } finally {
     await d.stop();
   }
   const audit = join(dir, 'audit');
   const log = join(audit, 'audit.log');
   const pub = join(audit, 'audit-key.pub.pem');
+  // The fingerprint an operator records elsewhere: SHA-256 of the daemon's public key (SPKI DER).
+  const fingerprint = `sha256:${createHash('sha256').update(createPublicKey(readFileSync(pub, 'utf8')).export({ type: 'spki', format: 'der' })).digest('hex')}`;
   const keptPub = join(dir, 'kept-elsewhere.pub.pem');
   copyFileSync(pub, keptPub);
   const verify = async (...a: string[]) => {
@@ -50,10 +50,10 @@ test('a log re-signed with another key is refused; the original verifies (contro
   };
 
   const original = readFileSync(log, 'utf8');
+  const signingKey = join(audit, 'audit-key.pem');
+  const originalKey = readFileSync(signingKey, 'utf8');
   const ok = await verify();
   assert.equal(ok.code, 0, ok.out);
-  assert.match(ok.out, new RegExp(`key: ${fingerprint}`));
-  assert.equal((await verify('--fingerprint', fingerprint)).code, 0, 'control: the original matches the pinned fingerprint');
 
   const attacker = generateKeyPairSync('ed25519');
   const forged = resign(original, attacker.privateKey);
@@ -73,7 +73,7 @@ test('a log re-signed with another key is refused; the original verifies (contro
   assert.match(withPub.out, /BAD: key: .*audit-key\.pub\.pem .* is not the public key of the daemon's signing key/);
 
   // Signing key replaced too: only a pin kept elsewhere tells, and it does.
-  writeFileSync(join(audit, 'audit-key.pem'), attacker.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+  writeFileSync(signingKey, attacker.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
   const pinned = await verify('--fingerprint', fingerprint);
   assert.equal(pinned.code, 1, pinned.out);
   assert.match(pinned.out, new RegExp(`BAD: key: .* is sha256:[0-9a-f]{64}, not the pinned ${fingerprint}`));
@@ -81,6 +81,13 @@ test('a log re-signed with another key is refused; the original verifies (contro
   assert.equal(kept.code, 1, kept.out);
   assert.match(kept.out, /bad signature/);
 
+  // Controls: the original files verify, pinned either way; status shows the fingerprint to record.
   writeFileSync(log, original);
+  writeFileSync(signingKey, originalKey, { mode: 0o600 });
+  writeFileSync(pub, readFileSync(keptPub, 'utf8'));
   assert.equal((await verify('--pubkey', keptPub)).code, 0, 'control: the original log against the kept public key');
+  const pinnedOk = await verify('--fingerprint', fingerprint);
+  assert.equal(pinnedOk.code, 0, pinnedOk.out);
+  assert.match(pinnedOk.out, new RegExp(`key: ${fingerprint} .*pinned by --fingerprint`));
+  assert.equal(JSON.parse(status).audit.keyFingerprint, fingerprint, 'flyme status shows the fingerprint to record');
 });
