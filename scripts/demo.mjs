@@ -56,9 +56,9 @@ if (isRoot && !nobodyCanRun) {
 } else {
   say('run the demo as root to also see an unprivileged uid being refused');
 }
-say('the fake client: no certificate, a self-signed one, one from another CA (all must be refused)');
+say('the fake client: a control with the real client certificate, then no certificate, a self-signed leaf, one from another CA, plain JSON-RPC (all must be refused)');
 {
-  const r = spawnSync(process.execPath, [join(root, 'dist/src/cli/fake-client.js'), '--connect', url], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'dist/src/cli/fake-client.js'), '--connect', url, '--certs', certs], { encoding: 'utf8' });
   process.stdout.write(r.stdout + r.stderr);
   failed += r.status !== 0;
 }

@@ -12,12 +12,13 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { SecurityEvent, SecurityEventSink } from '../auth/events.js';
 import { flymeError } from '../errors.js';
 import { parseProcStatStartTime } from '../transport/peercred.js';
 import { auditFileSet } from './files.js';
 import { loadOrCreateAuditKey } from './key.js';
+import { auditKeyFingerprint } from './pin.js';
 import { GENESIS, checkLine, lineHash, recordFor, signRecord } from './record.js';
 
 /** Logs open in this process (the lock file's pid cannot tell two writers of one process apart). */
@@ -40,6 +41,8 @@ export interface AuditLogState {
   lastHash: string;
   dropped: number;
   publicKey: string;
+  /** `sha256:<hex>` of the public key: record it elsewhere and verify with `flyme audit-log verify --fingerprint`. */
+  keyFingerprint: string;
 }
 
 export class AuditLog implements SecurityEventSink {
@@ -54,6 +57,7 @@ export class AuditLog implements SecurityEventSink {
   readonly #rotateBytes: number;
   readonly #keep: number;
   readonly #maxQueue: number;
+  readonly keyFingerprint: string;
 
   private constructor(readonly options: AuditLogOptions, private fh: FileHandle, private readonly key: KeyObject, readonly publicKeyPem: string, tail: { seq: number; prev: string; size: number }) {
     this.#seq = tail.seq;
@@ -62,6 +66,7 @@ export class AuditLog implements SecurityEventSink {
     this.#rotateBytes = options.rotateBytes ?? 10 * 1024 * 1024;
     this.#keep = options.keep ?? 5;
     this.#maxQueue = options.maxQueue ?? 10_000;
+    this.keyFingerprint = auditKeyFingerprint(createPublicKey(publicKeyPem));
   }
 
   static async open(options: AuditLogOptions): Promise<AuditLog> {
@@ -87,7 +92,7 @@ export class AuditLog implements SecurityEventSink {
   }
 
   get state(): AuditLogState {
-    return { file: this.options.path, seq: this.#seq, lastHash: this.#prev, dropped: this.#dropped, publicKey: this.publicKeyPem };
+    return { file: this.options.path, seq: this.#seq, lastHash: this.#prev, dropped: this.#dropped, publicKey: this.publicKeyPem, keyFingerprint: this.keyFingerprint };
   }
 
   /** Queue an event (never throws, never blocks). */

@@ -2,12 +2,25 @@
 import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
 import { open, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { auditFileSet, defaultAuditKeyPath, defaultAuditLogPath, loadAuditPublicKey, publicKeyPathFor, verifyAuditLog } from '../audit/index.js';
+import { auditFileSet, defaultAuditKeyPath, defaultAuditLogPath, parseFingerprint, publicKeyPathFor, resolveAuditKey, verifyAuditLog, type AuditKeyPin } from '../audit/index.js';
 import { flymeError } from '../errors.js';
 
 const count = (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('must be a positive integer');
   return Number(v);
+};
+
+const fingerprintArg = (v: string) => {
+  const f = parseFingerprint(v);
+  if (!f) throw new InvalidArgumentError('expected sha256:<64 hex digits> (flyme status --json: audit.keyFingerprint)');
+  return f;
+};
+
+const PIN_NOTE: Record<AuditKeyPin, string> = {
+  fingerprint: 'pinned by --fingerprint',
+  pubkey: 'pinned by --pubkey',
+  'signing-key': "the daemon's signing key; compare this fingerprint with one recorded elsewhere, or pass --fingerprint",
+  none: 'NOT PINNED: only the public key file beside the log was readable; an attacker who rewrote the log can replace it too: pass --fingerprint or --pubkey',
 };
 
 function human(line: string): string {
@@ -22,18 +35,31 @@ function human(line: string): string {
 
 export function auditLogCommand(json: () => boolean): Command {
   const cmd = new Command('audit-log').description("verify or read flymed's signed audit log");
-  cmd.command('verify').description('check signatures and the hash chain across rotated files; prints OK or the first bad record (exit 1)')
+  cmd.command('verify').description('check signatures and the hash chain across rotated files, against a pinned key; prints OK or the first bad record (exit 1)')
     .argument('[file]', `audit log (default ${defaultAuditLogPath()})`)
-    .option('--pubkey <file>', `audit public key (default: audit-key.pub.pem beside FILE, or ${publicKeyPathFor(defaultAuditKeyPath())})`)
+    .option('--fingerprint <sha256>', "the daemon's audit key fingerprint, recorded elsewhere (flyme status --json: audit.keyFingerprint); the log must be signed by that key", fingerprintArg)
+    .option('--pubkey <file>', `a copy of the audit public key kept elsewhere (default: the daemon's signing key audit-key.pem beside FILE when readable, checked against audit-key.pub.pem; else audit-key.pub.pem alone, unpinned; without FILE: ${publicKeyPathFor(defaultAuditKeyPath())})`)
+    .addHelpText('after', '\nA log re-signed with another key verifies against the public key file an attacker put beside it: pin the key with --fingerprint or --pubkey (or run as root so the signing key is read).')
     .action(async (file, o) => {
       const path = file ?? defaultAuditLogPath();
       const files = auditFileSet(path);
       if (files.length === 0) throw flymeError('FLYME_NOT_FOUND', `no audit log at ${path}`);
-      const key = await loadAuditPublicKey(o.pubkey ?? (file ? join(dirname(file), 'audit-key.pub.pem') : publicKeyPathFor(defaultAuditKeyPath())));
-      const r = await verifyAuditLog(files, key);
-      if (json()) process.stdout.write(JSON.stringify(r) + '\n');
+      const fingerprint = o.fingerprint;
+      const pubkeyPath = o.pubkey ?? (file ? join(dirname(file), 'audit-key.pub.pem') : publicKeyPathFor(defaultAuditKeyPath()));
+      const signingKeyPath = o.pubkey ? undefined : (file ? join(dirname(file), 'audit-key.pem') : defaultAuditKeyPath());
+      const k = await resolveAuditKey({ pubkeyPath, explicit: o.pubkey !== undefined, ...(signingKeyPath ? { signingKeyPath } : {}), ...(fingerprint ? { fingerprint } : {}) });
+      const keyInfo = { from: k.from, pin: k.pin, fingerprint: k.fingerprint };
+      if (k.problem) {
+        if (json()) process.stdout.write(JSON.stringify({ ok: false, files, records: 0, key: keyInfo, bad: { file: k.from, line: 0, reason: k.problem } }) + '\n');
+        else process.stdout.write(`BAD: key: ${k.problem}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const r = await verifyAuditLog(files, k.key!);
+      if (json()) process.stdout.write(JSON.stringify({ ...r, key: keyInfo }) + '\n');
       else if (r.ok) {
         process.stdout.write(`OK: ${r.records} records in ${files.length} file(s), seq ${r.firstSeq ?? '-'}..${r.lastSeq ?? '-'}, last hash ${r.lastHash ?? '-'}\n`
+          + `key: ${k.fingerprint} from ${k.from} (${PIN_NOTE[k.pin]})\n`
           + (r.startsMidChain ? 'note: the set starts mid-chain (older files were rotated away); its first record is not anchored\n' : '')
           + 'note: records cut off after the last one cannot be detected without a copy of the last hash kept elsewhere\n');
       } else {

@@ -86,9 +86,9 @@ program.command('list').description("list directories with the daemon's privileg
   .option('--max-entries <n>', 'at most this many entries per path (server default 1000)', (v) => Number(v))
   .action((paths, o) => rpc('list', { paths, ...(o.maxEntries ? { maxEntries: o.maxEntries } : {}) }, formatList));
 
-program.command('audit').description("flymed's security self-audit: socket, key, policy and audit-log modes and owners, certificate expiry, audit-log integrity (exit 1 on a critical finding)")
+program.command('audit').description("flymed's security self-audit: socket, key, policy and audit-log modes and owners, their directories' owners and modes, symbolic links, certificate expiry, audit-log integrity (exit 1 on a critical finding)")
   .option('--deep', 'also verify the whole audit-log chain and the daemon certificate chain')
-  .option('--fix', 'repair what is safe (file modes); every fix is recorded in the audit log')
+  .option('--fix', 'repair what is safe (file and directory modes, through a descriptor, never through a symbolic link); every fix is recorded in the audit log')
   .action(async (o) => {
     await rpc('audit', { ...(o.deep ? { deep: true } : {}), ...(o.fix ? { fix: true } : {}) }, formatAudit);
   });

@@ -28,7 +28,8 @@ export function formatStatus(r: Record<string, unknown>): string {
     ...(r.policy ? [`policy:      ${policyLine(r.policy as Record<string, unknown>)}`] : []),
     ...(r.killSwitch ? [`kill switch: ${killLine(r.killSwitch as Record<string, unknown>)}`] : []),
     ...(r.alerts ? [`alerts:      ${alertCounts(r.alerts as Record<string, any>)}`] : []),
-    ...(r.audit ? [`audit log:   ${(r.audit as Record<string, unknown>).file} (seq ${(r.audit as Record<string, unknown>).seq}, ${(r.audit as Record<string, unknown>).dropped} dropped)`] : []),
+    ...(r.audit ? [`audit log:   ${(r.audit as Record<string, unknown>).file} (seq ${(r.audit as Record<string, unknown>).seq}, ${(r.audit as Record<string, unknown>).dropped} dropped)`,
+      `audit key:   ${(r.audit as Record<string, unknown>).keyFingerprint} (record it elsewhere: flyme audit-log verify --fingerprint)`] : []),
     ...(r.tls ? [`tls:         ${(r.tls as Record<string, unknown>).spiffeId}, certificate valid until ${(r.tls as Record<string, unknown>).notAfter}`] : []),
   ].join('\n');
 }

@@ -89,7 +89,8 @@ const program = new Command('flymed')
     let audit: AuditLog | undefined;
     const alerts = new AlertCenter({ maxSubscriberBacklogBytes: opts.subscriberBacklog });
     sinks.push(alerts);
-    const killSwitch = new KillSwitch(opts.stateDir ?? dirname(opts.auditLog ?? defaultAuditLogPath()), (p) => policy!.store.current.isAdmin(p));
+    const stateDir = opts.stateDir ?? dirname(opts.auditLog ?? defaultAuditLogPath());
+    const killSwitch = new KillSwitch(stateDir, (p) => policy!.store.current.isAdmin(p));
     if (killSwitch.state.lockedDown) log.warn({ event: 'locked_down', ...killSwitch.state }, 'starting in lockdown (kill switch engaged; flyme unlock to release)');
     const server = new RpcServer({
       events,
@@ -154,6 +155,7 @@ const program = new Command('flymed')
         sockets: urls.map((u) => parseAddress(u)).flatMap((a) => (a.kind === 'unix' ? [{ path: a.path, mode: opts.socketMode }] : [])),
         ...(tls && certsDir ? { certsDir } : {}),
         ...(policy?.store.path ? { policyPath: policy.store.path } : {}),
+        stateDir,
         audit: audit!,
         events,
       }));
@@ -210,7 +212,7 @@ const program = new Command('flymed')
       kind: 'daemon_started', severity: 'info', source: 'flymed', message: `flymed ${VERSION} started`,
       details: { pid: process.pid, uid: process.getuid?.(), listeners: server.listenerAddresses, policy: policy.status() },
     });
-    log.info({ listeners: server.listenerAddresses, version: VERSION, policy: policy.status(), audit: audit.state.file }, 'flymed ready');
+    log.info({ listeners: server.listenerAddresses, version: VERSION, policy: policy.status(), audit: audit.state.file, auditKey: audit.keyFingerprint }, 'flymed ready');
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

@@ -1,5 +1,5 @@
 // Over unix+tls://, the daemon serves a client with a FlyMe certificate and refuses the fake client's
-// three attempts (no cert, self-signed, other CA); client- and server-side SPIFFE ID checks.
+// four attempts (no cert, self-signed leaf, other CA, plain JSON-RPC); client- and server-side SPIFFE ID checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,9 +9,9 @@ import { runCli, startMtlsDaemon } from '../helpers/daemon.js';
 
 const FAKE = resolve(fileURLToPath(import.meta.url), '../../../src/cli/fake-client.js');
 
-function fake(url: string): Promise<{ code: number | null; out: string }> {
+function fake(url: string, certs: string): Promise<{ code: number | null; out: string }> {
   return new Promise((r) => {
-    const p = spawn(process.execPath, [FAKE, '--connect', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [FAKE, '--connect', url, '--certs', certs], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
@@ -19,7 +19,7 @@ function fake(url: string): Promise<{ code: number | null; out: string }> {
   });
 }
 
-test('mTLS daemon: FlyMe client served (control), fake client refused three times', async () => {
+test('mTLS daemon: FlyMe client served (control), fake client refused four times', async () => {
   const { d, certs, url } = await startMtlsDaemon();
   try {
     const ok = await runCli(['--connect', url, '--certs', certs, '--json', 'whoami']);
@@ -29,9 +29,9 @@ test('mTLS daemon: FlyMe client served (control), fake client refused three time
     assert.equal(who.peer.uid, process.getuid!()); // kernel credentials alongside the certificate
     assert.match(who.cert.serial, /^01[0-9a-f]{32}$/);
 
-    const r = await fake(url);
+    const r = await fake(url, certs);
     assert.equal(r.code, 0, r.out);
-    assert.equal((r.out.match(/^refused/gm) ?? []).length, 3, r.out);
+    assert.equal((r.out.match(/^refused/gm) ?? []).length, 4, r.out);
 
     const status = JSON.parse((await runCli(['--connect', url, '--certs', certs, '--json', 'status'])).stdout);
     assert.equal(status.tls.spiffeId, 'spiffe://flyme.local/flymed');

@@ -25,10 +25,12 @@ test('mTLS over TCP loopback: FlyMe client served with its SPIFFE ID, --admin-id
     const status = await runCli(['--connect', tcp, '--certs', m.certs, 'status']);
     assert.equal(status.code, 0, status.stderr);
 
-    // The fake client's three attempts (no cert, self-signed, other CA) over TCP are all refused.
-    const fake = spawnSync(process.execPath, [join(FLYME, '../fake-client.js'), '--connect', tcp], { encoding: 'utf8', timeout: 30_000 });
+    // After its control (the real client certificate), the fake client's four attempts (no cert, self-signed
+    // leaf, other CA, plain JSON-RPC) over TCP are all refused.
+    const fake = spawnSync(process.execPath, [join(FLYME, '../fake-client.js'), '--connect', tcp, '--certs', m.certs], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(fake.status, 0, fake.stdout + fake.stderr);
-    assert.equal((fake.stdout.match(/^refused/gm) ?? []).length, 3, fake.stdout);
+    assert.match(fake.stdout, /^control /m);
+    assert.equal((fake.stdout.match(/^refused/gm) ?? []).length, 4, fake.stdout);
   } finally {
     await m.d.stop();
   }

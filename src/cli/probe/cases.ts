@@ -1,19 +1,22 @@
 /**
- * The attack zoo of `flyme probe`. Each case says `refused`, `NOT REFUSED` or `skipped` (with why).
- * Cases never change the daemon's state: the "method not granted" case calls `unlock`, harmless when
- * not locked down, and runs only when the probe's identity is not an admin.
+ * The attack zoo of `flyme probe`. Each case says `refused`, `NOT REFUSED`, `skipped` (with why) or
+ * `inconclusive` (the attempt was neither admitted nor refused: not reached, no answer). Cases never change the
+ * daemon's state: the "method not granted" case calls `unlock`, harmless when not locked down, and runs only
+ * when the probe's identity is not an admin.
  */
+import { randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, SignJWT } from 'jose';
 import { parseAddress, unixSocketPath } from '../../transport/address.js';
-import { createRootCA, issueSvidWithKey, loadCA, parseCertificates, spiffeIdFromCertificate } from '../../identity/index.js';
+import { createRootCA, issueSvidWithKey, loadCA, parseCertificates, spiffeIdFromCertificate, type CertificateAuthority } from '../../identity/index.js';
+import type { FlyMeError } from '../../errors.js';
 import { dialDaemon, type DialTarget } from '../dial.js';
 import { RawConnection } from './raw.js';
-import { errorCode, tlsAttempt } from './tls-attempt.js';
+import { errorCode, tlsAttempt, tlsConnection, type AttemptResult } from './tls-attempt.js';
 
-export type Outcome = 'refused' | 'NOT REFUSED' | 'skipped';
+export type Outcome = 'refused' | 'NOT REFUSED' | 'skipped' | 'inconclusive';
 export interface CaseResult { name: string; outcome: Outcome; detail: string }
 
 export interface ProbeContext extends DialTarget {
@@ -26,9 +29,17 @@ export interface ProbeContext extends DialTarget {
 const refused = (name: string, detail: string): CaseResult => ({ name, outcome: 'refused', detail });
 const notRefused = (name: string, detail: string): CaseResult => ({ name, outcome: 'NOT REFUSED', detail });
 const skipped = (name: string, detail: string): CaseResult => ({ name, outcome: 'skipped', detail });
+const inconclusive = (name: string, detail: string): CaseResult => ({ name, outcome: 'inconclusive', detail });
 
 async function raw(c: ProbeContext): Promise<RawConnection> {
   return new RawConnection(await dialDaemon(c));
+}
+
+/** An attempt's outcome as a case: only a refusal by the daemon counts as refused. */
+function fromAttempt(name: string, r: AttemptResult): CaseResult {
+  if (r.outcome === 'admitted') return notRefused(name, `admitted: ${r.detail}`);
+  if (r.outcome === 'refused') return refused(name, r.detail);
+  return inconclusive(name, `${r.outcome}: ${r.detail}`);
 }
 
 /** Certificate cases (TLS addresses only). */
@@ -38,8 +49,7 @@ export async function tlsCases(c: ProbeContext): Promise<CaseResult[]> {
   const ownPem = await readFile(join(certs, 'client.pem'), 'utf8').catch(() => undefined);
   const td = ownPem ? spiffeIdFromCertificate(parseCertificates(ownPem)[0]!).trustDomain : 'flyme.local';
   const handshakeCase = async (name: string, creds: { cert?: string; key?: string }, extra = {}) => {
-    const r = await tlsAttempt(c.url, creds, c.timeoutMs, extra);
-    out.push(r.handshake ? notRefused(name, `admitted: ${r.detail}`) : refused(name, r.detail));
+    out.push(fromAttempt(name, await tlsAttempt(c.url, creds, c.timeoutMs, extra)));
   };
   await handshakeCase('no client certificate', {});
   const other = await createRootCA({ trustDomain: td, days: 1 });
@@ -48,21 +58,12 @@ export async function tlsCases(c: ProbeContext): Promise<CaseResult[]> {
   const ca = await loadCA(certs).catch(() => undefined);
   if (!ca) {
     out.push(skipped('expired certificate', `needs the CA key (root-ca.key.pem in ${certs || '--certs'}) to mint one from the right CA`));
-    out.push(skipped('SPIFFE ID not authorized', 'needs the CA key to mint a certificate with an unauthorized ID'));
+    out.push(skipped('SPIFFE ID not authorized', 'needs the CA key to mint a certificate with an ID no binding names'));
   } else {
     const now = Date.now();
     const expired = await issueSvidWithKey(ca, { spiffeId: `spiffe://${td}/flyme-probe/expired`, notBefore: new Date(now - 2 * 86400_000), notAfter: new Date(now - 86400_000) });
     await handshakeCase('expired certificate (right CA)', { cert: expired.certPem, key: expired.keyPem });
-    const name = 'SPIFFE ID not authorized';
-    const stranger = await issueSvidWithKey(ca, { spiffeId: `spiffe://${td}/flyme-probe/unauthorized`, days: 1 });
-    const r = await tlsAttempt(c.url, { cert: stranger.certPem, key: stranger.keyPem }, c.timeoutMs);
-    if (!r.handshake) out.push(refused(name, r.detail));
-    else {
-      const authz = await daemonAuthorizer(c);
-      out.push(authz?.startsWith('member of ')
-        ? skipped(name, `the daemon admits every ID in its trust domain (${authz}); restrict it with --allow-id/--allow-prefix to make this case meaningful`)
-        : notRefused(name, `spiffe://${td}/flyme-probe/unauthorized was admitted (${r.detail})`));
-    }
+    out.push(await strangerCase(c, ca, td));
   }
   if (ownPem) {
     const [cert, key] = await Promise.all([readFile(join(certs, 'client.pem'), 'utf8'), readFile(join(certs, 'client.key.pem'), 'utf8')]);
@@ -71,12 +72,66 @@ export async function tlsCases(c: ProbeContext): Promise<CaseResult[]> {
   return out;
 }
 
-async function daemonAuthorizer(c: ProbeContext): Promise<string | undefined> {
-  const conn = await raw(c).catch(() => undefined);
-  if (!conn) return undefined;
-  const r = await conn.call(1, 'status', {}, c.timeoutMs);
-  conn.destroy();
-  return (r?.result?.tls as { clientAuthorizer?: string } | undefined)?.clientAuthorizer;
+const KERNEL_SOURCE = /^(uid|gid|daemon-uid):/;
+
+/**
+ * A certificate from the right CA with an ID no binding can name. Refused when the TLS authorizer refuses it,
+ * or when it is admitted but granted nothing (status denied). NOT REFUSED when it may call status: through its
+ * certificate (a binding on a prefix, e.g. the whole trust domain), or through the kernel identity of this
+ * process when that holds no admin role (a binding on the probe's uid/gid grants every connection from it;
+ * the probe is meant to run as a user without roles). Skipped only when this process's uid/gid is admin.
+ */
+async function strangerCase(c: ProbeContext, ca: CertificateAuthority, td: string): Promise<CaseResult> {
+  const name = 'SPIFFE ID not authorized';
+  const id = `spiffe://${td}/flyme-probe/unauthorized-${randomBytes(4).toString('hex')}`;
+  const stranger = await issueSvidWithKey(ca, { spiffeId: id, days: 1 });
+  const creds = { cert: stranger.certPem, key: stranger.keyPem };
+  const first = await tlsAttempt(c.url, creds, c.timeoutMs);
+  if (first.outcome !== 'admitted') return fromAttempt(name, first);
+  let conn: RawConnection;
+  try {
+    conn = new RawConnection(await tlsConnection(c.url, creds, c.timeoutMs));
+  } catch (e) {
+    return inconclusive(name, `admitted once, then could not connect again: ${(e as Error).message}`);
+  }
+  try {
+    const who = await conn.call(1, 'whoami', {}, c.timeoutMs);
+    const st = await conn.call(2, 'status', {}, c.timeoutMs);
+    if (!who && !st) return refused(name, 'the connection closed after the handshake, without a reply');
+    const sources = (who?.result?.roleSources ?? {}) as Record<string, string>;
+    const held = Object.entries(sources).map(([r, s]) => `${r} from ${s}`).join(', ') || 'none';
+    const authz = (st?.result?.tls as { clientAuthorizer?: string } | undefined)?.clientAuthorizer;
+    if (!st?.result) return refused(name, `${id} was admitted at TLS but granted nothing: status → ${st?.error?.data?.code ?? 'closed'} (roles: ${held})`);
+    const viaCert = Object.entries(sources).filter(([, s]) => !KERNEL_SOURCE.test(s));
+    if (viaCert.length > 0) {
+      return notRefused(name, `${id}, an ID no binding names, was admitted${authz ? ` (TLS authorizer: ${authz})` : ''} and granted status through its certificate: ${viaCert.map(([r, s]) => `${r} from ${s}`).join(', ')}`);
+    }
+    if (Object.keys(sources).includes('admin')) {
+      return skipped(name, `admitted at TLS; this process's own uid/gid holds ${held}, so status proves nothing: run flyme probe as a user without roles`);
+    }
+    return notRefused(name, `${id} was admitted and granted status through the kernel identity of this process (${held}): every connection from this uid/gid gets it whatever its certificate; run the probe as a user without roles, or narrow that binding`);
+  } finally {
+    conn.destroy();
+  }
+}
+
+/** The control: the probe's own identity reaches the daemon and is answered (else nothing is proven). */
+export async function controlCase(c: ProbeContext): Promise<{ ok: boolean; detail: string; unreachable: boolean }> {
+  let conn: RawConnection;
+  try {
+    conn = await raw(c);
+  } catch (e) {
+    const err = e as FlyMeError;
+    return { ok: false, unreachable: err.code === 'FLYME_UNREACHABLE' || err.code === 'FLYME_SOCKET_ACCESS_DENIED', detail: err.message };
+  }
+  try {
+    const who = await conn.call(1, 'whoami', {}, c.timeoutMs);
+    if (!who?.result) return { ok: false, unreachable: false, detail: `whoami was not answered (${who?.error?.data?.code ?? 'closed'})` };
+    const roles = (who.result.roles as string[] | undefined) ?? [];
+    return { ok: true, unreachable: false, detail: `the probe's own identity is answered (roles: ${roles.join(', ') || 'none'})` };
+  } finally {
+    conn.destroy();
+  }
 }
 
 /** Wire and resource cases (every transport), over the probe's own valid identity. */

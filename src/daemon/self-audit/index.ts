@@ -1,27 +1,44 @@
 /**
  * `audit {deep?, fix?}`: flymed audits its own installation. `deep` adds full audit-log chain verification
- * and the daemon certificate's chain check; `fix` applies the safe repairs (chmod) and records each one in
- * the audit log (kind `fix`).
+ * and the daemon certificate's chain check; `fix` applies the safe repairs (mode changes through a
+ * descriptor, never through a link: fix.ts) and records each one in the audit log (kind `fix`).
  */
 import { createPublicKey } from 'node:crypto';
-import { chmod, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { SecurityEventSink } from '../../auth/events.js';
 import { describePrincipal } from '../../auth/principal.js';
-import { auditFileSet, checkLine, verifyAuditLog, type AuditLog } from '../../audit/index.js';
+import { auditFileSet, auditKeyFingerprint, checkLine, loadAuditPublicKey, publicKeyPathFor, verifyAuditLog, type AuditLog } from '../../audit/index.js';
 import { loadTrustBundle } from '../../identity/trust-bundle.js';
 import { parseCertificates } from '../../identity/validate.js';
 import { verifyChain } from '../../identity/verify.js';
 import type { RpcServer } from '../../rpc/server.js';
-import { checkAuditFileMode, checkCertExpiry, checkPolicyFile, checkPrivateKey, checkPrivilege, checkSocket, type Finding } from './checks.js';
+import { checkAuditFileMode, checkCertExpiry, checkDirectory, checkPolicyFile, checkPrivateKey, checkPrivilege, checkSocket, type Finding } from './checks.js';
+import { FixRefused, applyFix } from './fix.js';
 
 export interface SelfAuditConfig {
   sockets: Array<{ path: string; mode: number }>;
   certsDir?: string;
   policyPath?: string;
+  /** Where the kill switch keeps lockdown.json. */
+  stateDir?: string;
   audit: AuditLog;
   events: SecurityEventSink;
+}
+
+/** The public key file beside the audit key is what `verify` uses by default: it must be the daemon's key. */
+async function publicKeyFileFinding(pubPath: string, fingerprint: string): Promise<Finding> {
+  const id = `audit-pubkey:${pubPath}`;
+  let found: string;
+  try {
+    found = auditKeyFingerprint(await loadAuditPublicKey(pubPath));
+  } catch (e) {
+    return { id, severity: 'warning', message: `audit public key ${pubPath} cannot be read (${(e as Error).message}); verify with --fingerprint ${fingerprint}`, fixable: false, fixed: false };
+  }
+  return found === fingerprint
+    ? { id, severity: 'info', message: `audit public key ${pubPath} is the daemon's key (${fingerprint})`, fixable: false, fixed: false }
+    : { id, severity: 'critical', message: `audit public key ${pubPath} (${found}) is not the key this daemon signs with (${fingerprint}): it was replaced, and a log re-signed with that other key would verify against it`, fixable: false, fixed: false };
 }
 
 async function auditLogFindings(log: AuditLog, deep: boolean): Promise<Finding[]> {
@@ -29,6 +46,7 @@ async function auditLogFindings(log: AuditLog, deep: boolean): Promise<Finding[]
   const out = [...await checkAuditFileMode(path), ...await checkPrivateKey(keyPath)];
   await log.flush();
   const key = createPublicKey(log.publicKeyPem);
+  out.push(await publicKeyFileFinding(publicKeyPathFor(keyPath), log.keyFingerprint));
   if (deep) {
     const r = await verifyAuditLog(auditFileSet(path), key);
     out.push(r.ok
@@ -61,9 +79,30 @@ async function certFindings(certsDir: string, deep: boolean): Promise<Finding[]>
   return out;
 }
 
+/** The directories holding flymed's files, each with what it holds. */
+function directories(c: SelfAuditConfig): Map<string, string[]> {
+  const dirs = new Map<string, string[]>();
+  const add = (dir: string, role: string) => dirs.set(dir, [...(dirs.get(dir) ?? []), role]);
+  for (const s of c.sockets) add(dirname(s.path), 'socket directory');
+  if (c.certsDir) add(c.certsDir, 'TLS key directory');
+  if (c.policyPath) add(dirname(c.policyPath), 'policy directory');
+  add(dirname(c.audit.options.path), 'audit log directory');
+  add(dirname(c.audit.options.keyPath), 'audit key directory');
+  if (c.stateDir) add(c.stateDir, 'kill-switch state directory');
+  for (const [dir, roles] of dirs) dirs.set(dir, [...new Set(roles)]);
+  return dirs;
+}
+
 export async function runSelfAudit(c: SelfAuditConfig, deep: boolean): Promise<Finding[]> {
   const findings: Finding[] = [...checkPrivilege()];
-  for (const s of c.sockets) findings.push(...await checkSocket(s.path, s.mode));
+  const dirSafe = new Map<string, boolean>();
+  for (const [dir, roles] of directories(c)) {
+    // A shared sticky directory (/tmp) is acceptable for a socket alone, not for keys, logs or state.
+    const found = await checkDirectory(dir, roles, { sharedStickyOk: roles.length === 1 && roles[0] === 'socket directory' });
+    dirSafe.set(dir, found.every((f) => f.severity === 'info'));
+    findings.push(...found);
+  }
+  for (const s of c.sockets) findings.push(...await checkSocket(s.path, s.mode, { dirSafe: dirSafe.get(dirname(s.path)) === true }));
   if (c.certsDir) findings.push(...await certFindings(c.certsDir, deep));
   if (c.policyPath) findings.push(...await checkPolicyFile(c.policyPath));
   findings.push(...await auditLogFindings(c.audit, deep));
@@ -83,14 +122,14 @@ export function registerSelfAudit(server: RpcServer, config: () => SelfAuditConf
         for (const f of findings) {
           if (!f.fix) continue;
           try {
-            await chmod(f.fix.path, f.fix.mode);
+            await applyFix(f.fix);
             f.fixed = true;
             c.events.emit({
               kind: 'fix', severity: 'warning', source: 'flymed', subject: f.fix.path, decision: 'allow', principal: describePrincipal(ctx.principal),
               message: `self-audit fix: chmod ${f.fix.mode.toString(8).padStart(4, '0')} ${f.fix.path} (${f.message})`, details: { finding: f.id, mode: f.fix.mode.toString(8) },
             });
           } catch (e) {
-            f.message += ` (fix failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+            f.message += e instanceof FixRefused ? ` (fix refused: ${e.message})` : ` (fix failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
           }
         }
       }
