@@ -70,6 +70,7 @@ const program = new Command('flymed')
   .option('--subscriber-backlog <size>', 'drop an alert subscriber that falls this far behind', arg(parseSize), 256 * 1024)
   .option('--state-dir <dir>', 'where the kill switch keeps its lockdown state (default: the audit log\'s directory)')
   .addOption(durationOption('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', '5s'))
+  .addOption(durationOption('--coalesce-events <duration>', 'refusals of one kind by one principal within this window become one audit record and alert plus a counted summary; 0ms records each one (unbounded: only where every event must be kept)', '1s', { maxMs: 60_000, allowZero: true }))
   .action(async (opts) => {
     const log = pino({ name: 'flymed', level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
     if (process.getuid?.() !== 0) log.warn({ uid: process.getuid?.() }, 'flymed is not running as root: privileged operations will be limited to what this user may do');
@@ -79,13 +80,14 @@ const program = new Command('flymed')
     const sinks: SecurityEventSink[] = [];
     // Failures anyone can cause are coalesced per principal (one record, then a count per second) before
     // they reach the alert ring and the audit log.
-    const events = coalesceSecurityEvents({
+    const fanOut = {
       emit: (e: SecurityEvent) => {
         for (const s of sinks) {
           try { s.emit(e); } catch { /* a sink reports its own failures */ }
         }
       },
-    });
+    };
+    const events = opts.coalesceEvents > 0 ? coalesceSecurityEvents(fanOut, { windowMs: opts.coalesceEvents }) : { ...fanOut, flush: () => {} };
     let audit: AuditLog | undefined;
     const alerts = new AlertCenter({ maxSubscriberBacklogBytes: opts.subscriberBacklog });
     sinks.push(alerts);

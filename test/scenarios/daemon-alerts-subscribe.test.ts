@@ -14,7 +14,8 @@ test('alerts and subscribe; a slow subscriber is dropped', { skip: !isRoot && 'n
   const policy = join(dir, 'policy.yaml');
   // root may watch but not ping: every ping by root is a denial, a cheap way to raise many alerts.
   writeFileSync(policy, 'roles:\n  watcher: { methods: [subscribe, alerts, status] }\nbindings:\n  - { uid: 0, roles: [watcher] }\n');
-  const d = await startDaemon(['--socket-mode', '0666', '--policy', policy, '--subscriber-backlog', '16KiB'], { dir });
+  // Every denial one by one (no per-principal coalescing), so that one test principal can outrun a subscriber.
+  const d = await startDaemon(['--socket-mode', '0666', '--policy', policy, '--subscriber-backlog', '16KiB', '--coalesce-events', '0ms'], { dir });
   const sub = spawn(process.execPath, [FLYME, '--connect', d.url, '--json', 'subscribe', '--topics', 'denied'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let pushed = '';
   let subErr = '';
