@@ -26,7 +26,7 @@ function common(name: string) {
 async function open(o: Common, g: RedisGlobals): Promise<SecureRedis> {
   const policy = Policy.load(o.policy);
   return SecureRedis.connect({
-    url: o.redis, certsDir: g.certs ?? defaultCertsDir(), name: o.name, acl: policy.channels,
+    url: o.redis, certsDir: g.certs ?? defaultCertsDir(), name: o.name, policy,
     ...(o.serverId ? { serverId: o.serverId } : {}),
     ...(o.allowInsecure ? { allowInsecure: true } : {}),
     onRejected: (e, channel) => process.stderr.write(`rejected on ${channel}${e.from ? ` from ${e.from}` : ''}: ${e.reason}: ${e.message}\n`),

@@ -4,6 +4,7 @@
  */
 import type { TokenIssuer } from '../auth/jwt/issuer.js';
 import type { ChannelAcl } from '../auth/policy/channels.js';
+import type { Policy } from '../auth/policy/policy.js';
 import type { SecurityEventSink } from '../auth/events.js';
 import { flymeError } from '../errors.js';
 import type { X509Source } from '../identity/source/types.js';
@@ -34,15 +35,21 @@ export class SecureRedisClientBuilder {
     return this;
   }
 
+  /** flymed's policy (or a getter following reloads): its channel ACL, and the roles its bindings give IDs. */
+  withPolicy(policy: Policy | (() => Policy)): this {
+    this.#o.policy = policy;
+    return this;
+  }
+
   withEvents(events: SecurityEventSink): this {
     this.#o.events = events;
     return this;
   }
 
   async build(url: string): Promise<SecureRedis> {
-    const { certsDir, source, acl } = this.#o;
+    const { certsDir, source, acl, policy } = this.#o;
     if (!certsDir && !source) throw flymeError('FLYME_INVALID_CONFIG', 'call withTls(certsDir or source) first: FlyMe Redis clients always present a certificate');
-    if (!acl) throw flymeError('FLYME_INVALID_CONFIG', 'call withAcl(acl) first (e.g. Policy.load(file).channels)');
-    return SecureRedis.connect({ ...this.#o, url, acl });
+    if (!acl && !policy) throw flymeError('FLYME_INVALID_CONFIG', 'call withPolicy(policy) or withAcl(acl) first (e.g. Policy.load(file))');
+    return SecureRedis.connect({ ...this.#o, url });
   }
 }

@@ -17,8 +17,25 @@ import { certsDirSource } from '../identity/source/files.js';
 import type { X509Source, X509Svid } from '../identity/source/types.js';
 import { clientContext } from '../identity/tls/contexts.js';
 import { spiffeServerIdentity } from '../identity/tls/server-identity.js';
+import type { Policy } from '../auth/policy/policy.js';
 import { EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
 import { Subscription } from './subscription.js';
+
+function policyGetter(o: Pick<SecureRedisOptions, 'policy'>): (() => Policy) | undefined {
+  return typeof o.policy === 'function' ? o.policy : o.policy ? () => o.policy as Policy : undefined;
+}
+
+function aclGetter(o: Pick<SecureRedisOptions, 'acl' | 'policy'>): () => ChannelAcl {
+  if (o.acl) return typeof o.acl === 'function' ? o.acl : () => o.acl as ChannelAcl;
+  const policy = policyGetter(o);
+  if (policy) return () => policy().channels;
+  throw flymeError('FLYME_INVALID_CONFIG', 'SecureRedis needs a channel ACL: acl or policy (e.g. Policy.load(file))');
+}
+
+function rolesGetter(o: Pick<SecureRedisOptions, 'policy'>): (spiffeId: string) => string[] {
+  const policy = policyGetter(o);
+  return policy ? (id) => policy().rolesOfSpiffeId(id) : () => [];
+}
 
 export interface SecureRedisOptions {
   /** `rediss://host:port` (`redis://` only with allowInsecure). */
@@ -31,7 +48,13 @@ export interface SecureRedisOptions {
   /** The Redis server's SPIFFE ID, or an authorizer (default: any ID of our trust domain). */
   serverId?: string | Authorizer;
   /** Who may publish/subscribe where (e.g. `Policy.load(file).channels`); a function is read per message. */
-  acl: ChannelAcl | (() => ChannelAcl);
+  acl?: ChannelAcl | (() => ChannelAcl);
+  /**
+   * flymed's policy (or a getter following reloads), instead of `acl`: its `channels` section is the ACL, and
+   * the roles its bindings give a SPIFFE ID count for `role:` selectors — the same principal and roles that
+   * flymed and flyme/grpc decide on, plus the roles of a verified token in the envelope.
+   */
+  policy?: Policy | (() => Policy);
   /** A token carried in every envelope we publish (its roles count for the ACL at subscribers). */
   jwt?: string | (() => Promise<string>);
   /** Verify tokens in incoming envelopes; returns the roles they grant. */
@@ -96,9 +119,9 @@ export class SecureRedis {
       if (!o.source) source.close();
       throw flymeError('FLYME_UNREACHABLE', `cannot connect to ${url.host}: ${(e as Error).message}`);
     }
-    const aclOf = typeof o.acl === 'function' ? o.acl : () => o.acl as ChannelAcl;
+    const aclOf = aclGetter(o);
     const verifier = new EnvelopeVerifier({
-      bundle: () => source.bundle(), acl: aclOf,
+      bundle: () => source.bundle(), acl: aclOf, rolesOf: rolesGetter(o),
       ...(o.windowSeconds ? { windowSeconds: o.windowSeconds } : {}),
       ...(o.maxMessageBytes ? { maxBytes: o.maxMessageBytes } : {}),
       ...(o.tokenRoles ? { tokenRoles: o.tokenRoles } : {}),
@@ -111,12 +134,17 @@ export class SecureRedis {
   }
 
   #acl(): ChannelAcl {
-    return typeof this.o.acl === 'function' ? this.o.acl() : this.o.acl;
+    return aclGetter(this.o)();
+  }
+
+  /** Who we are to the ACL: our SPIFFE ID and the roles the policy's bindings give it. */
+  get #self(): { spiffeId: string; roles: string[] } {
+    return { spiffeId: this.spiffeId, roles: rolesGetter(this.o)(this.spiffeId) };
   }
 
   /** Sign and publish; resolves with the number of Redis subscribers that received it. */
   async publish(channel: string, payload: string, o: { contentType?: string } = {}): Promise<number> {
-    if (!this.#acl().canPublish({ spiffeId: this.spiffeId }, channel) && this.o.jwt === undefined) {
+    if (!this.#acl().canPublish(this.#self, channel) && this.o.jwt === undefined) {
       throw flymeError('FLYME_PERMISSION_DENIED', `${this.spiffeId} may not publish to ${channel} under the channel ACL`, { channel });
     }
     const jwt = typeof this.o.jwt === 'function' ? await this.o.jwt() : this.o.jwt;
@@ -128,7 +156,7 @@ export class SecureRedis {
 
   /** Subscribe to a channel or pattern (`*`); fails fast with FLYME_PERMISSION_DENIED when the ACL does not allow it. */
   async subscribe(channel: string): Promise<Subscription> {
-    if (!this.#acl().canSubscribe({ spiffeId: this.spiffeId }, channel)) {
+    if (!this.#acl().canSubscribe(this.#self, channel)) {
       throw flymeError('FLYME_PERMISSION_DENIED', `${this.spiffeId} may not subscribe to ${channel} under the channel ACL`, { channel });
     }
     if (!this.#subscriber) {

@@ -84,6 +84,8 @@ export interface VerifierOptions {
   replay?: ReplayCache;
   /** Verify an envelope's token and return the roles it grants (claimed ∩ allowed); throw to reject. */
   tokenRoles?(jwt: string, from: string): Promise<string[]>;
+  /** Roles the server's policy gives a signer's SPIFFE ID (its bindings), on top of a token's. */
+  rolesOf?(spiffeId: string): string[];
   /** The clock for the freshness window, the signer's certificate validity and the nonce cache, in milliseconds since the epoch (default Date.now). */
   now?: () => number;
 }
@@ -158,6 +160,7 @@ export class EnvelopeVerifier {
         throw new MessageRejected('bad-token', `envelope token refused: ${(e as Error).message}`, spiffeId);
       }
     }
+    if (this.o.rolesOf) roles = [...new Set([...this.o.rolesOf(spiffeId), ...roles])];
     if (!this.o.acl().canPublish({ spiffeId, roles }, arrivedOn)) throw new MessageRejected('not-allowed', `${spiffeId} may not publish to ${arrivedOn}`, spiffeId);
     try {
       this.#replay.check({ iss: `pubsub:${spiffeId}`, jti: body.nonce, forgetAfterMs: (body.iat + window) * 1000 + 1000, oneTime: true }, nowMs);

@@ -136,6 +136,11 @@ export class Policy implements RoleTable {
     }
   }
 
+  /** Roles the bindings give a certificate's SPIFFE ID (as `assignRoles` would on a connection). */
+  rolesOfSpiffeId(spiffeId: string): string[] {
+    return [...new Set(this.matchingBindings({ spiffeId }).flatMap((m) => m.roles))].sort();
+  }
+
   roleGrants(role: string, permission: string): boolean {
     const r = this.roles.get(role);
     return r !== undefined && (r.all || r.permissions.has(permission));
