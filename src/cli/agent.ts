@@ -8,6 +8,7 @@ import { runAgent } from '../spiffe/agent/run.js';
 import { limitSecurityEvents } from '../auth/events.js';
 import { coalesceSecurityEvents } from '../auth/coalesce-events.js';
 import { ANONYMOUS_NOISE, defaultCaSocket } from './ca.js';
+import { onStdoutClosed } from './stdout.js';
 
 const root = () => process.getuid?.() === 0;
 export const DEFAULT_AGENT_SOCKET = 'unix:///run/flyme/agent.sock';
@@ -37,6 +38,8 @@ export function agentCommand(): Command {
         ...(o.ca === 'local' ? { caAdminSocket: o.caSocket } : {}),
         events: coalesceSecurityEvents(limitSecurityEvents(audit, ANONYMOUS_NOISE)), warn: (m) => log.warn({ event: 'agent_warning' }, m),
       }).catch(async (e: Error) => { await audit.close(); throw e; });
+      // Nobody may be reading stdout any more: that must never stop the Workload API.
+      onStdoutClosed(() => log.warn({ event: 'stdout_closed' }, 'stdout is closed; the SPIFFE_ENDPOINT_SOCKET line was not printed'));
       process.stdout.write(`SPIFFE_ENDPOINT_SOCKET=${running.endpoint}\n`);
       log.info({ socket: running.endpoint, agentId: running.agentId, ca: o.ca, ...(o.ca === 'local' ? { caSocket: o.caSocket } : {}) }, 'flyme agent ready');
       const stop = () => { void running.close().then(async () => { await audit.close(); process.exit(0); }); };

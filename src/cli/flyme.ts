@@ -7,6 +7,7 @@ import { dialDaemon } from './dial.js';
 import { durationOption } from './parse.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { formatAlert, formatAudit, formatList, formatStatus, formatWhoami } from './format.js';
+import { onStdoutClosed } from './stdout.js';
 
 const DEFAULT_CONNECT = 'unix:///run/flyme/flyme.sock';
 
@@ -61,6 +62,7 @@ async function follow(topics: string[]): Promise<void> {
   const g = globals();
   const client = await open(g);
   process.once('SIGINT', () => { void client.close(); });
+  onStdoutClosed(() => { void client.close(); }); // the reader went away (`| head -1`): stop quietly
   if (g.token) await client.call('authenticate', { token: g.token });
   await client.call('subscribe', topics.length ? { topics } : {});
   process.stderr.write(`subscribed to ${topics.length ? topics.join(', ') : 'all alerts'}; Ctrl-C to stop\n`);

@@ -3,6 +3,7 @@ import { Command } from '@commander-js/extra-typings';
 import { Policy } from '../auth/policy/index.js';
 import { SecureRedis, redisAclRules } from '../redis/index.js';
 import { defaultCertsDir } from './certs.js';
+import { onStdoutClosed } from './stdout.js';
 
 const DEFAULT_POLICY = '/etc/flyme/policy.yaml';
 const DEFAULT_REDIS = 'rediss://127.0.0.1:6380';
@@ -61,6 +62,7 @@ export function subCommand(globals: () => RedisGlobals) {
       const stop = () => { void r.close().then(() => process.exit(0)); };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      onStdoutClosed(stop); // the reader went away (`| head -1`): stop quietly
       await Promise.all(subs.map(async (s) => {
         for await (const m of s) {
           process.stdout.write(globals().json

@@ -248,7 +248,13 @@ export class ServerConnection {
     this.onClose(this);
     const listeners = this.closeListeners;
     this.closeListeners = [];
-    for (const fn of listeners) fn();
+    for (const fn of listeners) {
+      try {
+        fn();
+      } catch {
+        // A handler's close hook runs in the socket's 'close' event: a throw there would end the process.
+      }
+    }
   }
 }
 

@@ -28,7 +28,14 @@ export class Dispatcher {
       if (id !== undefined) conn.replyError(id, flymeError('FLYME_METHOD_NOT_FOUND', `Method not found: ${name}`, { method: name }));
       return;
     }
-    const denied = this.authorize()(conn.principal, m.def.permission, name);
+    let denied: FlyMeError | undefined;
+    try {
+      denied = this.authorize()(conn.principal, m.def.permission, name);
+    } catch (err) {
+      // A throwing authorize hook must not end the process (this runs in the socket's 'data' handler): deny.
+      this.events.internalError?.(conn, name, err);
+      denied = flymeError('FLYME_INTERNAL', `internal error while authorizing ${name}`);
+    }
     if (denied) {
       this.events.denied?.(conn, name, denied);
       if (id !== undefined) conn.replyError(id, denied);

@@ -90,6 +90,25 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
   }
   if (address.kind === 'unix') await prepareSocketPath(address.path, options.dirMode ?? DEFAULT_DIR_MODE);
 
+  // The owner's hooks run inside socket and promise callbacks: one that throws must not become an uncaught
+  // exception or an unhandled rejection (either ends the process). The connection is dropped instead.
+  const refused = (e: FlyMeError, raw: Socket, peer?: PeerCredentials): void => {
+    try {
+      options.onRefused?.(e, raw, peer);
+    } catch {
+      /* reporting a refusal must not take the server down */
+    }
+  };
+  const handOver = (conn: AcceptedConnection, raw: Socket): void => {
+    try {
+      options.onConnection(conn);
+    } catch (err) {
+      conn.socket.destroy();
+      raw.destroy();
+      refused(flymeError('FLYME_INTERNAL', `the connection handler failed: ${(err as Error)?.message ?? String(err)}`), raw, conn.peer);
+    }
+  };
+
   const server: Server = createServer({ pauseOnConnect: false, noDelay: true } as never, (raw) => {
     // A peer may reset at any moment (even while we write a refusal): never let that be an unhandled error.
     // Owners add their own handlers; this one only keeps an error from crashing the process.
@@ -100,26 +119,26 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
         peer = readPeerCredentials(raw);
       } catch (err) {
         const e = err instanceof FlyMeError ? err : flymeError('FLYME_UNAUTHENTICATED', 'cannot read peer credentials');
-        options.onRefused?.(e, raw);
+        refused(e, raw);
         refuse(raw, e);
         return;
       }
     }
     const denied = perPeer?.admit(raw, peer ? `uid ${peer.uid}` : raw.remoteAddress ?? '?') ?? options.admit?.(raw);
     if (denied) {
-      options.onRefused?.(denied, raw, peer);
+      refused(denied, raw, peer);
       refuse(raw, denied);
       return;
     }
     if (!address.tls) {
-      options.onConnection({ socket: raw, address, ...(peer ? { peer } : {}) });
+      handOver({ socket: raw, address, ...(peer ? { peer } : {}) }, raw);
       return;
     }
     options.secure!.upgrade(raw).then(
-      ({ socket, cert, resumed, refusal }) => options.onConnection({ socket, address, resumed, ...(cert ? { cert } : {}), ...(refusal ? { refusal } : {}), ...(peer ? { peer } : {}) }),
+      ({ socket, cert, resumed, refusal }) => handOver({ socket, address, resumed, ...(cert ? { cert } : {}), ...(refusal ? { refusal } : {}), ...(peer ? { peer } : {}) }, raw),
       (err: unknown) => {
-        const e = err instanceof FlyMeError ? err : flymeError('FLYME_HANDSHAKE_FAILED', `TLS handshake failed: ${(err as Error).message}`);
-        options.onRefused?.(e, raw, peer);
+        const e = err instanceof FlyMeError ? err : flymeError('FLYME_HANDSHAKE_FAILED', `TLS handshake failed: ${(err as Error)?.message ?? String(err)}`);
+        refused(e, raw, peer);
         raw.destroy();
       },
     );

@@ -91,7 +91,13 @@ export class LiveConnections {
   #invalidate(e: Entry, error: FlyMeError): void {
     if (!this.#entries.delete(e)) return;
     if (e.socket.destroyed) return;
-    this.onInvalidated({ socket: e.socket, cert: e.cert, error });
+    try {
+      this.onInvalidated({ socket: e.socket, cert: e.cert, error });
+    } catch {
+      // The owner's hook runs from the sweep timer or a bundle update: a throw must not end the process, and
+      // the connection still goes.
+      e.socket.destroy();
+    }
   }
 
   #stopSweeper(): void {

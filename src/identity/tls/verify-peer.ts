@@ -44,7 +44,16 @@ export async function verifyDers(ders: Uint8Array[], bundle: TrustBundle, author
   }
 }
 
-/** Verifies the certificate the peer of `socket` presented (see {@link verifyDers}). */
-export function verifyPeer(socket: TLSSocket, bundle: TrustBundle, authorizer: Authorizer, who: 'client' | 'server'): Promise<VerifiedPeer> {
-  return verifyDers(presentedDers(socket.getPeerCertificate(true) as DetailedPeerCertificate | null), bundle, authorizer, who);
+/**
+ * Verifies the certificate the peer of `socket` presented (see {@link verifyDers}). Never throws: it runs in a
+ * TLS 'secure' handler, where a throw would be an uncaught exception; every failure is a rejected refusal.
+ */
+export async function verifyPeer(socket: TLSSocket, bundle: TrustBundle, authorizer: Authorizer, who: 'client' | 'server'): Promise<VerifiedPeer> {
+  let ders: Uint8Array[];
+  try {
+    ders = presentedDers(socket.getPeerCertificate(true) as DetailedPeerCertificate | null);
+  } catch (err) {
+    throw refusal('handshake', `cannot read the ${who} certificate: ${(err as Error)?.message ?? String(err)}`, err);
+  }
+  return verifyDers(ders, bundle, authorizer, who);
 }

@@ -79,7 +79,11 @@ export async function remoteCaLink(o: RemoteLinkOptions): Promise<CaLink> {
     };
     const bundlePem = derToPem(latest.roots);
     if (bundlePem !== source.bundle().toPem()) {
-      void source.set({ bundle: TrustBundle.fromCertificates(parseCertificates(bundlePem)) }).then(() => writeFileAtomic(files(o.dataDir).bundle, bundlePem, { mode: 0o644, overwrite: true })).catch((e: Error) => o.warn?.(`bundle update refused: ${e.message}`));
+      // Parsed inside the chain: roots that do not parse (none at all, not a CA) are refused with a warning, never
+      // thrown out of this stream 'data' handler (an uncaught exception would end the agent).
+      void Promise.resolve().then(() => source.set({ bundle: TrustBundle.fromCertificates(parseCertificates(bundlePem)) }))
+        .then(() => writeFileAtomic(files(o.dataDir).bundle, bundlePem, { mode: 0o644, overwrite: true }))
+        .catch((e: Error) => o.warn?.(`bundle update refused: ${e.message}`));
     }
     for (const fn of listeners) fn(latest);
   };
