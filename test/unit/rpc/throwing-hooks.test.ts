@@ -9,7 +9,9 @@ import { Type } from '@sinclair/typebox';
 import type { Socket } from 'node:net';
 import { RpcServer } from '../../../src/rpc/server.js';
 import { connect } from '../../../src/rpc/client.js';
-import { assignDefaultRoles } from '../../../src/rpc/authorize.js';
+import { Policy } from '../../../src/auth/policy/policy.js';
+
+const builtin = Policy.builtin();
 import type { SecureUpgrader } from '../../../src/transport/listener.js';
 import { recordingLogger, rejectsWith, sleep, tempSocket } from './helpers.js';
 
@@ -23,9 +25,10 @@ for (const kind of ['unix', 'unix+tls'] as const) {
     let fail = true;
     const refused: string[] = [];
     const server = new RpcServer({
+      policy: builtin,
       assignRoles: (p) => {
         if (fail) throw new TypeError('boom in assignRoles');
-        assignDefaultRoles(p);
+        builtin.assignRoles(p);
       },
       onRefused: (e) => { refused.push(e.code); },
     });
@@ -73,7 +76,7 @@ test('a throwing authorize hook denies that call with FLYME_INTERNAL; the connec
 
 test('a throwing close hook of a handler does not take the server down', async () => {
   const sock = tempSocket();
-  const server = new RpcServer();
+  const server = new RpcServer({ policy: builtin });
   server.method({
     name: 'watch', permission: 'watch', params: Type.Object({}),
     handler: (_p, ctx) => { ctx.connection.onClose(() => { throw new TypeError('boom in onClose'); }); return { ok: true }; },
