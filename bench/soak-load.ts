@@ -159,7 +159,7 @@ export async function slowloris(path: string, count: number, holdMs: number, dri
   const partialRequest = '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"message":"' + 'x'.repeat(4000);
   const sockets: Socket[] = [];
   const firstReplies: Record<string, number> = {};
-  let connectFailed = 0;
+  const connectFailed: Record<string, number> = {};
   let next = 0;
   const end = Math.min(deadline, Date.now() + holdMs);
   await workers(50, async () => {
@@ -175,8 +175,8 @@ export async function slowloris(path: string, count: number, holdMs: number, dri
         const nl = reply.indexOf('\n');
         if (nl >= 0) { const c = codeOf(reply.slice(0, nl)); firstReplies[c] = (firstReplies[c] ?? 0) + 1; }
       });
-    } catch {
-      connectFailed++;
+    } catch (e) {
+      connectFailed[(e as Error).message] = (connectFailed[(e as Error).message] ?? 0) + 1;
     }
     return true;
   });
@@ -189,7 +189,7 @@ export async function slowloris(path: string, count: number, holdMs: number, dri
   const open_ = sockets.filter((s) => !s.destroyed && !s.readableEnded).length;
   for (const s of sockets) s.destroy();
   return {
-    summary: `${next} opened (${connectFailed} connect failures), ${open_} still admitted after ${((holdMs) / 1000).toFixed(0)} s of dribbling ${pos} bytes each; replies: ${tally(firstReplies) || 'none'}`,
+    summary: `${next} opened (connect failures: ${tally(connectFailed) || 'none'}), ${open_} still admitted after ${((holdMs) / 1000).toFixed(0)} s of dribbling ${pos} bytes each; replies: ${tally(firstReplies) || 'none'}`,
     partial: next < count,
   };
 }
@@ -199,8 +199,10 @@ export async function notifications(path: string, total: number, conns: number, 
   const auth = '{"jsonrpc":"2.0","method":"authenticate","params":{"token":"x.y.z"}}\n';
   const ping = '{"jsonrpc":"2.0","method":"ping"}\n';
   let sent = 0;
-  let replyLines = 0;
+  const replies: Record<string, number> = {};
   let drainSeconds = 0;
+  let writeSeconds = 0;
+  const t0 = Date.now();
   const endings: Record<string, number> = {};
   await Promise.all(Array.from({ length: conns }, async (_, c) => {
     let s: Socket;
@@ -220,7 +222,7 @@ export async function notifications(path: string, total: number, conns: number, 
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.includes('"id":"end"')) gotEnd(true);
-        else replyLines++;
+        else replies[codeOf(line)] = (replies[codeOf(line)] ?? 0) + 1;
       }
     });
     s.once('close', () => gotEnd(false));
@@ -233,12 +235,14 @@ export async function notifications(path: string, total: number, conns: number, 
       sent += n;
       if (!s.write(text)) {
         await new Promise<void>((r) => {
-          const done = () => { s.off('drain', done); s.off('close', done); r(); };
+          const done = () => { clearTimeout(t); s.off('drain', done); s.off('close', done); r(); };
+          const t = setTimeout(done, Math.max(0, deadline - Date.now()));
           s.on('drain', done);
           s.on('close', done);
         });
       }
     }
+    writeSeconds = Math.max(writeSeconds, (Date.now() - t0) / 1000);
     // A request at the end: its answer means the daemon has read every notification before it.
     const started = Date.now();
     s.write('{"jsonrpc":"2.0","id":"end","method":"ping"}\n');
@@ -249,7 +253,7 @@ export async function notifications(path: string, total: number, conns: number, 
     s.destroy();
   }));
   return {
-    summary: `${sent} notifications over ${conns} connections, then a ping on each: ${tally(endings)} (up to ${drainSeconds.toFixed(1)} s after the last write); ${replyLines} other reply lines`,
+    summary: `${sent} notifications over ${conns} connections handed to the sockets in ${writeSeconds.toFixed(1)} s (as fast as the daemon reads), then a ping on each: ${tally(endings)} (up to ${drainSeconds.toFixed(1)} s later); other replies: ${tally(replies) || 'none'}`,
     partial: sent < total || endings.answered !== conns,
   };
 }
