@@ -12,7 +12,13 @@ const OID_EKU = '2.5.29.37';
 
 /** One certificate extension decoded with the given class; FLYME_INVALID_CERTIFICATE when malformed or repeated. */
 function single<T extends x509.Extension>(cert: X509Certificate, oid: string, Type: new (raw: ArrayBuffer) => T): T | undefined {
-  const raw = cert.extensions.filter((e) => e.type === oid);
+  let all: x509.Extension[];
+  try {
+    all = cert.extensions; // decoded lazily, every known extension at once: a malformed one throws here
+  } catch (err) {
+    throw flymeError('FLYME_INVALID_CERTIFICATE', `certificate has a malformed extension: ${(err as Error).message}`, undefined, err);
+  }
+  const raw = all.filter((e) => e.type === oid);
   if (raw.length > 1) throw flymeError('FLYME_INVALID_CERTIFICATE', `certificate repeats the extension ${oid}`, { extension: oid });
   const [ext] = raw;
   if (!ext) return undefined;

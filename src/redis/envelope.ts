@@ -92,6 +92,11 @@ export interface VerifierOptions {
 
 interface KnownSigner { spiffeId: string; key: KeyLike }
 
+/** An untrusted JSON value for a message: never String() (an object with its own `toString` member throws). */
+function show(v: unknown): string {
+  return typeof v === 'string' ? v.slice(0, 256) : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : JSON.stringify(v);
+}
+
 /** Imported verification keys per verified chain (the verdict itself lives in the shared verification cache). */
 const importedKeys = new WeakMap<Verdict, Map<string, Promise<KeyLike>>>();
 
@@ -127,7 +132,7 @@ export class EnvelopeVerifier {
       throw new MessageRejected('malformed', 'not a FlyMe signed envelope (no JWS header)');
     }
     if ((header.alg !== 'ES256' && header.alg !== 'EdDSA') || !Array.isArray(header.x5c) || header.x5c.length === 0 || header.x5c.length > 4) {
-      throw new MessageRejected('malformed', `unsupported envelope header (alg ${String(header.alg)}, x5c ${Array.isArray(header.x5c) ? header.x5c.length : 'missing'})`);
+      throw new MessageRejected('malformed', `unsupported envelope header (alg ${show(header.alg)}, x5c ${Array.isArray(header.x5c) ? header.x5c.length : 'missing'})`);
     }
     let signer: KnownSigner;
     try {
@@ -143,10 +148,11 @@ export class EnvelopeVerifier {
     } catch {
       throw new MessageRejected('bad-signature', `signature does not verify for ${spiffeId}`, spiffeId);
     }
-    if (body?.v !== 1 || typeof body.channel !== 'string' || typeof body.payload !== 'string' || typeof body.nonce !== 'string' || !Number.isInteger(body.iat)) {
+    if (body?.v !== 1 || typeof body.channel !== 'string' || typeof body.payload !== 'string' || typeof body.nonce !== 'string' || !Number.isInteger(body.iat)
+      || typeof body.contentType !== 'string') {
       throw new MessageRejected('malformed', 'envelope fields missing', spiffeId);
     }
-    if (body.from !== spiffeId) throw new MessageRejected('wrong-sender', `envelope claims ${body.from} but is signed by ${spiffeId}`, spiffeId);
+    if (body.from !== spiffeId) throw new MessageRejected('wrong-sender', `envelope claims ${show(body.from)} but is signed by ${spiffeId}`, spiffeId);
     if (body.channel !== arrivedOn) throw new MessageRejected('wrong-channel', `envelope for channel ${body.channel} arrived on ${arrivedOn} (cross-channel replay)`, spiffeId);
     const now = nowMs / 1000;
     const window = this.o.windowSeconds ?? DEFAULT_WINDOW_SECONDS;

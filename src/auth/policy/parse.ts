@@ -39,7 +39,13 @@ export function parsePolicyText(text: string, source: string): PolicyDocument {
     const line = lines.linePos(e.pos[0]).line;
     throw flymeError('FLYME_INVALID_CONFIG', `${source}:${line}: not valid YAML/JSON: ${e.message.split('\n')[0]}`, { file: source, line });
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // yaml reports an alias without an anchor and an alias blow-up ("billion laughs") only here, as ReferenceError.
+    throw flymeError('FLYME_INVALID_CONFIG', `${source}: not valid YAML/JSON: ${(err as Error).message}`, { file: source }, err);
+  }
   if (!check.Check(value)) {
     const first = check.Errors(value).First()!;
     const path = first.path.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));

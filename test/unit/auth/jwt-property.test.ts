@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FlyMeError } from '../../../src/errors.js';
 import { TokenIssuer, TokenVerifier, generateSigningKey } from '../../../src/auth/index.js';
+import { fcOptions } from '../../helpers/property.js';
 
 const T0 = new Date('2030-01-01T00:00:00Z');
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -72,7 +73,7 @@ describe('property: mutated tokens never verify', () => {
         fc.pre(t !== token && !sameDecoding(t, token));
         await assert.rejects(verifier.verify(t, { connectionId: 'c' }), (e: unknown) => e instanceof FlyMeError && e.code.startsWith('FLYME_TOKEN_'));
       }),
-      { numRuns: 200 },
+      fcOptions(),
     );
   });
 });

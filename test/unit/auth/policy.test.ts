@@ -70,6 +70,16 @@ test('refusals name the line and the field', () => {
   assert.match(e.message, /bindings\.0\.uid/);
 });
 
+test('YAML aliases: an alias without its anchor and an alias fan-out ("billion laughs") are FLYME_INVALID_CONFIG, a plain alias works', () => {
+  const p = parsePolicyText('roles:\n  reader: {methods: &m [ping, status]}\n  ops: {methods: *m}\n', 'p.yaml');
+  assert.deepEqual(p.roles.ops?.methods, ['ping', 'status']);
+  let e = invalid('roles: *nowhere\n');
+  assert.match(e.message, /^p\.yaml: not valid YAML\/JSON: .*alias/i);
+  const bomb = ['a0: &a0 [ping]', ...Array.from({ length: 6 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(8).fill(`*a${i}`).join(', ')}]`), 'roles: *a6'].join('\n');
+  e = invalid(bomb);
+  assert.match(e.message, /^p\.yaml: not valid YAML\/JSON: .*resource exhaustion/);
+});
+
 test('bindings on uid, gid, SPIFFE ID and prefix grant roles with their source', () => {
   const policy = Policy.parse(GOOD, 'p.yaml');
   const a = principal({ uid: 1000, gid: 1000 });
