@@ -8,7 +8,7 @@
  * Not part of `npm test`. It reports what it sees; it does not fail on it (exit 1 only if the soak itself breaks).
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -40,7 +40,13 @@ const jwks = join(dir, 'jwks.json');
 writeFileSync(jwks, JSON.stringify({ keys: [(await generateSigningKey('ES256', 'soak')).publicJwk] }));
 
 // ---- the daemon ----
-const daemon = spawn(process.execPath, [FLYMED, '--listen', `unix://${sock}`, '--audit-log', auditLog, '--jwks', jwks, '--token-issuer', 'soak'], { stdio: ['ignore', 'ignore', 'pipe'] });
+// As root the load runs as root and the control as another user (uid 65534, granted ping by the policy): a
+// per-uid connection cap must keep the control served while the attacker's uid is at its cap.
+const CONTROL_UID = process.getuid?.() === 0 ? 65534 : undefined;
+const policyFile = join(dir, 'policy.yaml');
+writeFileSync(policyFile, `roles:\n  pinger: { methods: [ping] }\nbindings:\n  - { uid: ${process.getuid?.() ?? 0}, roles: [admin] }\n${CONTROL_UID !== undefined ? `  - { uid: ${CONTROL_UID}, roles: [pinger] }\n` : ''}`);
+if (CONTROL_UID !== undefined) chmodSync(dir, 0o755);
+const daemon = spawn(process.execPath, [FLYMED, '--listen', `unix://${sock}`, '--socket-mode', '0666', '--policy', policyFile, '--audit-log', auditLog, '--jwks', jwks, '--token-issuer', 'soak'], { stdio: ['ignore', 'ignore', 'pipe'] });
 let logTail = '';
 let logBytes = 0;
 daemon.stderr!.on('data', (d: Buffer) => { logBytes += d.length; logTail = (logTail + d.toString()).slice(-8192); });
@@ -64,7 +70,9 @@ const status = (): { rss: number; hwm: number } | undefined => {
 const resetPeak = (): boolean => { try { writeFileSync(`/proc/${pid}/clear_refs`, '5'); return true; } catch { return false; } };
 
 // ---- the control client ----
-const control: ChildProcess = fork(join(here, 'soak-control.js'), ['--run', sock], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const control: ChildProcess = fork(join(here, 'soak-control.js'), ['--run', sock], {
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(CONTROL_UID !== undefined ? { uid: CONTROL_UID, gid: CONTROL_UID } : {}),
+});
 const fromControl = <T>(): Promise<T> => new Promise((r) => control.once('message', (m) => r(m as T)));
 await fromControl<{ ready: true }>();
 
@@ -170,7 +178,7 @@ const kib = (n: number) => (n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${(n / 1
 const lines = [
   `## flymed soak (${quick ? 'quick' : 'full'}) — ${new Date().toISOString()}`,
   '',
-  `Node ${process.version}, default daemon limits (100 connections, 64 in flight, 1 MiB frames, 60 s idle), a trusted token issuer (--jwks). Control: one ping at a time with a 10 ms pause on a kept connection (errors = failed pings; it reconnects), plus every 10th round a ping on a fresh connection.`,
+  `Node ${process.version}, default daemon limits (100 connections, 32 per uid, 64 in flight, 1 MiB frames, 60 s idle), a trusted token issuer (--jwks). Load as this process's uid ${process.getuid?.()}; control as uid ${CONTROL_UID ?? process.getuid?.()}: one ping at a time with a 10 ms pause on a kept connection (errors = failed pings; it reconnects), plus every 10th round a ping on a fresh connection.`,
   '',
   '| phase | load | s | peak RSS MiB | end RSS MiB | control pings | p50 ms | p99 ms | max ms | control errors | fresh conn ok / failed | audit growth | audit seq (dropped) | daemon alive |',
   '|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|--:|--:|---|',

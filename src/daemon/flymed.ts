@@ -48,6 +48,7 @@ const program = new Command('flymed')
   .option('--socket-group <gid>', 'numeric group owner of Unix socket files', int)
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace', 'info')
   .option('--max-connections <n>', 'maximum concurrent connections', int, 100)
+  .option('--max-connections-per-peer <n>', 'maximum concurrent connections of one peer (one uid on Unix sockets, one address on TCP), so that one user cannot take every slot', int, 32)
   .option('--max-in-flight <n>', 'maximum requests in flight per connection', int, 64)
   .option('--max-frame <size>', 'maximum frame (line) size, e.g. 1MiB', arg(parseSize), 1024 * 1024)
   .addOption(durationOption('--idle-timeout <duration>', 'close connections idle this long: a number with a unit (ms, s, m, h, d)', '60s'))
@@ -106,6 +107,7 @@ const program = new Command('flymed')
       assignRoles: (p) => policy!.assignRoles(p),
       limits: {
         maxConnections: opts.maxConnections,
+        maxConnectionsPerPeer: opts.maxConnectionsPerPeer,
         maxInFlight: opts.maxInFlight,
         maxFrameBytes: opts.maxFrame,
         idleTimeoutMs: opts.idleTimeout,

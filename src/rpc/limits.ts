@@ -4,6 +4,11 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../wire/framing.js';
 export interface ServerLimits {
   maxFrameBytes: number;
   maxConnections: number;
+  /**
+   * Open connections per peer (per uid on Unix sockets, per address on TCP), across all listeners, handshakes
+   * included: one local user cannot take every slot of `maxConnections` from the others.
+   */
+  maxConnectionsPerPeer: number;
   maxInFlight: number;
   idleTimeoutMs: number;
   requestTimeoutMs: number;
@@ -16,6 +21,7 @@ export interface ServerLimits {
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxConnections: 100,
+  maxConnectionsPerPeer: 32,
   maxInFlight: 64,
   idleTimeoutMs: 60_000,
   requestTimeoutMs: 30_000,

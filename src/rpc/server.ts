@@ -10,6 +10,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { flymeError, type FlyMeError } from '../errors.js';
 import { listen, type AcceptedConnection, type Listener, type ListenOptions } from '../transport/listener.js';
+import { PeerLimit } from '../transport/peer-limit.js';
 import { describePrincipal, emptyPrincipal, type Principal } from '../auth/principal.js';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
 import { publicOnlyAuthorize, type Authorize } from './authorize.js';
@@ -69,6 +70,8 @@ export class RpcServer {
   private readonly events: SecurityEventSink;
   private authorizeFn: Authorize;
   private readonly policyOf: (() => Policy) | undefined;
+  /** One per-peer connection count across every listener of this server. */
+  private readonly peerLimit: PeerLimit;
   private nextId = 1;
   /** Admitted sockets not yet closed: serving, or still in their TLS handshake. */
   private openSockets = 0;
@@ -79,6 +82,7 @@ export class RpcServer {
 
   constructor(private readonly options: RpcServerOptions = {}) {
     this.limits = resolveLimits(options.limits);
+    this.peerLimit = new PeerLimit(this.limits.maxConnectionsPerPeer);
     this.log = options.logger ?? silent;
     const policyOf = typeof options.policy === 'function' ? options.policy : options.policy ? () => options.policy as Policy : undefined;
     this.policyOf = policyOf;
@@ -121,9 +125,10 @@ export class RpcServer {
     return this.listeners.map((l) => l.address.url);
   }
 
-  async listen(url: string, options: Omit<ListenOptions, 'onConnection' | 'admit' | 'onRefused' | 'warn'> = {}): Promise<string> {
+  async listen(url: string, options: Omit<ListenOptions, 'onConnection' | 'admit' | 'onRefused' | 'warn' | 'peerLimit'> = {}): Promise<string> {
     const l = await listen(url, {
       ...options,
+      peerLimit: this.peerLimit,
       warn: (m) => this.log.warn({ listener: url }, m),
       admit: (raw) => {
         if (this.shuttingDown) return flymeError('FLYME_SHUTTING_DOWN', 'server is shutting down');

@@ -54,6 +54,8 @@ export interface ListenOptions {
    * Unix sockets (default: no cap).
    */
   maxConnectionsPerPeer?: number;
+  /** A per-peer limit shared with other listeners (a server's), instead of `maxConnectionsPerPeer`. */
+  peerLimit?: PeerLimit;
   /** Called before any read: return a FlyMeError to refuse the socket (e.g. too many connections). */
   admit?(raw: Socket): FlyMeError | undefined;
   onConnection(conn: AcceptedConnection): void;
@@ -84,7 +86,7 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
   }
   checkListenAddress(address);
   const isUnix = address.kind !== 'tcp';
-  const perPeer = options.maxConnectionsPerPeer === undefined ? undefined : new PeerLimit(options.maxConnectionsPerPeer);
+  const perPeer = options.peerLimit ?? (options.maxConnectionsPerPeer === undefined ? undefined : new PeerLimit(options.maxConnectionsPerPeer));
   if (address.kind === 'abstract') {
     options.warn?.(`abstract socket ${url} has no file permissions: any local process in this network namespace can connect; access relies on peer credentials and policy alone`);
   }
