@@ -11,6 +11,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { AttackPlan, AttackSocket } from './attackers.js';
 
+// `node --test dist/test/` also runs this file as if it were a test: without the flag it does nothing.
+if (!process.argv.includes('--plan-on-stdin')) process.exit(0);
 let input = '';
 for await (const chunk of process.stdin) input += String(chunk);
 const plan = JSON.parse(input) as AttackPlan;

@@ -46,7 +46,7 @@ export const b64 = (data: string | Buffer): string => Buffer.from(data).toString
 
 /** Starts an attacker process, waits until its connections are open, then SIGKILLs it and waits for it to die. */
 export async function killedAttacker(plan: AttackPlan): Promise<void> {
-  const p = spawn(process.execPath, [CHILD], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [CHILD, '--plan-on-stdin'], { stdio: ['pipe', 'pipe', 'pipe'] });
   p.stdin!.end(JSON.stringify(plan));
   let out = '';
   let err = '';
