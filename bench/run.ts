@@ -19,7 +19,7 @@ const smoke = process.argv.includes('--smoke');
 const quick = smoke || process.argv.includes('--quick');
 const jsonOnly = process.argv.includes('--json');
 const C = smoke
-  ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 10, cli: 1, microMs: 20, pubsub: 200 }
+  ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, cli: 1, microMs: 20, pubsub: 200 }
   : quick
     ? { repeats: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, cli: 3, microMs: 60, pubsub: 1000 }
     : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, cli: 15, microMs: 500, pubsub: 10000 };

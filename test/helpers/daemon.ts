@@ -77,7 +77,7 @@ function cliPathFor(uid: number | undefined, gid: number | undefined): string {
   if (spawnSync(process.execPath, [FLYME, '--version'], { uid, gid: gid ?? uid }).status !== 0) {
     const copy = tempDir('flyme-cli-copy-');
     process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
-    for (const part of ['package.json', 'dist/src', 'build']) cpSync(join(root, part), join(copy, part), { recursive: true });
+    for (const part of ['package.json', 'dist/src', 'build', 'proto']) cpSync(join(root, part), join(copy, part), { recursive: true });
     cpSync(join(root, 'node_modules'), join(copy, 'node_modules'), {
       recursive: true,
       filter: (src) => !DEV_ONLY.has(src.slice(join(root, 'node_modules').length + 1).split('/')[0]!),

@@ -29,7 +29,7 @@ test('hardened mTLS daemon: every attack is refused', { skip: !isRoot && 'needs 
 
 test('weak daemon: the probe reports what was NOT refused and exits 1', async () => {
   const dir = tempDir();
-  const d = await startDaemon(['--idle-timeout', '1h', '--max-connections', '1000'], { dir });
+  const d = await startDaemon(['--idle-timeout', '1h', '--max-connections', '1000', '--max-connections-per-peer', '1000'], { dir });
   try {
     const r = await runCli(['--connect', d.url, 'probe', '--slow-wait', '2s', '--flood', '40']);
     assert.equal(r.code, 1, r.stdout);

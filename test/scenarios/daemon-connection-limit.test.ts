@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startDaemon, RawPeer } from '../helpers/daemon.js';
 
 test('connections over the limit are refused with an error; admitted ones keep working', async () => {
-  const d = await startDaemon(['--max-connections', '100']);
+  const d = await startDaemon(['--max-connections', '100', '--max-connections-per-peer', '1000']); // one uid here: the global limit, not the per-uid one
   const peers: RawPeer[] = [];
   try {
     for (let i = 0; i < 100; i++) {
