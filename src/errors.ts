@@ -1,7 +1,7 @@
 /**
  * FlyMe's single error catalog. Every failure FlyMe reports carries a stable string `code`
  * (`FLYME_*`); on the wire it travels as `error.data.code` next to the JSON-RPC numeric code.
- * Codes are never reused or renamed: they are public API (see docs/protocol.md and docs/errors.md).
+ * Codes are never reused or renamed: they are public API (the table in docs/protocol.md, "Error codes", checked against this catalog by test/unit/errors-catalog.test.ts).
  */
 
 /** code → [JSON-RPC numeric code, one-line meaning]. The order is the documentation order. */

@@ -16,7 +16,7 @@ import { parseSelector } from '../ca/selectors.js';
 import { serveCa } from '../ca/server.js';
 import { flymeError } from '../errors.js';
 import { loadCA } from '../identity/ca.js';
-import { secondsOption } from './parse.js';
+import { secondsOption } from '../options/flags.js';
 
 const root = () => process.getuid?.() === 0;
 /** Event kinds anyone who can reach a port can cause: recorded one by one up to 20 a second, then counted. */

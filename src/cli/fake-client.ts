@@ -14,7 +14,7 @@ import { FlyMeError } from '../errors.js';
 import { parseCertificates, spiffeIdFromCertificate } from '../identity/index.js';
 import { defaultCertsDir } from '../identity/source/files.js';
 import { parseAddress } from '../transport/address.js';
-import { durationOption } from './parse.js';
+import { durationOption } from '../options/flags.js';
 import { dialDaemon } from './dial.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
 import { leafFrom, otherCA, selfSignedLeaf, trustDomainOf } from './probe/forge.js';

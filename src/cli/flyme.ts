@@ -4,7 +4,8 @@ import { Command } from '@commander-js/extra-typings';
 import { FlyMeError } from '../errors.js';
 import { connect } from '../rpc/client.js';
 import { dialDaemon } from './dial.js';
-import { durationOption } from './parse.js';
+import { durationOption } from '../options/flags.js';
+import { VERSION } from '../version.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { formatAlert, formatAudit, formatList, formatStatus, formatWhoami } from './format.js';
 import { onStdoutClosed } from './stdout.js';
@@ -13,7 +14,7 @@ const DEFAULT_CONNECT = 'unix:///run/flyme/flyme.sock';
 
 const program = new Command('flyme')
   .description('FlyMe client: talk to flymed (ping, status, list, audit, alerts, kill …), prove its refusals (probe, doctor), manage certificates, tokens and policies, and use signed Redis pub/sub.')
-  .version('0.1.0')
+  .version(VERSION)
   .option('-c, --connect <url>', `daemon address (env FLYME_CONNECT, default ${DEFAULT_CONNECT})`)
   .option('--certs <dir>', 'mTLS client credentials for unix+tls:// and tls://: client.pem, client.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')
   .option('--spiffe-socket <url>', 'mTLS identity from the SPIFFE Workload API instead of --certs (FlyMe\'s or SPIRE\'s agent), e.g. unix:///run/flyme/agent.sock')

@@ -9,7 +9,7 @@ import { certToPem } from '../identity/profile.js';
 import { WorkloadApiClient } from '../spiffe/client.js';
 import { ENDPOINT_ENV } from '../spiffe/endpoint.js';
 import { DEFAULT_AGENT_SOCKET } from './agent.js';
-import { durationOption } from './parse.js';
+import { durationOption } from '../options/flags.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const endpoint = (socket?: string) => socket ?? process.env[ENDPOINT_ENV] ?? DEFAULT_AGENT_SOCKET;

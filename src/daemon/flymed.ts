@@ -22,7 +22,7 @@ import { defaultAuditLogPath } from '../audit/files.js';
 import type { DaemonTls } from './tls-setup.js';
 import type { X509Source } from '../identity/source/types.js';
 import { registerCoreMethods, VERSION } from './methods.js';
-import { durationOption, parseSize, parseMode } from '../cli/parse.js';
+import { durationOption, parseSize, parseMode } from '../options/flags.js';
 
 const DEFAULT_LISTEN = 'unix:///run/flyme/flyme.sock';
 

@@ -2,8 +2,9 @@
 import { Type } from '@sinclair/typebox';
 import { describePrincipal } from '../auth/principal.js';
 import type { RpcServer } from '../rpc/server.js';
+import { VERSION } from '../version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export function registerCoreMethods(server: RpcServer, statusExtras: () => Record<string, unknown> = () => ({})): void {
   server.method({

@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
 import { parseAddress } from '../../transport/address.js';
-import { durationOption } from '../parse.js';
+import { durationOption } from '../../options/flags.js';
 import { EXIT, EXIT_HELP } from '../exit-codes.js';
 import { authzCases, controlCase, tlsCases, wireCases, type CaseResult, type ProbeContext } from './cases.js';
 

@@ -1,4 +1,4 @@
-/** Small parsers for CLI values: durations (250ms, 30s, 5m, 1h, 7d; src/duration.ts), sizes (1MiB, 64KiB), octal modes. */
+/** Command-line value parsers shared by flymed and flyme (a layer below both): durations (250ms, 30s, 5m, 1h, 7d; src/duration.ts), sizes (1MiB, 64KiB), octal modes. */
 import { InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { MAX_TIMER_MS, parseDuration, parseDurationSeconds, type DurationOptions } from '../duration.js';
 
