@@ -48,6 +48,8 @@ export const ERROR_CATALOG = {
   FLYME_TOKEN_WRONG_ISSUER: [-32074, 'The token comes from an issuer that is not trusted.'],
   FLYME_TOKEN_UNBOUND: [-32075, 'The token is bound to a certificate that the connection did not present.'],
   FLYME_TOKEN_CACHE_FULL: [-32076, 'The replay cache is full of unexpired tokens; new tokens are refused until entries expire.'],
+  // pub/sub
+  FLYME_MESSAGE_REJECTED: [-32080, 'A signed pub/sub message was refused; data.reason says why (bad-signature, stale, replayed, not-allowed, ...).'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type FlyMeErrorCode = keyof typeof ERROR_CATALOG;

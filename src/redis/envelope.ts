@@ -10,7 +10,7 @@ import { CompactSign, compactVerify, decodeProtectedHeader, importX509 } from 'j
 type KeyLike = Awaited<ReturnType<typeof importX509>>;
 import type { ChannelAcl } from '../auth/policy/channels.js';
 import { ReplayCache } from '../auth/replay-cache.js';
-import { flymeError } from '../errors.js';
+import { FlyMeError, flymeError } from '../errors.js';
 import type { TrustBundle } from '../identity/trust-bundle.js';
 import type { Verdict } from '../identity/verdicts.js';
 import { verifyPresented } from '../identity/verify.js';
@@ -70,9 +70,16 @@ export interface VerifiedMessage {
 
 export type RejectReason = 'oversize' | 'malformed' | 'untrusted-signer' | 'bad-signature' | 'wrong-sender' | 'wrong-channel' | 'stale' | 'not-allowed' | 'replayed' | 'bad-token';
 
-export class MessageRejected extends Error {
+/** A refused pub/sub message: a FlyMeError with code FLYME_MESSAGE_REJECTED and `reason` (also in `data.reason`). */
+export class MessageRejected extends FlyMeError {
   constructor(readonly reason: RejectReason, message: string, readonly from?: string) {
-    super(message);
+    super('FLYME_MESSAGE_REJECTED', message, { data: { reason, ...(from !== undefined ? { from } : {}) } });
+    this.name = 'MessageRejected';
+  }
+
+  /** Only MessageRejected instances (FlyMeError's brand check would match every FlyMeError). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }
 
