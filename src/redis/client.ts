@@ -11,7 +11,7 @@ import type { SecureContext } from 'node:tls';
 import { createClient, type RedisClientType } from '@redis/client';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
 import { ChannelAcl } from '../auth/policy/channels.js';
-import { flymeError } from '../errors.js';
+import { FlyMeError, flymeError } from '../errors.js';
 import { authorizeId, authorizeMemberOf, type Authorizer } from '../identity/authorizer.js';
 import { certsDirSource } from '../identity/source/files.js';
 import type { X509Source, X509Svid } from '../identity/source/types.js';
@@ -20,6 +20,14 @@ import { spiffeServerIdentity } from '../identity/tls/server-identity.js';
 import type { Policy } from '../auth/policy/policy.js';
 import { EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
 import { Subscription } from './subscription.js';
+
+/** A node-redis failure as a FlyMeError (the library's own error classes never reach FlyMe's users). */
+function redisError(what: string, e: unknown): FlyMeError {
+  if (e instanceof FlyMeError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const closed = /closed|disconnect|socket/i.test(message) || (e as { name?: string })?.name === 'ClientClosedError';
+  return flymeError(closed ? 'FLYME_CONNECTION_CLOSED' : 'FLYME_PROTOCOL_ERROR', `Redis ${what} failed: ${message}`, { redis: (e as { name?: string })?.name ?? 'Error' }, e);
+}
 
 function policyGetter(o: Pick<SecureRedisOptions, 'policy'>): (() => Policy) | undefined {
   return typeof o.policy === 'function' ? o.policy : o.policy ? () => o.policy as Policy : undefined;
@@ -149,7 +157,7 @@ export class SecureRedis {
     }
     const jwt = typeof this.o.jwt === 'function' ? await this.o.jwt() : this.o.jwt;
     const env = await sealEnvelope(this.#signer, channel, payload, { ...o, ...(jwt ? { jwt } : {}), ...(this.o.maxMessageBytes ? { maxBytes: this.o.maxMessageBytes } : {}) });
-    const n = await this.client.publish(channel, env);
+    const n = await this.client.publish(channel, env).catch((e: unknown) => { throw redisError('publish', e); });
     this.stats.published++;
     return n;
   }
@@ -162,7 +170,7 @@ export class SecureRedis {
     if (!this.#subscriber) {
       this.#subscriber = this.client.duplicate();
       this.#subscriber.on('error', () => { /* reconnects and resubscribes */ });
-      await this.#subscriber.connect();
+      await this.#subscriber.connect().catch((e: unknown) => { throw redisError('subscribe', e); });
     }
     const sub: Subscription = new Subscription(this.o.maxQueued ?? 1000, (): Promise<void> => this.#unsubscribe(sub, channel));
     const events = this.o.events ?? ignoreSecurityEvents;
@@ -177,8 +185,8 @@ export class SecureRedis {
         this.o.onRejected?.(r, arrivedOn);
       });
     };
-    if (channel.includes('*')) await this.#subscriber.pSubscribe(channel, listener);
-    else await this.#subscriber.subscribe(channel, listener);
+    const subscribed = channel.includes('*') ? this.#subscriber.pSubscribe(channel, listener) : this.#subscriber.subscribe(channel, listener);
+    await subscribed.catch((e: unknown) => { throw redisError('subscribe', e); });
     this.#subs.add(sub);
     return sub;
   }

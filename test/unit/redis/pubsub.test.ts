@@ -96,6 +96,13 @@ describe('secure Redis pub/sub', { skip: !existsSync(REDIS_SERVER) && 'needs Deb
     (await (await connect('watcher')).subscribe('audit')).close(); // control
   });
 
+  test('a Redis failure surfaces as a FlyMeError, never a node-redis error class', async () => {
+    const pub = await connect('orders');
+    assert.ok(await pub.publish('orders.eu', 'control') >= 0, 'control: publishing works');
+    await pub.close();
+    await assert.rejects(pub.publish('orders.eu', 'after close'), (e: unknown) => e instanceof FlyMeError && e.code === 'FLYME_CONNECTION_CLOSED');
+  });
+
   test('forged, replayed and misplaced envelopes are rejected; a valid one still arrives', async () => {
     const sub = await (await connect('watcher')).subscribe('orders.*');
     const attacker = await raw();
