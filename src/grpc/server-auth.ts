@@ -65,8 +65,7 @@ function methodTable(methods: MethodRoles): RoleTable {
 }
 
 /** Either table granting is enough. */
-function eitherTable(a: RoleTable, b: RoleTable | undefined): RoleTable {
-  if (!b) return a;
+function eitherTable(a: RoleTable, b: RoleTable): RoleTable {
   return {
     roleGrants: (role, path) => a.roleGrants(role, path) || b.roleGrants(role, path),
     rolesGranting: (path) => [...new Set([...a.rolesGranting(path), ...b.rolesGranting(path)])].sort(),
@@ -142,22 +141,29 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
     return authorizeMethod(path, p);
   }
 
+  // The role table of this call: the method map, joined with the policy in force (rebuilt only when it changes).
+  let joined: { policy: Policy; table: RoleTable } | undefined;
+  const tableNow = (): RoleTable => {
+    const policy = policyOf?.();
+    if (!policy) return methodRoles;
+    if (joined?.policy !== policy) joined = { policy, table: eitherTable(methodRoles, policy) };
+    return joined.table;
+  };
+
   function authorizeMethod(path: string, p: Principal): { principal: Principal } | { status: StatusObject } {
-    const table = eitherTable(methodRoles, policyOf?.());
-    if (!publicSet.has(path) && table.rolesGranting(path).length === 0) {
+    const table = tableNow();
+    // The same decision flymed makes (auth/decision.ts); the token was verified for this very call.
+    const denied = decideAccess(table, p, path, path, { publicPermissions: publicSet });
+    if (!denied) return { principal: p };
+    const needed = table.rolesGranting(path);
+    if (needed.length === 0) {
       report('denied', path, p, { code: 'FLYME_PERMISSION_DENIED', message: `${path} is not in the method role map (deny by default)` });
       return { status: status(grpc.status.PERMISSION_DENIED, `${path} is not allowed for anyone (not in the method role map or the policy)`) };
     }
-    // The same decision flymed makes (auth/decision.ts); the token was verified for this very call.
-    const denied = decideAccess(table, p, path, path, { publicPermissions: publicSet });
-    if (denied) {
-      const id = p.cert?.spiffeId ?? (p.peer ? `uid ${p.peer.uid}` : 'the caller');
-      const who = p.token ? `${id} (token sub ${p.token.sub})` : id;
-      const needed = table.rolesGranting(path);
-      report('denied', path, p, { code: 'FLYME_PERMISSION_DENIED', message: `${who} lacks a role for ${path} (needs one of ${needed.join(', ')})` });
-      return { status: status(grpc.status.PERMISSION_DENIED, `${path} needs one of the roles [${needed.join(', ')}]; the caller holds [${[...p.roles].sort().join(', ')}]`) };
-    }
-    return { principal: p };
+    const id = p.cert?.spiffeId ?? (p.peer ? `uid ${p.peer.uid}` : 'the caller');
+    const who = p.token ? `${id} (token sub ${p.token.sub})` : id;
+    report('denied', path, p, { code: 'FLYME_PERMISSION_DENIED', message: `${who} lacks a role for ${path} (needs one of ${needed.join(', ')})` });
+    return { status: status(grpc.status.PERMISSION_DENIED, `${path} needs one of the roles [${needed.join(', ')}]; the caller holds [${[...p.roles].sort().join(', ')}]`) };
   }
 
   return (descriptor, call) => new grpc.ServerInterceptingCall(call, new grpc.ResponderBuilder().withStart((next) => {
