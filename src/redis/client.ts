@@ -29,20 +29,18 @@ function redisError(what: string, e: unknown): FlyMeError {
   return flymeError(closed ? 'FLYME_CONNECTION_CLOSED' : 'FLYME_PROTOCOL_ERROR', `Redis ${what} failed: ${message}`, { redis: (e as { name?: string })?.name ?? 'Error' }, e);
 }
 
-function policyGetter(o: Pick<SecureRedisOptions, 'policy'>): (() => Policy) | undefined {
-  return typeof o.policy === 'function' ? o.policy : o.policy ? () => o.policy as Policy : undefined;
+/** Who may do what on which channel, and the roles the policy's bindings give a SPIFFE ID: read once from the options. */
+interface ChannelAccess {
+  acl(): ChannelAcl;
+  rolesOf(spiffeId: string): string[];
 }
 
-function aclGetter(o: Pick<SecureRedisOptions, 'acl' | 'policy'>): () => ChannelAcl {
-  if (o.acl) return typeof o.acl === 'function' ? o.acl : () => o.acl as ChannelAcl;
-  const policy = policyGetter(o);
-  if (policy) return () => policy().channels;
+function channelAccess(o: Pick<SecureRedisOptions, 'acl' | 'policy'>): ChannelAccess {
+  const policy = typeof o.policy === 'function' ? o.policy : o.policy ? () => o.policy as Policy : undefined;
+  const rolesOf = policy ? (id: string) => policy().rolesOfSpiffeId(id) : () => [];
+  if (o.acl) return { acl: typeof o.acl === 'function' ? o.acl : () => o.acl as ChannelAcl, rolesOf };
+  if (policy) return { acl: () => policy().channels, rolesOf };
   throw flymeError('FLYME_INVALID_CONFIG', 'SecureRedis needs a channel ACL: acl or policy (e.g. Policy.load(file))');
-}
-
-function rolesGetter(o: Pick<SecureRedisOptions, 'policy'>): (spiffeId: string) => string[] {
-  const policy = policyGetter(o);
-  return policy ? (id) => policy().rolesOfSpiffeId(id) : () => [];
 }
 
 export interface SecureRedisOptions {
@@ -85,7 +83,7 @@ export class SecureRedis {
 
   readonly #signers = new WeakMap<X509Svid, Signer>();
 
-  private constructor(private readonly o: SecureRedisOptions, readonly source: X509Source, private readonly ownsSource: boolean, private readonly client: RedisClientType, private readonly verifier: EnvelopeVerifier) {}
+  private constructor(private readonly o: SecureRedisOptions, readonly source: X509Source, private readonly ownsSource: boolean, private readonly client: RedisClientType, private readonly verifier: EnvelopeVerifier, private readonly access: ChannelAccess) {}
 
   /** The signer of the SVID in force (a rotation brings a new key and x5c for the next message). */
   get #signer(): Signer {
@@ -101,6 +99,7 @@ export class SecureRedis {
     if (!insecure && url.protocol !== 'rediss:') throw flymeError('FLYME_INVALID_ADDRESS', `${o.url}: use rediss://host:port`);
     if (insecure && !o.allowInsecure) throw flymeError('FLYME_INVALID_CONFIG', `${o.url} is plain text without a client certificate; use rediss:// (or set allowInsecure: true explicitly)`);
     if (!o.source && !o.certsDir) throw flymeError('FLYME_INVALID_CONFIG', 'SecureRedis needs an identity: source or certsDir');
+    const access = channelAccess(o); // before anything is opened: a missing ACL is a configuration error
     const source = o.source ?? await certsDirSource(o.certsDir!, o.name ?? 'client');
     const td = source.svid().spiffeId.trustDomain;
     const serverAuthorizer = typeof o.serverId === 'function' ? o.serverId : o.serverId ? authorizeId(o.serverId) : authorizeMemberOf(td);
@@ -127,32 +126,28 @@ export class SecureRedis {
       if (!o.source) source.close();
       throw flymeError('FLYME_UNREACHABLE', `cannot connect to ${url.host}: ${(e as Error).message}`);
     }
-    const aclOf = aclGetter(o);
     const verifier = new EnvelopeVerifier({
-      bundle: () => source.bundle(), acl: aclOf, rolesOf: rolesGetter(o),
+      bundle: () => source.bundle(), acl: access.acl, rolesOf: access.rolesOf,
       ...(o.windowSeconds ? { windowSeconds: o.windowSeconds } : {}),
       ...(o.maxMessageBytes ? { maxBytes: o.maxMessageBytes } : {}),
       ...(o.tokenRoles ? { tokenRoles: o.tokenRoles } : {}),
     });
-    return new SecureRedis(o, source, !o.source, client, verifier);
+    return new SecureRedis(o, source, !o.source, client, verifier, access);
   }
 
   get spiffeId(): string {
     return this.source.svid().spiffeId.toString();
   }
 
-  #acl(): ChannelAcl {
-    return aclGetter(this.o)();
-  }
-
   /** Who we are to the ACL: our SPIFFE ID and the roles the policy's bindings give it. */
   get #self(): { spiffeId: string; roles: string[] } {
-    return { spiffeId: this.spiffeId, roles: rolesGetter(this.o)(this.spiffeId) };
+    const spiffeId = this.spiffeId;
+    return { spiffeId, roles: this.access.rolesOf(spiffeId) };
   }
 
   /** Sign and publish; resolves with the number of Redis subscribers that received it. */
   async publish(channel: string, payload: string, o: { contentType?: string } = {}): Promise<number> {
-    if (!this.#acl().canPublish(this.#self, channel) && this.o.jwt === undefined) {
+    if (!this.access.acl().canPublish(this.#self, channel) && this.o.jwt === undefined) {
       throw flymeError('FLYME_PERMISSION_DENIED', `${this.spiffeId} may not publish to ${channel} under the channel ACL`, { channel });
     }
     const jwt = typeof this.o.jwt === 'function' ? await this.o.jwt() : this.o.jwt;
@@ -164,7 +159,7 @@ export class SecureRedis {
 
   /** Subscribe to a channel or pattern (`*`); fails fast with FLYME_PERMISSION_DENIED when the ACL does not allow it. */
   async subscribe(channel: string): Promise<Subscription> {
-    if (!this.#acl().canSubscribe(this.#self, channel)) {
+    if (!this.access.acl().canSubscribe(this.#self, channel)) {
       throw flymeError('FLYME_PERMISSION_DENIED', `${this.spiffeId} may not subscribe to ${channel} under the channel ACL`, { channel });
     }
     if (!this.#subscriber) {
