@@ -42,20 +42,20 @@ export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Pr
   // A policy's token issuers are opened before the policy is applied: if any fails, the whole file is
   // refused and the old policy (with its issuers) stays.
   const staged = new WeakMap<Policy, StagedIssuers>();
-  let store: PolicyStore | undefined;
-  store = await PolicyStore.open(path, {
+  let opened: PolicyStore | undefined; // unset while the first file is prepared
+  const store = (opened = await PolicyStore.open(path, {
     events: o.events,
     prepare: async (p) => {
-      if (store && p.info.hash === store.current.info.hash) return; // unchanged: nothing is applied
+      if (opened && p.info.hash === opened.current.info.hash) return; // unchanged: nothing is applied
       staged.set(p, await o.tokens.stage(issuersOf(p)));
     },
-  });
+  }));
   const initial = staged.get(store.current);
   if (initial) o.tokens.commit(initial);
   else await o.tokens.configure(issuersOf(store.current)); // the builtin policy (flag issuer only)
 
   const assignRoles = (p: Principal) => {
-    store!.current.assignRoles(p);
+    store.current.assignRoles(p);
     if (p.cert && o.adminIds.has(p.cert.spiffeId) && !p.roles.has('admin')) {
       p.roles.add('admin');
       p.roleSources.set('admin', `spiffe-id:${p.cert.spiffeId}`);
@@ -81,7 +81,6 @@ export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Pr
     reassignLive();
     o.log.info({ event: 'policy_reloaded', trigger, hash: next.info.hash, version: next.info.version }, 'policy reloaded');
   });
-  const current = store;
   const checkToken = (t: TokenIdentity, now: number) => o.tokens.check(t, now);
 
   server.method({
@@ -90,18 +89,18 @@ export async function setupPolicy(server: RpcServer, o: DaemonPolicyOptions): Pr
     privileged: true,
     params: Type.Object({}, { additionalProperties: false }),
     handler: async () => {
-      const before = current.current;
-      const p = await current.reload('reloadPolicy');
+      const before = store.current;
+      const p = await store.reload('reloadPolicy');
       return { ...p.info, changed: p !== before };
     },
   });
   return {
-    store: current,
+    store,
     assignRoles,
     // The one decision (auth/decision.ts), with token roles ending when their token stops being valid.
-    authorize: (p, permission, method) => current.current.authorize(p, permission, method, { checkToken }),
-    reload: (trigger) => current.reload(trigger),
-    status: () => ({ ...current.current.info }),
-    close: () => current.close(),
+    authorize: (p, permission, method) => store.current.authorize(p, permission, method, { checkToken }),
+    reload: (trigger) => store.reload(trigger),
+    status: () => ({ ...store.current.info }),
+    close: () => store.close(),
   };
 }

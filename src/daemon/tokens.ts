@@ -98,11 +98,6 @@ export class TokenAuthority {
     if (old !== staged.issuers) for (const i of old.values()) i.keys.close();
   }
 
-  /** Close staged issuers that will not be used. */
-  discard(staged: StagedIssuers): void {
-    if (staged.issuers !== this.#issuers) for (const i of staged.issuers.values()) i.keys.close();
-  }
-
   close(): void {
     for (const i of this.#issuers.values()) i.keys.close();
     this.#issuers = new Map();
