@@ -27,12 +27,19 @@ export interface CoalesceOptions {
 
 interface Bucket { passed: number; suppressed: number; first: SecurityEvent; last?: SecurityEvent }
 
-/** `uid:N`, `spiffe:ID`, `token:iss/sub` or the transport (anonymous peers of a listener share one key). */
-export function eventPrincipalKey(p: Record<string, unknown> | undefined): string {
+/** `spiffe:ID` or `uid:N` for an event's principal (certificate first), or undefined when it names no identity. */
+export function identityKey(p: Record<string, unknown> | undefined): string | undefined {
   const cert = p?.cert as { spiffeId?: unknown } | undefined;
   if (typeof cert?.spiffeId === 'string') return `spiffe:${cert.spiffeId}`;
   const peer = p?.peer as { uid?: unknown } | undefined;
   if (typeof peer?.uid === 'number') return `uid:${peer.uid}`;
+  return undefined;
+}
+
+/** {@link identityKey}, else `token:iss/sub`, else the transport (anonymous peers of a listener share one key). */
+export function eventPrincipalKey(p: Record<string, unknown> | undefined): string {
+  const id = identityKey(p);
+  if (id) return id;
   const token = p?.token as { iss?: unknown; sub?: unknown } | undefined;
   if (typeof token?.sub === 'string') return `token:${String(token.iss)}/${token.sub}`;
   return `anonymous:${typeof p?.transport === 'string' ? p.transport : '?'}`;

@@ -5,6 +5,7 @@
  * daemon buffer without limit.
  */
 import type { SecurityEvent, SecurityEventSink } from '../auth/events.js';
+import { identityKey } from '../auth/coalesce-events.js';
 
 export interface Alert {
   id: number;
@@ -127,7 +128,7 @@ export class AlertCenter implements SecurityEventSink {
   }
 
   #countFailure(event: SecurityEvent): void {
-    const key = principalKey(event.principal);
+    const key = identityKey(event.principal);
     if (!key) return;
     const now = this.#now();
     let entry = this.#failures.get(key);
@@ -152,13 +153,4 @@ export class AlertCenter implements SecurityEventSink {
       });
     }
   }
-}
-
-/** `spiffe:ID`, `uid:N`, or undefined when the event names nobody. */
-function principalKey(p: Record<string, unknown> | undefined): string | undefined {
-  const cert = p?.cert as { spiffeId?: string } | undefined;
-  if (cert?.spiffeId) return `spiffe:${cert.spiffeId}`;
-  const peer = p?.peer as { uid?: number } | undefined;
-  if (typeof peer?.uid === 'number') return `uid:${peer.uid}`;
-  return undefined;
 }
