@@ -12,6 +12,7 @@ import { readDnsSans, readUriSans } from '../../src/identity/cert-fields.js';
 import { x509, type X509Certificate } from '../../src/identity/x509.js';
 import { fcOptions, onlyExpectedErrors, onlyExpectedErrorsAsync } from '../helpers/property.js';
 import { textFrom } from '../helpers/fuzz-arbitraries.js';
+import { signCert } from '../unit/identity/fixtures.js';
 
 const TD = 'flyme.local';
 let ca: CertificateAuthority;
@@ -34,21 +35,11 @@ const sanSpec = fc.record({
 async function certWith(spec: { uris: string[]; dns: string[]; critical: boolean }): Promise<X509Certificate | undefined> {
   const names = [...spec.uris.map((value) => ({ type: 'url' as const, value })), ...spec.dns.map((value) => ({ type: 'dns' as const, value }))];
   try {
-    return await x509.X509CertificateGenerator.create({
-      serialNumber: '01',
-      subject: '',
-      issuer: ca.cert.subjectName,
-      notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + 3_600_000),
-      publicKey: keys.publicKey,
-      signingKey: ca.key.privateKey,
-      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        ...(names.length ? [new x509.SubjectAlternativeNameExtension(names, spec.critical)] : []),
-      ],
-    });
+    return await signCert(ca, keys, '', [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      ...(names.length ? [new x509.SubjectAlternativeNameExtension(names, spec.critical)] : []),
+    ]);
   } catch {
     return undefined; // the generator refused the names (not the code under test)
   }

@@ -34,7 +34,8 @@ function sigAlg(ca: CertificateAuthority): { name: string; hash?: string } {
   return ca.keyType === 'P-256' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'Ed25519' };
 }
 
-async function sign(ca: CertificateAuthority, keys: CryptoKeyPair, subject: string, extensions: x509.Extension[]): Promise<X509Certificate> {
+/** A certificate for `keys`, signed by `ca`, carrying exactly `extensions` (plus the authority key identifier). */
+export async function signCert(ca: CertificateAuthority, keys: CryptoKeyPair, subject: string, extensions: x509.Extension[]): Promise<X509Certificate> {
   return x509.X509CertificateGenerator.create({
     serialNumber: '01' + Math.floor(Math.random() * 1e12).toString(16).padStart(12, '0'),
     subject,
@@ -76,7 +77,7 @@ export async function badCert(ca: CertificateAuthority, kind: BadCertKind): Prom
   };
   const subject = kind.startsWith('wrong-intermediate') ? `CN=${kind}` : 'O=FlyMe';
   const extensions = [...(kind === 'wrong-leaf-empty-id' ? table[kind]().slice(0, 3) : table[kind]()), await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)];
-  return { cert: await sign(ca, keys, subject, extensions), keys };
+  return { cert: await signCert(ca, keys, subject, extensions), keys };
 }
 
 /** A CertificateAuthority view of a (possibly bad) intermediate, to sign leaves below it in tests. */

@@ -8,7 +8,7 @@ import {
   type CertificateAuthority, type CryptoKeyPair,
 } from '../../../src/identity/index.js';
 import { x509, type X509Certificate } from '../../../src/identity/x509.js';
-import { asCA, rejectsWith } from './fixtures.js';
+import { asCA, rejectsWith, signCert } from './fixtures.js';
 
 const TD = 'flyme.local';
 let root: CertificateAuthority;
@@ -17,23 +17,13 @@ let bundle: TrustBundle;
 /** A SAN extension whose value is a truncated SEQUENCE (the certificate itself parses). */
 const brokenSan = () => new x509.Extension('2.5.29.17', false, new Uint8Array([0x30, 0x08, 0x86, 0x06, 0x73]));
 
-async function cert(issuer: CertificateAuthority, keys: CryptoKeyPair, subject: string, ca: boolean, extra: x509.Extension[]): Promise<X509Certificate> {
+function cert(issuer: CertificateAuthority, keys: CryptoKeyPair, subject: string, ca: boolean, extra: x509.Extension[]): Promise<X509Certificate> {
   const KU = x509.KeyUsageFlags;
-  return x509.X509CertificateGenerator.create({
-    serialNumber: '0a' + Math.floor(Math.random() * 1e12).toString(16),
-    subject,
-    issuer: issuer.cert.subjectName,
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 3_600_000),
-    publicKey: keys.publicKey,
-    signingKey: issuer.key.privateKey,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    extensions: [
-      new x509.BasicConstraintsExtension(ca, undefined, true),
-      new x509.KeyUsagesExtension(ca ? KU.keyCertSign | KU.cRLSign : KU.digitalSignature, true),
-      ...extra,
-    ],
-  });
+  return signCert(issuer, keys, subject, [
+    new x509.BasicConstraintsExtension(ca, undefined, true),
+    new x509.KeyUsagesExtension(ca ? KU.keyCertSign | KU.cRLSign : KU.digitalSignature, true),
+    ...extra,
+  ]);
 }
 
 before(async () => {
