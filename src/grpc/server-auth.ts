@@ -12,7 +12,7 @@ import type { TokenVerifier } from '../auth/jwt/verifier.js';
 import type { RoleConfig } from '../auth/role-config.js';
 import { FlyMeError } from '../errors.js';
 import { decide as decideAccess, type RoleTable } from '../auth/decision.js';
-import type { Policy } from '../auth/policy/policy.js';
+import { policyGetter, type Policy } from '../auth/policy/policy.js';
 import type { PeerRegistry } from './peers.js';
 import { PRINCIPAL_KEY } from './principal.js';
 
@@ -75,7 +75,7 @@ function eitherTable(a: RoleTable, b: RoleTable): RoleTable {
 export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerInterceptor {
   const events = o.events ?? ignoreSecurityEvents;
   const publicSet = new Set(o.publicMethods ?? []);
-  const policyOf = typeof o.policy === 'function' ? o.policy : o.policy ? () => o.policy as Policy : undefined;
+  const policyOf = policyGetter(o.policy);
   const methodRoles = methodTable(o.methods ?? {});
   const anonymousSet = new Set(o.unauthenticatedMethods ?? []);
   const report = (kind: 'unauthenticated' | 'denied' | 'token_refused', path: string, p: Principal, e: { code?: string; message: string }) => {

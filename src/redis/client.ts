@@ -17,7 +17,7 @@ import { certsDirSource } from '../identity/source/files.js';
 import type { X509Source, X509Svid } from '../identity/source/types.js';
 import { clientContext } from '../identity/tls/contexts.js';
 import { spiffeServerIdentity } from '../identity/tls/server-identity.js';
-import type { Policy } from '../auth/policy/policy.js';
+import { policyGetter, type Policy } from '../auth/policy/policy.js';
 import { EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
 import { Subscription } from './subscription.js';
 
@@ -36,7 +36,7 @@ interface ChannelAccess {
 }
 
 function channelAccess(o: Pick<SecureRedisOptions, 'acl' | 'policy'>): ChannelAccess {
-  const policy = typeof o.policy === 'function' ? o.policy : o.policy ? () => o.policy as Policy : undefined;
+  const policy = policyGetter(o.policy);
   const rolesOf = policy ? (id: string) => policy().rolesOfSpiffeId(id) : () => [];
   if (o.acl) return { acl: typeof o.acl === 'function' ? o.acl : () => o.acl as ChannelAcl, rolesOf };
   if (policy) return { acl: () => policy().channels, rolesOf };

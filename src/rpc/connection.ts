@@ -23,8 +23,6 @@ export class ServerConnection {
   readonly inFlight = new InFlightTable<InFlight>();
   /** Notifications being handled: they count against maxInFlight and the request timeout like requests. */
   readonly notifications = new Set<InFlight>();
-  /** Notifications dropped because the connection was at its in-flight limit. */
-  notificationsDropped = 0;
   private readonly decoder: LineDecoder;
   private paused = false;
   private closed = false;
@@ -59,10 +57,10 @@ export class ServerConnection {
     socket.on('close', () => this.finish());
     socket.on('end', () => {
       // Half-close from the peer: answer what is in flight, then close.
-      if (this.inFlight.size === 0 && this.notifications.size === 0) socket.end();
+      if (this.pending === 0) socket.end();
     });
     socket.setTimeout(limits.idleTimeoutMs, () => {
-      if (this.inFlight.size > 0 || this.notifications.size > 0 || this.keepAlive) return;
+      if (this.pending > 0 || this.keepAlive) return;
       this.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${limits.idleTimeoutMs} ms; closing`));
     });
   }
@@ -96,11 +94,8 @@ export class ServerConnection {
       case 'response':
         return; // FlyMe servers send no requests, so responses are ignored
       case 'notification':
-        // No response can say "too many": over the limit a notification is dropped (and counted).
-        if (this.draining || this.busy) {
-          this.notificationsDropped++;
-          return;
-        }
+        // No response can say "too many": over the limit a notification is dropped.
+        if (this.draining || this.busy) return;
         this.dispatcher.dispatch(this, undefined, msg.method, msg.params);
         return;
       case 'request':
@@ -120,9 +115,14 @@ export class ServerConnection {
     }
   }
 
+  /** Requests and notifications being handled. */
+  get pending(): number {
+    return this.inFlight.size + this.notifications.size;
+  }
+
   /** At the in-flight limit, notifications included. */
   get busy(): boolean {
-    return this.inFlight.size + this.notifications.size >= this.limits.maxInFlight;
+    return this.pending >= this.limits.maxInFlight;
   }
 
   /** Register a notification as in flight until `endNotification` (or its deadline). */
@@ -212,7 +212,7 @@ export class ServerConnection {
   }
 
   private afterComplete(): void {
-    if (this.inFlight.size === 0 && this.notifications.size === 0 && (this.conn.socket as { readableEnded?: boolean }).readableEnded) this.conn.socket.end();
+    if (this.pending === 0 && (this.conn.socket as { readableEnded?: boolean }).readableEnded) this.conn.socket.end();
   }
 
   private write(line: string): void {

@@ -14,7 +14,7 @@ import { PeerLimit } from '../transport/peer-limit.js';
 import { describePrincipal, emptyPrincipal, type Principal } from '../auth/principal.js';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
 import { publicOnlyAuthorize, type Authorize } from './authorize.js';
-import type { Policy } from '../auth/policy/policy.js';
+import { policyGetter, type Policy } from '../auth/policy/policy.js';
 import { ServerConnection } from './connection.js';
 import { encodeError } from '../wire/jsonrpc.js';
 import { Dispatcher } from './dispatcher.js';
@@ -84,7 +84,7 @@ export class RpcServer {
     this.limits = resolveLimits(options.limits);
     this.peerLimit = new PeerLimit(this.limits.maxConnectionsPerPeer);
     this.log = options.logger ?? silent;
-    const policyOf = typeof options.policy === 'function' ? options.policy : options.policy ? () => options.policy as Policy : undefined;
+    const policyOf = policyGetter(options.policy);
     this.policyOf = policyOf;
     this.authorizeFn = options.authorize ?? (policyOf ? (p, permission, method) => policyOf().authorize(p, permission, method) : publicOnlyAuthorize);
     this.events = options.events ?? ignoreSecurityEvents;
@@ -204,7 +204,7 @@ export class RpcServer {
 
   private sweep(): void {
     const now = Date.now();
-    for (const c of this.connections) if (c.inFlight.size > 0 || c.notifications.size > 0) c.sweep(now);
+    for (const c of this.connections) if (c.pending > 0) c.sweep(now);
   }
 
   /** Stop accepting, let in-flight requests finish up to the grace deadline, close everything. */
