@@ -2,7 +2,8 @@
  * Bench client process: `node client.js <kind> <socketPath> <certsDir> <mode> <arg>`; prints one JSON line.
  * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); inflight MS (32 calls in flight on one
  * connection: calls/s); connect-full MS / connect-resumed MS (new connection + first call + close, per
- * second; resumed reuses the TLS session ticket); idle N (open N connections, print "held", wait).
+ * second; resumed reuses the TLS session ticket); idle N (open N connections, print "held", wait);
+ * load N,CONNS,SERVERPID (CONNS connections x 32 in flight: calls/s, p99, CPU per call of client and server, server RSS).
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -121,6 +122,39 @@ if (mode === 'seq' || mode === 'inflight') {
     await Promise.all(Array.from({ length: 32 }, worker));
     out({ rate: done / (Number(process.hrtime.bigint() - t0) / 1e9) });
   }
+} else if (mode === 'load') {
+  // load N,CONNS,SERVERPID: CONNS connections with 32 calls in flight each, N calls counted after a warm-up.
+  // Reports calls/s, p99 (µs), the CPU time per call of this client (process.cpuUsage) and of the server
+  // (/proc/PID/schedstat: ns on CPU, user + system), and the server's RSS at the end with every connection open.
+  const [n, conns, serverPid] = arg.split(',').map(Number) as [number, number, number];
+  const cs: Conn[] = [];
+  for (let i = 0; i < conns; i++) cs.push(await open());
+  const serverCpuNs = () => Number(readFileSync(`/proc/${serverPid}/schedstat`, 'utf8').split(' ')[0]);
+  const perWorker = Math.max(1, Math.ceil(n / (conns * 32)));
+  const warm = Math.max(2, Math.ceil(perWorker / 5));
+  const lat = new Float64Array(conns * 32 * perWorker);
+  let li = 0;
+  const run = async (measure: boolean, k: number) => Promise.all(cs.flatMap((c) => Array.from({ length: 32 }, async () => {
+    for (let i = 0; i < k; i++) {
+      if (!measure) { await c.call(); continue; }
+      const s = process.hrtime.bigint();
+      await c.call();
+      lat[li++] = Number(process.hrtime.bigint() - s) / 1000;
+    }
+  })));
+  await run(false, warm);
+  const cpu0 = process.cpuUsage();
+  const srv0 = serverCpuNs();
+  const t0 = process.hrtime.bigint();
+  await run(true, perWorker);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const srv = serverCpuNs() - srv0;
+  const cpu = process.cpuUsage(cpu0);
+  const calls = li;
+  const sorted = lat.subarray(0, calls).sort();
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${serverPid}/status`, 'utf8'))![1]) * 1024;
+  out({ rate: calls / secs, p99: sorted[Math.floor(calls * 0.99)], clientUs: (cpu.user + cpu.system) / calls, serverUs: srv / 1000 / calls, serverRss: rss, calls });
+  for (const c of cs) c.close();
 } else if (mode === 'connect-full' || mode === 'connect-resumed') {
   const resume = mode === 'connect-resumed';
   const ms = Number(arg);

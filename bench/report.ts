@@ -1,45 +1,91 @@
 /** Rows, ratios and targets of the benchmark report (bench/run.ts). */
 export type Samples = Record<string, number[]>;
 
-export interface Row { case: string; baseline: string; baselineValue: number; flyme: number; ratio: number; target: string; ok: boolean | null }
+/**
+ * One reported figure: medians of the repeats, their min–max, the ratio FlyMe / baseline, the target.
+ * `invalid` names a figure that cannot be right (not finite, zero or negative where only a positive value
+ * makes sense): such a row never counts as met, and the runner exits non-zero.
+ */
+export interface Row {
+  case: string; baseline: string; baselineValue: number; flyme: number; ratio: number; target: string; ok: boolean | null;
+  baselineRange: [number, number]; flymeRange: [number, number]; repeats: number; invalid?: string;
+}
 
 const median = (xs: number[] | undefined) => { if (!xs?.length) return NaN; const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const range = (xs: number[] | undefined): [number, number] => (xs?.length ? [Math.min(...xs), Math.max(...xs)] : [NaN, NaN]);
+
+/** Why a row's figures cannot be right, or undefined. Every measured quantity here is positive. */
+export function invalidReason(r: Pick<Row, 'baseline' | 'baselineValue' | 'flyme' | 'baselineRange' | 'flymeRange'>): string | undefined {
+  const values: Array<[string, number]> = [['FlyMe', r.flyme], ['FlyMe min', r.flymeRange[0]]];
+  if (r.baseline !== '—') values.push(['baseline', r.baselineValue], ['baseline min', r.baselineRange[0]]);
+  for (const [what, v] of values) {
+    if (!Number.isFinite(v)) return `${what} is not a number`;
+    if (v <= 0) return `${what} is ${v}: a rate, time, CPU time or size is positive`;
+  }
+  return undefined;
+}
 
 export function buildRows(s: Samples): Row[] {
   const m = (k: string) => median(s[k]);
-  const row = (name: string, baseline: string, b: number, f: number, target = '', test?: (ratio: number) => boolean): Row => {
+  const row = (name: string, baseline: string, bk: string | number, fk: string, target = '', test?: (ratio: number) => boolean): Row | undefined => {
+    if (!s[fk]?.length) return undefined; // not measured in this mode (--cpu runs a part)
+    const b = typeof bk === 'number' ? bk : m(bk);
+    const f = m(fk);
     const ratio = f / b;
-    return { case: name, baseline, baselineValue: b, flyme: f, ratio, target, ok: test ? test(ratio) : null };
+    const r: Row = {
+      case: name, baseline, baselineValue: b, flyme: f, ratio, target, ok: test ? test(ratio) : null,
+      baselineRange: typeof bk === 'number' ? [bk, bk] : range(s[bk]), flymeRange: range(s[fk]), repeats: s[fk]!.length,
+    };
+    const invalid = invalidReason(r);
+    if (invalid) { r.invalid = invalid; if (r.ok !== null) r.ok = false; }
+    return r;
   };
   const le = (x: number) => (r: number) => r <= x;
   const ge = (x: number) => (r: number) => r >= x;
+  const curve = (['1', '8', '64', '512'] as const).flatMap((n) => [
+    row(`unix:// ${n} connection(s) × 32 in flight calls/s`, 'node net', `net.curve${n}.rate`, `flyme-unix.curve${n}.rate`),
+    row(`unix:// ${n} connection(s) × 32 in flight p99 (µs)`, 'node net', `net.curve${n}.p99`, `flyme-unix.curve${n}.p99`),
+    row(`unix:// ${n} connection(s) × 32 in flight, server RSS (MiB)`, 'node net', `net.curve${n}.rss`, `flyme-unix.curve${n}.rss`),
+  ]);
   return [
-    row('unix:// sequential p50 (µs)', 'node net', m('net.p50'), m('flyme-unix.p50'), '≤ 1.25', le(1.25)),
-    row('unix:// sequential p99 (µs)', 'node net', m('net.p99'), m('flyme-unix.p99')),
-    row('unix:// sequential calls/s', 'node net', m('net.seqRate'), m('flyme-unix.seqRate')),
-    row('unix:// 32 in flight calls/s', 'node net', m('net.inflight'), m('flyme-unix.inflight'), '≥ 0.8', ge(0.8)),
-    row('unix+tls:// sequential p50 (µs)', 'node tls', m('tls.p50'), m('flyme-tls.p50'), '≤ 1.25', le(1.25)),
-    row('unix+tls:// sequential p99 (µs)', 'node tls', m('tls.p99'), m('flyme-tls.p99')),
-    row('unix+tls:// 32 in flight calls/s', 'node tls', m('tls.inflight'), m('flyme-tls.inflight'), '≥ 0.8', ge(0.8)),
-    row('unix+tls:// 32 in flight calls/s', 'grpc-js', m('grpc.inflight'), m('flyme-tls.inflight'), '≥ 8', ge(8)),
-    row('unix+tls:// sequential p50 (µs)', 'grpc-js', m('grpc.p50'), m('flyme-tls.p50')),
-    row('flyme/grpc (mTLS + JWT + roles) sequential p50 (µs)', 'grpc-js mTLS', m('grpc.p50'), m('flyme-grpc.p50')),
-    row('flyme/grpc (mTLS + JWT + roles) 32 in flight calls/s', 'grpc-js mTLS', m('grpc.inflight'), m('flyme-grpc.inflight')),
-    row('full mTLS handshakes/s (+ first call)', 'node tls', m('tls.connectFull'), m('flyme-tls.connectFull'), '≥ 0.8', ge(0.8)),
-    row('resumed mTLS handshakes/s', 'node tls', m('tls.connectResumed'), m('flyme-tls.connectResumed')),
-    row('resumed / full handshakes/s (FlyMe)', 'FlyMe full', m('flyme-tls.connectFull'), m('flyme-tls.connectResumed'), '≥ 2', ge(2)),
-    row('RSS per idle connection, unix:// (bytes)', 'node net', m('net.rssPerConn'), m('flyme-unix.rssPerConn')),
-    row('RSS per idle mTLS connection (bytes)', 'node tls', m('tls.rssPerConn'), m('flyme-tls.rssPerConn'), '≤ 1.3', le(1.3)),
-    row('`flyme ping` CLI cold start (ms)', 'node -e 0', m('node.coldMs'), m('cli.coldMs'), '≤ 2', le(2)),
-    row('JWT verify/s (ES256)', 'raw crypto verify', m('micro.rawVerify'), m('micro.flymeVerify'), '≥ 0.7', ge(0.7)),
-    row('JWT verify/s (ES256), 16 in flight', 'raw crypto verify', m('micro.rawVerify'), m('micro.flymeVerify16')),
-    row('JWT sign/s (ES256)', 'raw crypto sign', m('micro.rawSign'), m('micro.flymeSign')),
-    row('Redis pub/sub messages/s end to end, signed + verified', 'unsigned publish', m('redis-plain.pubsub'), m('redis-signed.pubsub')),
-    row('X.509-SVIDs issued/s (P-256, with key generation)', '—', 1, m('micro.certs')),
-  ];
+    row('server CPU per call, unix://, 32 in flight (µs)', 'node net', 'net.serverUs', 'flyme-unix.serverUs', '≤ 1.3', le(1.3)),
+    row('client CPU per call, unix://, 32 in flight (µs)', 'node net', 'net.clientUs', 'flyme-unix.clientUs', '≤ 1.3', le(1.3)),
+    row('server CPU per call, unix+tls://, 32 in flight (µs)', 'node tls', 'tls.serverUs', 'flyme-tls.serverUs', '≤ 1.3', le(1.3)),
+    row('client CPU per call, unix+tls://, 32 in flight (µs)', 'node tls', 'tls.clientUs', 'flyme-tls.clientUs', '≤ 1.3', le(1.3)),
+    row('unix:// 32 in flight calls/s, client and server on one CPU', 'node net', 'net.oneCpuRate', 'flyme-unix.oneCpuRate', '≥ 0.8', ge(0.8)),
+    row('unix+tls:// 32 in flight calls/s, client and server on one CPU', 'node tls', 'tls.oneCpuRate', 'flyme-tls.oneCpuRate', '≥ 0.8', ge(0.8)),
+    row('unix:// 8 connections × 32 in flight calls/s', 'node net', 'net.c8Rate', 'flyme-unix.c8Rate'),
+    row('unix:// 8 connections × 32 in flight p99 (µs)', 'node net', 'net.c8p99', 'flyme-unix.c8p99'),
+    row('unix+tls:// 8 connections × 32 in flight calls/s', 'node tls', 'tls.c8Rate', 'flyme-tls.c8Rate'),
+    row('unix+tls:// 8 connections × 32 in flight p99 (µs)', 'node tls', 'tls.c8p99', 'flyme-tls.c8p99'),
+    ...curve,
+    row('unix:// sequential p50 (µs)', 'node net', 'net.p50', 'flyme-unix.p50', '≤ 1.25', le(1.25)),
+    row('unix:// sequential p99 (µs)', 'node net', 'net.p99', 'flyme-unix.p99'),
+    row('unix:// sequential calls/s', 'node net', 'net.seqRate', 'flyme-unix.seqRate'),
+    row('unix:// 32 in flight calls/s', 'node net', 'net.inflight', 'flyme-unix.inflight', '≥ 0.8', ge(0.8)),
+    row('unix+tls:// sequential p50 (µs)', 'node tls', 'tls.p50', 'flyme-tls.p50', '≤ 1.25', le(1.25)),
+    row('unix+tls:// sequential p99 (µs)', 'node tls', 'tls.p99', 'flyme-tls.p99'),
+    row('unix+tls:// 32 in flight calls/s', 'node tls', 'tls.inflight', 'flyme-tls.inflight', '≥ 0.8', ge(0.8)),
+    row('unix+tls:// 32 in flight calls/s', 'grpc-js', 'grpc.inflight', 'flyme-tls.inflight', '≥ 8', ge(8)),
+    row('unix+tls:// sequential p50 (µs)', 'grpc-js', 'grpc.p50', 'flyme-tls.p50'),
+    row('flyme/grpc (mTLS + JWT + roles) sequential p50 (µs)', 'grpc-js mTLS', 'grpc.p50', 'flyme-grpc.p50'),
+    row('flyme/grpc (mTLS + JWT + roles) 32 in flight calls/s', 'grpc-js mTLS', 'grpc.inflight', 'flyme-grpc.inflight', '≥ 0.9', ge(0.9)),
+    row('full mTLS handshakes/s (+ first call)', 'node tls', 'tls.connectFull', 'flyme-tls.connectFull', '≥ 0.8', ge(0.8)),
+    row('resumed mTLS handshakes/s', 'node tls', 'tls.connectResumed', 'flyme-tls.connectResumed'),
+    row('resumed / full handshakes/s (FlyMe)', 'FlyMe full', 'flyme-tls.connectFull', 'flyme-tls.connectResumed', '≥ 2', ge(2)),
+    row('RSS per idle connection, unix:// (bytes)', 'node net', 'net.rssPerConn', 'flyme-unix.rssPerConn', '≤ 1.5', le(1.5)),
+    row('RSS per idle mTLS connection (bytes)', 'node tls', 'tls.rssPerConn', 'flyme-tls.rssPerConn', '≤ 1.3', le(1.3)),
+    row('`flyme ping` CLI cold start (ms)', 'node -e 0', 'node.coldMs', 'cli.coldMs', '≤ 2', le(2)),
+    row('JWT verify/s (ES256)', 'raw crypto verify', 'micro.rawVerify', 'micro.flymeVerify', '≥ 0.7', ge(0.7)),
+    row('JWT verify/s (ES256), 16 in flight', 'raw crypto verify', 'micro.rawVerify', 'micro.flymeVerify16'),
+    row('JWT sign/s (ES256)', 'raw crypto sign', 'micro.rawSign', 'micro.flymeSign'),
+    row('Redis pub/sub messages/s end to end, signed + verified', 'unsigned publish', 'redis-plain.pubsub', 'redis-signed.pubsub', '≥ 0.5', ge(0.5)),
+    row('X.509-SVIDs issued/s (P-256, with key generation)', '—', 1, 'micro.certs'),
+  ].filter((r): r is Row => r !== undefined);
 }
 
-const fmt = (x: number) => (Number.isNaN(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const fmt = (x: number) => (Number.isNaN(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
+const spread = (v: number, [lo, hi]: [number, number]) => (lo === hi ? fmt(v) : `${fmt(v)} (${fmt(lo)}–${fmt(hi)})`);
 
 export function toMarkdown(r: { date: string; node: string; cpus: number; cpuModel: string; pinned: boolean; mode: string; config: { repeats: number }; baselines: Record<string, string>; rows: Row[] }): string {
   return [
@@ -47,9 +93,9 @@ export function toMarkdown(r: { date: string; node: string; cpus: number; cpuMod
     '',
     `Median of ${r.config.repeats} interleaved repeats after a discarded warm-up; 64-byte payloads. Baselines: ${Object.entries(r.baselines).map(([k, v]) => `**${k}**: ${v}`).join('; ')}.`,
     '',
-    '| case | baseline | baseline value | FlyMe | ratio | target | |',
+    '| case | baseline | baseline median (min–max) | FlyMe median (min–max) | ratio | target | |',
     '|---|---|---|---|---|---|---|',
-    ...r.rows.map((x) => `| ${x.case} | ${x.baseline} | ${x.baseline === '—' ? '' : fmt(x.baselineValue)} | ${fmt(x.flyme)} | ${x.baseline === '—' ? '' : x.ratio.toFixed(2)} | ${x.target} | ${x.ok === null ? '' : x.ok ? 'met' : 'MISSED'} |`),
+    ...r.rows.map((x) => `| ${x.case} | ${x.baseline} | ${x.baseline === '—' ? '' : spread(x.baselineValue, x.baselineRange)} | ${spread(x.flyme, x.flymeRange)} | ${x.baseline === '—' ? '' : x.ratio.toFixed(2)} | ${x.target} | ${x.invalid ? `INVALID: ${x.invalid}` : x.ok === null ? '' : x.ok ? 'met' : 'MISSED'} |`),
     '',
   ].join('\n');
 }

@@ -1,8 +1,11 @@
 /**
- * `npm run bench [-- --quick|--smoke] [--json]`: FlyMe side by side with hand-written baselines
+ * `npm run bench [-- --quick|--smoke] [--cpu] [--json]`: FlyMe side by side with hand-written baselines
  * (node:net, node:tls mTLS 1.3) and grpc-js, interleaved (A B A B ...), processes pinned with taskset
  * (server CPU 0; sequential clients CPU 0; concurrent clients CPU 1), medians after a discarded warm-up.
- * Writes bench/results/latest.{json,md}. `--smoke` is a seconds-long run for the test suite (shape only).
+ * Writes bench/results/latest.{json,md} and the generated parts of docs/performance.md and README.md (full run);
+ * `--quick` and `--cpu` (CPU per call, one-CPU throughput, connections curve only) write bench/results/<mode>.*;
+ * `--smoke` (about a minute, tiny sizes) only proves every case runs and every figure is plausible.
+ * Exits 3 when a figure cannot be right (see report.ts invalidReason).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -13,16 +16,18 @@ import { makeBenchCerts } from './certs.js';
 import { micro } from './micro.js';
 import { haveRedis, startBenchRedis } from './redis.js';
 import { buildRows, toMarkdown, type Samples } from './report.js';
+import { writeGeneratedDocs } from './docs.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const smoke = process.argv.includes('--smoke');
 const quick = smoke || process.argv.includes('--quick');
 const jsonOnly = process.argv.includes('--json');
+const cpuOnly = process.argv.includes('--cpu');
 const C = smoke
-  ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, cli: 1, microMs: 20, pubsub: 200 }
+  ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
-    ? { repeats: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, cli: 3, microMs: 60, pubsub: 1000 }
-    : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, cli: 15, microMs: 500, pubsub: 10000 };
+    ? { repeats: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
+    : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
 const haveTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pin = (cpu: number, args: string[]) => (haveTaskset ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args]) as [string, string[]];
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
@@ -36,7 +41,7 @@ function run(cmd: [string, string[]], until?: string): Promise<{ out: string; pr
     p.on('close', (code) => (code === 0 ? resolve({ out, proc: p }) : reject(new Error(`${cmd[1].join(' ')} exited ${code}`))));
   });
 }
-const client = async (cpu: number, kind: string, path: string, mode: string, arg: number) => JSON.parse((await run(pin(cpu, [join(here, 'client.js'), kind, path, certs, mode, String(arg)]))).out);
+const client = async (cpu: number, kind: string, path: string, mode: string, arg: number | string) => JSON.parse((await run(pin(cpu, [join(here, 'client.js'), kind, path, certs, mode, String(arg)]))).out);
 
 async function withServer<T>(kind: string, fn: (path: string, pid: number) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'flyme-bench-'));
@@ -54,64 +59,107 @@ const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 const kinds = ['net', 'flyme-unix', 'tls', 'flyme-tls', 'grpc', 'flyme-grpc'];
 const s: Samples = {};
 const push = (k: string, v: number) => { (s[k] ??= []).push(v); };
-// Round 0 is a discarded warm-up (not in --smoke, which only checks that everything runs).
+const load = async (cpu: number, kind: string, path: string, pid: number, conns: number) =>
+  client(cpu, kind, path, 'load', `${Math.max(C.load, conns * 32 * 5)},${conns},${pid}`) as Promise<{ rate: number; p99: number; clientUs: number; serverUs: number; serverRss: number }>;
+
+// CPU per call and throughput under load (`--cpu` runs only this part): the server on CPU 0, the client on CPU 1
+// ("own CPU") or on CPU 0 with the server ("one CPU", the normal case on a busy host); 8 connections x 32 in
+// flight; and the connections curve (1 ... 512 connections x 32 in flight) for unix://. CPU time is read from
+// the kernel for each process (client: process.cpuUsage, server: /proc/PID/schedstat), so it does not swing
+// with wall-clock noise the way calls/s does.
 for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
-  for (const kind of kinds) {
-    await withServer(kind, async (path) => {
-      const seq = await client(0, kind, path, 'seq', kind.endsWith('grpc') ? C.seqGrpc : C.seq);
-      const inf = await client(1, kind, path, 'inflight', C.inflightMs);
-      if (r === 0) return; // discarded warm-up round
-      push(`${kind}.p50`, seq.p50);
-      push(`${kind}.p99`, seq.p99);
-      push(`${kind}.seqRate`, seq.rate);
-      push(`${kind}.inflight`, inf.rate);
-    });
-  }
-  for (const kind of ['tls', 'flyme-tls']) {
-    await withServer(kind, async (path) => {
-      const full = await client(0, kind, path, 'connect-full', C.connectMs);
-      const resumed = await client(0, kind, path, 'connect-resumed', C.connectMs);
+  for (const kind of ['net', 'flyme-unix', 'tls', 'flyme-tls']) {
+    await withServer(kind, async (path, pid) => {
+      const own = await load(1, kind, path, pid, 1);
+      const one = await load(0, kind, path, pid, 1);
+      const eight = await load(1, kind, path, pid, 8);
       if (r === 0) return;
-      push(`${kind}.connectFull`, full.rate);
-      push(`${kind}.connectResumed`, resumed.rate);
+      push(`${kind}.serverUs`, own.serverUs);
+      push(`${kind}.clientUs`, own.clientUs);
+      push(`${kind}.oneCpuRate`, one.rate);
+      push(`${kind}.oneCpuServerUs`, one.serverUs);
+      push(`${kind}.oneCpuClientUs`, one.clientUs);
+      push(`${kind}.c8Rate`, eight.rate);
+      push(`${kind}.c8p99`, eight.p99);
     });
   }
-}
-for (const kind of ['net', 'flyme-unix', 'tls', 'flyme-tls']) {
-  await withServer(kind, async (path, pid) => {
-    const settled = async () => { process.kill(pid, 'SIGUSR2'); await new Promise((res) => setTimeout(res, 300)); return rssKb(pid); };
-    const before = await settled();
-    const { proc } = await run(pin(1, [join(here, 'client.js'), kind, path, certs, 'idle', String(C.idle)]), 'held');
-    push(`${kind}.rssPerConn`, ((await settled() - before) * 1024) / C.idle);
-    proc.kill('SIGKILL');
-  });
-}
-await withServer('flyme-unix', async (path) => {
-  const flyme = join(here, '../src/cli/flyme.js');
-  const wall = (args: string[]) => { const t = performance.now(); const r = spawnSync(process.execPath, args); if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`); return performance.now() - t; };
-  for (let i = 0; i <= C.cli; i++) {
-    const node = wall(['-e', '0']);
-    const cli = wall([flyme, '--connect', `unix://${path}`, 'ping']);
-    if (i === 0) continue;
-    push('node.coldMs', node);
-    push('cli.coldMs', cli);
-  }
-});
-if (haveRedis) {
-  const redis = await startBenchRedis(certs, haveTaskset ? ['taskset', '-c', '0'] : []);
-  try {
-    for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
-      for (const kind of ['redis-plain', 'redis-signed']) {
-        const x = await client(1, kind, redis.url, 'pubsub', C.pubsub);
-        if (r > 0) push(`${kind}.pubsub`, x.rate);
-      }
+  for (const kind of ['net', 'flyme-unix']) {
+    for (const n of C.curve) {
+      await withServer(kind, async (path, pid) => {
+        const x = await load(1, kind, path, pid, n);
+        if (r === 0) return;
+        push(`${kind}.curve${n}.rate`, x.rate);
+        push(`${kind}.curve${n}.p99`, x.p99);
+        push(`${kind}.curve${n}.rss`, x.serverRss / 1048576);
+      });
     }
-  } finally {
-    redis.stop();
   }
 }
-const m = await micro(C.microMs);
-for (const [k, v] of Object.entries(m)) push(`micro.${k}`, v);
+if (!cpuOnly) {
+  // Round 0 is a discarded warm-up (not in --smoke, which only checks that everything runs).
+  for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
+    for (const kind of kinds) {
+      await withServer(kind, async (path) => {
+        const seq = await client(0, kind, path, 'seq', kind.endsWith('grpc') ? C.seqGrpc : C.seq);
+        const inf = await client(1, kind, path, 'inflight', C.inflightMs);
+        if (r === 0) return; // discarded warm-up round
+        push(`${kind}.p50`, seq.p50);
+        push(`${kind}.p99`, seq.p99);
+        push(`${kind}.seqRate`, seq.rate);
+        push(`${kind}.inflight`, inf.rate);
+      });
+    }
+    for (const kind of ['tls', 'flyme-tls']) {
+      await withServer(kind, async (path) => {
+        const full = await client(0, kind, path, 'connect-full', C.connectMs);
+        const resumed = await client(0, kind, path, 'connect-resumed', C.connectMs);
+        if (r === 0) return;
+        push(`${kind}.connectFull`, full.rate);
+        push(`${kind}.connectResumed`, resumed.rate);
+      });
+    }
+  }
+  for (const kind of ['net', 'flyme-unix', 'tls', 'flyme-tls']) {
+    await withServer(kind, async (path, pid) => {
+      const settled = async () => { process.kill(pid, 'SIGUSR2'); await new Promise((res) => setTimeout(res, 300)); return rssKb(pid); };
+      const hold = () => run(pin(1, [join(here, 'client.js'), kind, path, certs, 'idle', String(C.idle)]), 'held');
+      // A first round of the same connections, closed again, grows heap and code to their working size, so the
+      // measured round is not offset by a GC giving back start-up memory (which gave negative figures).
+      (await hold()).proc.kill('SIGKILL');
+      await new Promise((res) => setTimeout(res, 300));
+      const before = await settled();
+      const { proc } = await hold();
+      push(`${kind}.rssPerConn`, ((await settled() - before) * 1024) / C.idle);
+      proc.kill('SIGKILL');
+    });
+  }
+  await withServer('flyme-unix', async (path) => {
+    const flyme = join(here, '../src/cli/flyme.js');
+    const wall = (args: string[]) => { const t = performance.now(); const r = spawnSync(process.execPath, args); if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`); return performance.now() - t; };
+    for (let i = 0; i <= C.cli; i++) {
+      const node = wall(['-e', '0']);
+      const cli = wall([flyme, '--connect', `unix://${path}`, 'ping']);
+      if (i === 0) continue;
+      push('node.coldMs', node);
+      push('cli.coldMs', cli);
+    }
+  });
+  if (haveRedis) {
+    const redis = await startBenchRedis(certs, haveTaskset ? ['taskset', '-c', '0'] : []);
+    try {
+      for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
+        for (const kind of ['redis-plain', 'redis-signed']) {
+          const x = await client(1, kind, redis.url, 'pubsub', C.pubsub);
+          if (r > 0) push(`${kind}.pubsub`, x.rate);
+        }
+      }
+    } finally {
+      redis.stop();
+    }
+  }
+  const m = await micro(C.microMs);
+  for (const [k, v] of Object.entries(m)) push(`micro.${k}`, v);
+}
 rmSync(certs, { recursive: true, force: true });
 
 const result = {
@@ -127,8 +175,17 @@ const result = {
 };
 const md = toMarkdown(result);
 if (!smoke) {
+  // Every mode but --smoke keeps its figures; only a full run (every case, 5 repeats) rewrites the generated parts
+  // of docs/performance.md and README.md: those are never edited by hand.
+  const name = result.mode === 'full' && !cpuOnly ? 'latest' : `${cpuOnly ? 'cpu-' : ''}${result.mode}`;
   mkdirSync(join(here, '../../bench/results'), { recursive: true });
-  writeFileSync(join(here, '../../bench/results/latest.json'), JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(join(here, '../../bench/results/latest.md'), md);
+  writeFileSync(join(here, `../../bench/results/${name}.json`), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(here, `../../bench/results/${name}.md`), md);
+  if (name === 'latest') writeGeneratedDocs(join(here, '../..'), result);
 }
 process.stdout.write(jsonOnly ? JSON.stringify(result) + '\n' : md);
+const invalid = result.rows.filter((x) => x.invalid);
+if (invalid.length > 0) {
+  process.stderr.write(`bench: ${invalid.length} figure(s) cannot be right:\n${invalid.map((x) => `  ${x.case}: ${x.invalid}`).join('\n')}\n`);
+  process.exit(3);
+}

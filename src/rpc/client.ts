@@ -11,7 +11,7 @@
 import type { Duplex } from 'node:stream';
 import { FlyMeError, flymeError } from '../errors.js';
 import { LineDecoder, DEFAULT_MAX_FRAME_BYTES } from '../wire/framing.js';
-import { encodeRequest, encodeNotification, errorFromWire, parseFrame } from '../wire/jsonrpc.js';
+import { encodeRequest, encodeNotification, errorFromWire, parseFrame, parseText, type RpcMessage } from '../wire/jsonrpc.js';
 import { dial, type DialOptions } from '../transport/dial.js';
 import { parseAddress } from '../transport/address.js';
 import type { TlsIdentityOptions } from './secure-dial.js';
@@ -58,6 +58,7 @@ export class Client {
     const decoder = new LineDecoder(
       {
         line: (f) => this.onLine(f),
+        lineText: (text) => { if (text.length > 0) this.onMessage(parseText(text)); },
         overflow: () => this.shutdown(flymeError('FLYME_FRAME_TOO_LARGE', 'the server sent a frame over the size limit')),
       },
       options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
@@ -135,8 +136,10 @@ export class Client {
   }
 
   private onLine(frame: Buffer): void {
-    if (frame.length === 0) return;
-    const msg = parseFrame(frame);
+    if (frame.length > 0) this.onMessage(parseFrame(frame));
+  }
+
+  private onMessage(msg: RpcMessage): void {
     if (msg.kind === 'response') {
       if (msg.id === null) {
         // A connection-level error (limit, frame, idle, unauthenticated): it ends the connection.

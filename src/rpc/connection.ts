@@ -4,7 +4,7 @@
  */
 import { flymeError, type FlyMeError } from '../errors.js';
 import { LineDecoder } from '../wire/framing.js';
-import { encodeError, encodeNotification, encodeResult, parseFrame, type JsonRpcId } from '../wire/jsonrpc.js';
+import { encodeError, encodeNotification, encodeResult, parseFrame, parseText, type JsonRpcId, type RpcMessage } from '../wire/jsonrpc.js';
 import type { AcceptedConnection } from '../transport/listener.js';
 import type { Principal } from '../auth/principal.js';
 import type { ServerLimits } from './limits.js';
@@ -18,12 +18,18 @@ export interface InFlight {
   abort?: AbortController;
 }
 
+/** Queued output is written at once when it reaches this size (a burst of notifications, a large result). */
+const FLUSH_AT = 64 * 1024;
+
 export class ServerConnection {
   /** Keyed by the id's exact value (a 64-bit id beyond 2^53 is its own key). */
   readonly inFlight = new InFlightTable<InFlight>();
   /** Notifications being handled: they count against maxInFlight and the request timeout like requests. */
   readonly notifications = new Set<InFlight>();
   private readonly decoder: LineDecoder;
+  /** Lines written in this tick, sent with one socket write when the tick ends (see `write`). */
+  private out = '';
+  private flushScheduled = false;
   private paused = false;
   private closed = false;
   draining = false;
@@ -45,6 +51,7 @@ export class ServerConnection {
     this.decoder = new LineDecoder(
       {
         line: (frame) => this.onLine(frame),
+        lineText: (text) => this.onMessage(text.length === 0 ? undefined : parseText(text)),
         overflow: () => {
           this.sendFatal(flymeError('FLYME_FRAME_TOO_LARGE', `frame exceeds the maximum of ${limits.maxFrameBytes} bytes; closing`, { maxFrameBytes: limits.maxFrameBytes }));
         },
@@ -55,9 +62,12 @@ export class ServerConnection {
     socket.on('drain', () => this.maybeResume());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.finish());
+    // A peer that half-closes after its requests still gets every answer: without this Node ends our side as
+    // soon as theirs ends, and answers of calls still in flight (or queued in this tick) were lost.
+    socket.allowHalfOpen = true;
     socket.on('end', () => {
       // Half-close from the peer: answer what is in flight, then close.
-      if (this.pending === 0) socket.end();
+      if (this.pending === 0) this.end();
     });
     socket.setTimeout(limits.idleTimeoutMs, () => {
       if (this.pending > 0 || this.keepAlive) return;
@@ -74,6 +84,7 @@ export class ServerConnection {
     return (this.handleCache ??= {
       id: this.id,
       get closed() { return self.closed; },
+      // What the socket holds: lines queued in this tick go out at its end (at most FLUSH_AT bytes wait).
       bufferedBytes: () => this.conn.socket.writableLength,
       keepAlive: (on) => { this.keepAlive = on; },
       onClose: (fn) => {
@@ -85,8 +96,12 @@ export class ServerConnection {
   }
 
   private onLine(frame: Buffer): void {
-    if (frame.length === 0) return; // blank lines are keep-alives
-    const msg = parseFrame(frame);
+    this.onMessage(frame.length === 0 ? undefined : parseFrame(frame));
+  }
+
+  /** One frame; undefined for a blank line (a keep-alive). */
+  private onMessage(msg: RpcMessage | undefined): void {
+    if (msg === undefined) return;
     switch (msg.kind) {
       case 'invalid':
         this.write(encodeError(msg.id, msg.error));
@@ -126,10 +141,14 @@ export class ServerConnection {
   }
 
   /** Register a notification as in flight until `endNotification` (or its deadline). */
-  beginNotification(): InFlight {
-    const entry: InFlight = { deadline: Date.now() + this.limits.requestTimeoutMs };
+  beginNotification(entry: InFlight = this.newEntry()): InFlight {
     this.notifications.add(entry);
     return entry;
+  }
+
+  /** A fresh in-flight record whose deadline is one request timeout from now. */
+  newEntry(): InFlight {
+    return { deadline: Date.now() + this.limits.requestTimeoutMs };
   }
 
   endNotification(entry: InFlight): void {
@@ -137,8 +156,7 @@ export class ServerConnection {
   }
 
   /** Register a request as in flight (called by the dispatcher for async handlers). */
-  begin(id: JsonRpcId): InFlight {
-    const entry: InFlight = { deadline: Date.now() + this.limits.requestTimeoutMs };
+  begin(id: JsonRpcId, entry: InFlight = this.newEntry()): InFlight {
     this.inFlight.set(id, entry);
     return entry;
   }
@@ -146,13 +164,7 @@ export class ServerConnection {
   /** Complete a request: ignored when it already timed out. */
   respond(id: JsonRpcId, result: unknown): void {
     if (!this.inFlight.delete(id)) return;
-    let line: string;
-    try {
-      line = encodeResult(id, result);
-    } catch {
-      line = encodeError(id, flymeError('FLYME_INTERNAL', 'the result could not be serialised'));
-    }
-    this.write(line);
+    this.reply(id, result);
     this.afterComplete();
   }
 
@@ -164,7 +176,13 @@ export class ServerConnection {
 
   /** Answer immediately without going in flight (sync fast path and early refusals). */
   reply(id: JsonRpcId, result: unknown): void {
-    this.write(encodeResult(id, result));
+    let line: string;
+    try {
+      line = encodeResult(id, result);
+    } catch {
+      line = encodeError(id, flymeError('FLYME_INTERNAL', 'the result could not be serialised'));
+    }
+    this.write(line);
   }
 
   replyError(id: JsonRpcId, err: FlyMeError): void {
@@ -198,12 +216,12 @@ export class ServerConnection {
     if (this.closed) return;
     const socket = this.conn.socket;
     socket.pause();
-    socket.end(encodeError(null, err));
+    this.end(encodeError(null, err));
     setTimeout(() => socket.destroy(), 2000).unref();
   }
 
   close(): void {
-    this.conn.socket.end();
+    this.end();
     setTimeout(() => this.conn.socket.destroy(), 1000).unref();
   }
 
@@ -212,13 +230,39 @@ export class ServerConnection {
   }
 
   private afterComplete(): void {
-    if (this.pending === 0 && (this.conn.socket as { readableEnded?: boolean }).readableEnded) this.conn.socket.end();
+    if (this.pending === 0 && (this.conn.socket as { readableEnded?: boolean }).readableEnded) this.end();
   }
 
+  /** End the socket after what is queued (and `last`, if given). */
+  private end(last?: string): void {
+    if (last !== undefined) this.out += last;
+    this.flush();
+    this.conn.socket.end();
+  }
+
+  /**
+   * Queue a line; every line queued in this tick goes out in one socket write at its end (process.nextTick
+   * runs after the 'data' handler and after the promise jobs of the handlers that finished in it), so a burst
+   * of pipelined requests costs one syscall, not one per response.
+   */
   private write(line: string): void {
+    if (this.closed || this.conn.socket.destroyed) return;
+    this.out += line;
+    if (this.out.length >= FLUSH_AT) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
     const socket = this.conn.socket;
-    if (this.closed || socket.destroyed) return;
-    const ok = socket.write(line);
+    const data = this.out;
+    if (data === '') return;
+    this.out = '';
+    if (this.closed || socket.destroyed || socket.writableEnded) return;
+    const ok = socket.write(data);
     if (!ok || socket.writableLength > this.limits.maxWriteBufferBytes) {
       if (!this.paused) {
         this.paused = true;
@@ -241,6 +285,7 @@ export class ServerConnection {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    this.out = '';
     for (const entry of this.inFlight.values()) entry.abort?.abort();
     for (const entry of this.notifications) entry.abort?.abort();
     this.inFlight.clear();

@@ -2,7 +2,8 @@
 import { FlyMeError, flymeError } from '../errors.js';
 import type { JsonRpcId } from '../wire/jsonrpc.js';
 import type { Authorize } from './authorize.js';
-import { validateParams, type CompiledMethod } from './method.js';
+import { validateParams, type CallContext, type CompiledMethod, type ConnectionHandle } from './method.js';
+import type { Principal } from '../auth/principal.js';
 import type { InFlight, ServerConnection } from './connection.js';
 
 export interface DispatchEvents {
@@ -49,29 +50,24 @@ export class Dispatcher {
       return;
     }
     if (m.def.privileged) this.events.privileged?.(conn, name);
-    const entry: InFlight = id !== undefined ? conn.begin(id) : conn.beginNotification();
+    const ctx = new Context(conn);
     let out: unknown;
     try {
-      out = m.def.handler(value as never, {
-        principal: conn.principal,
-        connectionId: conn.id,
-        notify: (method, p) => conn.notify(method, p),
-        get connection() {
-          return conn.handle;
-        },
-        ...(conn.conn.cert ? { clientCertDer: conn.conn.cert.der } : {}),
-        get signal() {
-          return (entry.abort ??= new AbortController()).signal;
-        },
-      });
+      out = m.def.handler(value as never, ctx);
     } catch (err) {
-      this.finishError(conn, id, name, err, entry);
+      this.finishError(conn, id, name, err, undefined);
       return;
     }
     if (out instanceof Promise) {
+      // Only a call that did not finish synchronously goes in flight (counted, timed out, abortable): the
+      // sync path does no map insert and delete. Nothing else runs between the handler's return and this.
+      const entry = ctx.entry ??= conn.newEntry();
+      if (id !== undefined) conn.begin(id, entry);
+      else conn.beginNotification(entry);
       out.then((r) => this.finishOk(conn, id, r, entry), (err: unknown) => this.finishError(conn, id, name, err, entry));
     } else {
-      this.finishOk(conn, id, out, entry);
+      this.events.served?.();
+      if (id !== undefined) conn.reply(id, out === undefined ? {} : out);
     }
   }
 
@@ -81,8 +77,9 @@ export class Dispatcher {
     else conn.endNotification(entry);
   }
 
-  private finishError(conn: ServerConnection, id: JsonRpcId | undefined, name: string, err: unknown, entry: InFlight): void {
-    if (id === undefined) conn.endNotification(entry);
+  /** `entry` is undefined when the handler threw synchronously (the call never went in flight). */
+  private finishError(conn: ServerConnection, id: JsonRpcId | undefined, name: string, err: unknown, entry: InFlight | undefined): void {
+    if (id === undefined && entry) conn.endNotification(entry);
     let e: FlyMeError;
     if (err instanceof FlyMeError) {
       e = err;
@@ -91,6 +88,33 @@ export class Dispatcher {
       e = flymeError('FLYME_INTERNAL', `internal error in ${name}`);
     }
     if (e.code === 'FLYME_PERMISSION_DENIED') this.events.denied?.(conn, name, e);
-    if (id !== undefined) conn.fail(id, e);
+    if (id === undefined) return;
+    if (entry) conn.fail(id, e);
+    else conn.replyError(id, e);
+  }
+}
+
+/** The CallContext of one call: a small object, with the connection's parts read on demand. */
+class Context implements CallContext {
+  entry: InFlight | undefined;
+  constructor(private readonly conn: ServerConnection) {}
+  get principal(): Principal {
+    return this.conn.principal;
+  }
+  get connectionId(): number {
+    return this.conn.id;
+  }
+  get notify(): CallContext['notify'] {
+    const conn = this.conn;
+    return (method, params) => conn.notify(method, params);
+  }
+  get connection(): ConnectionHandle {
+    return this.conn.handle;
+  }
+  get clientCertDer(): Uint8Array | undefined {
+    return this.conn.conn.cert?.der;
+  }
+  get signal(): AbortSignal {
+    return ((this.entry ??= this.conn.newEntry()).abort ??= new AbortController()).signal;
   }
 }

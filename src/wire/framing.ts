@@ -5,6 +5,8 @@
 
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
+import { isAscii } from 'node:buffer';
+
 const NEWLINE = 0x0a;
 
 export interface LineSink {
@@ -12,6 +14,11 @@ export interface LineSink {
   line(frame: Buffer): void;
   /** The peer exceeded the frame limit; no more lines will be delivered. */
   overflow(bytesSeen: number): void;
+  /**
+   * Optional: an all-ASCII frame as text (already known to be valid UTF-8). When the sink has it, the
+   * complete lines of an ASCII chunk are decoded to one string and handed over without a Buffer per line.
+   */
+  lineText?(frame: string): void;
 }
 
 /**
@@ -45,6 +52,7 @@ export class LineDecoder {
   push(chunk: Buffer): void {
     if (this.failed) return;
     let start = 0;
+    if (this.pendingBytes === 0 && this.sink.lineText) start = this.pushAscii(chunk);
     for (;;) {
       const nl = chunk.indexOf(NEWLINE, start);
       if (nl === -1) break;
@@ -76,6 +84,30 @@ export class LineDecoder {
       // Copy: the caller may reuse chunk memory, and a small tail must not pin a large chunk.
       this.pending.push(Buffer.from(chunk.subarray(start)));
       this.pendingBytes += rest;
+    }
+  }
+
+  /**
+   * The fast path for the common case: the chunk's complete lines are ASCII, so byte offsets are character
+   * offsets and one latin1 decode serves every line. Returns where the per-line path must continue.
+   */
+  private pushAscii(chunk: Buffer): number {
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last < 0 || !isAscii(chunk.subarray(0, last))) return 0;
+    const text = chunk.toString('latin1', 0, last + 1);
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl === -1) return start;
+      const end = nl > start && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
+      if (end - start > this.maxFrameBytes) {
+        this.fail(end - start);
+        return chunk.length;
+      }
+      const frame = text.slice(start, end);
+      start = nl + 1;
+      this.sink.lineText!(frame);
+      if (this.failed) return chunk.length;
     }
   }
 

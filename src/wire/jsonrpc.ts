@@ -60,8 +60,12 @@ export function idText(id: JsonRpcId | null): string {
 /** Parse one frame (without its newline) into a classified message. Never throws. */
 export function parseFrame(frame: Buffer): RpcMessage {
   if (!isUtf8(frame)) return invalid('FLYME_INVALID_UTF8', 'Parse error: the line is not valid UTF-8');
+  return parseText(frame.toString('utf8'));
+}
+
+/** Parse one frame already decoded from valid UTF-8 (LineSink.lineText). Never throws. */
+export function parseText(text: string): RpcMessage {
   let value: unknown;
-  const text = frame.toString('utf8');
   try {
     value = JSON.parse(text);
   } catch {

@@ -1,0 +1,53 @@
+// The report never calls an impossible figure "met": a negative, zero or missing value marks the row
+// INVALID (and the runner exits 3); medians and min–max come from the repeats; the generated parts of
+// docs/performance.md and README.md are replaced between their markers only.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { buildRows, toMarkdown } from '../../../bench/report.js';
+import { replaceBetween, statusLine } from '../../../bench/docs.js';
+
+const rowOf = (rows: ReturnType<typeof buildRows>, name: string) => rows.find((r) => r.case === name)!;
+const RSS_MTLS = 'RSS per idle mTLS connection (bytes)';
+
+test('a negative RSS growth is INVALID, never met (the control with positive figures is met)', () => {
+  const bad = rowOf(buildRows({ 'tls.rssPerConn': [50_000], 'flyme-tls.rssPerConn': [-163_020] }), RSS_MTLS);
+  assert.equal(bad.ok, false);
+  assert.match(bad.invalid!, /FlyMe is -163020/);
+  assert.match(toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'smoke', config: { repeats: 1 }, baselines: {}, rows: [bad] }), /INVALID/);
+  const good = rowOf(buildRows({ 'tls.rssPerConn': [50_000], 'flyme-tls.rssPerConn': [60_000] }), RSS_MTLS);
+  assert.equal(good.invalid, undefined);
+  assert.equal(good.ok, true);
+});
+
+test('a zero or missing baseline, or one bad repeat among good ones, is INVALID', () => {
+  assert.match(rowOf(buildRows({ 'net.serverUs': [0], 'flyme-unix.serverUs': [3] }), 'server CPU per call, unix://, 32 in flight (µs)').invalid!, /baseline is 0/);
+  const oneBad = rowOf(buildRows({ 'net.serverUs': [3, 3, 3], 'flyme-unix.serverUs': [3, -1, 3] }), 'server CPU per call, unix://, 32 in flight (µs)');
+  assert.match(oneBad.invalid!, /FlyMe min is -1/);
+  assert.equal(oneBad.ok, false);
+});
+
+test('medians and min–max of the repeats; rows not measured in this mode are left out', () => {
+  const rows = buildRows({ 'net.serverUs': [3, 1, 2, 5, 4], 'flyme-unix.serverUs': [4, 4, 6, 5, 3] });
+  const r = rowOf(rows, 'server CPU per call, unix://, 32 in flight (µs)');
+  assert.equal(r.baselineValue, 3);
+  assert.deepEqual(r.baselineRange, [1, 5]);
+  assert.equal(r.flyme, 4);
+  assert.deepEqual(r.flymeRange, [3, 6]);
+  assert.equal(r.repeats, 5);
+  assert.equal(rows.length, 1);
+});
+
+test('generated docs: only the text between the markers changes; missing markers are an error', () => {
+  const doc = 'intro\n<!-- bench:figures:begin -->\nold\n<!-- bench:figures:end -->\nafter\n';
+  assert.equal(replaceBetween(doc, 'figures', 'new'), 'intro\n<!-- bench:figures:begin -->\nnew\n<!-- bench:figures:end -->\nafter\n');
+  assert.throws(() => replaceBetween('no markers', 'figures', 'x'), /markers/);
+  for (const f of ['../../../../docs/performance.md', '../../../../README.md']) {
+    const text = readFileSync(fileURLToPath(new URL(f, import.meta.url)), 'utf8');
+    assert.doesNotThrow(() => replaceBetween(text, f.endsWith('README.md') ? 'status' : 'figures', 'x'), f);
+  }
+  const rows = buildRows({ 'net.serverUs': [3], 'flyme-unix.serverUs': [6], 'tls.rssPerConn': [5], 'flyme-tls.rssPerConn': [5] });
+  const line = statusLine({ date: '2026-11-30T00:00:00Z', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5 }, baselines: {}, rows });
+  assert.match(line, /^2026-11-30 full run: 1 of 2 targets met; MISSED: server CPU per call/);
+});
