@@ -20,11 +20,13 @@ import { spiffeServerIdentity } from '../identity/tls/server-identity.js';
 import { policyGetter, type Policy } from '../auth/policy/policy.js';
 import { EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
 import { Subscription } from './subscription.js';
+import { givesUpBeforeReady, isRedisAuthError, redisLoginError, redisLoginOptions, type RedisCredentials } from './credentials.js';
 
 /** A node-redis failure as a FlyMeError (the library's own error classes never reach FlyMe's users). */
 function redisError(what: string, e: unknown): FlyMeError {
   if (e instanceof FlyMeError) return e;
   const message = e instanceof Error ? e.message : String(e);
+  if (/^NOPERM/.test(message)) return flymeError('FLYME_PERMISSION_DENIED', `Redis refused ${what}: ${message}`, { redis: 'NOPERM' }, e);
   const closed = /closed|disconnect|socket/i.test(message) || (e as { name?: string })?.name === 'ClientClosedError';
   return flymeError(closed ? 'FLYME_CONNECTION_CLOSED' : 'FLYME_PROTOCOL_ERROR', `Redis ${what} failed: ${message}`, { redis: (e as { name?: string })?.name ?? 'Error' }, e);
 }
@@ -66,6 +68,11 @@ export interface SecureRedisOptions {
   /** Verify tokens in incoming envelopes; returns the roles they grant. */
   tokenRoles?(jwt: string, from: string): Promise<string[]>;
   events?: SecurityEventSink;
+  /**
+   * Log in as this identity's Redis ACL user: `{username, password}`, or the path of the credentials file
+   * `flyme redis acl` wrote (re-read at each reconnection; refused if it names another SPIFFE ID or others may read it).
+   */
+  credentials?: RedisCredentials | string;
   /** Required for `redis://`: plain text, no client certificate (a warning is emitted). */
   allowInsecure?: boolean;
   windowSeconds?: number;
@@ -108,22 +115,28 @@ export class SecureRedis {
       process.emitWarning(`flyme/redis: ${o.url} is plain text: no TLS, no client certificate (allowInsecure)`);
       events.emit({ kind: 'unauthenticated', severity: 'warning', source: 'redis', message: `insecure Redis connection to ${url.host} (allowInsecure)`, subject: o.url });
     }
+    let ready = false;
+    const retry = (n: number, cause: unknown): number | false => (!ready && givesUpBeforeReady(cause) ? false : backoff(n)); // false: connect() rejects with the cause
     const client = createClient({
       url: o.url,
-      socket: insecure ? { reconnectStrategy: backoff } : {
+      ...redisLoginOptions(o.credentials, () => source.svid().spiffeId.toString()),
+      socket: insecure ? { reconnectStrategy: retry } : {
         tls: true,
         secureContext: followingContext(source), minVersion: 'TLSv1.3',
         // The server proves a SPIFFE ID (URI SAN), checked by an authorizer, not a host name.
         checkServerIdentity: spiffeServerIdentity(serverAuthorizer),
-        reconnectStrategy: backoff,
+        reconnectStrategy: retry,
       },
     }) as RedisClientType;
     client.on('error', () => { /* reconnects; connect() reports the first failure */ });
     try {
       await client.connect();
+      ready = true;
     } catch (e) {
-      await client.destroy();
+      try { client.destroy(); } catch { /* already closed */ }
       if (!o.source) source.close();
+      if (e instanceof FlyMeError) throw e;
+      if (isRedisAuthError(e)) throw redisLoginError(url.host, typeof o.credentials === 'string' ? `the user in ${o.credentials}` : o.credentials?.username, e as Error);
       throw flymeError('FLYME_UNREACHABLE', `cannot connect to ${url.host}: ${(e as Error).message}`);
     }
     const verifier = new EnvelopeVerifier({
@@ -132,7 +145,8 @@ export class SecureRedis {
       ...(o.maxMessageBytes ? { maxBytes: o.maxMessageBytes } : {}),
       ...(o.tokenRoles ? { tokenRoles: o.tokenRoles } : {}),
     });
-    return new SecureRedis(o, source, !o.source, client, verifier, access);
+    const { credentials: _secret, ...kept } = o; // the password stays in node-redis's credentials closure only
+    return new SecureRedis(kept, source, !o.source, client, verifier, access);
   }
 
   get spiffeId(): string {
