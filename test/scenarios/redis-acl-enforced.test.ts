@@ -6,12 +6,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@redis/client';
 import { ChannelAcl, Policy } from '../../src/auth/policy/index.js';
 import { FlyMeError } from '../../src/errors.js';
-import { SecureRedis, redisUsername } from '../../src/redis/index.js';
+import { SecureRedis } from '../../src/redis/index.js';
 import { runCli, tempDir } from '../helpers/daemon.js';
 import { REDIS_CLI, REDIS_SERVER, startRedis, type RedisServer } from '../helpers/redis.js';
 
@@ -36,7 +36,9 @@ describe('Redis enforces the ACL flyme redis acl generated', { skip: !existsSync
   let policy: string;
   let redis: RedisServer;
   const open: SecureRedis[] = [];
-  const creds = (name: string) => join(dir, 'acl', 'credentials', `${redisUsername(ID(name))}.json`);
+  /** SPIFFE ID → the credentials file flyme redis acl wrote for it. */
+  const files = new Map<string, string>();
+  const creds = (name: string) => files.get(ID(name)) ?? assert.fail(`no credentials file for ${ID(name)}`);
   const connect = async (name: string, o: Partial<Parameters<typeof SecureRedis.connect>[0]> = {}) => {
     const r = await SecureRedis.connect({ url: redis.url, certsDir: certs, name, policy: Policy.load(policy), serverId: ID('redis'), credentials: creds(name), ...o });
     open.push(r);
@@ -67,6 +69,11 @@ describe('Redis enforces the ACL flyme redis acl generated', { skip: !existsSync
     writeFileSync(policy, POLICY);
     const acl = await runCli(['redis', 'acl', '--policy', policy, '--out', join(dir, 'acl')]);
     assert.equal(acl.code, 0, acl.stderr);
+    for (const f of readdirSync(join(dir, 'acl', 'credentials'))) {
+      const path = join(dir, 'acl', 'credentials', f);
+      files.set((JSON.parse(readFileSync(path, 'utf8')) as { spiffeId: string }).spiffeId, path);
+    }
+    assert.deepEqual([...files.keys()].sort(), ['auditor', 'billing', 'orders'].map(ID), 'one user per identity, the role-bound one included');
     redis = await startRedis(certs, dir, { args: ['--aclfile', join(dir, 'acl', 'users.acl')] });
   });
   after(async () => {
