@@ -78,7 +78,7 @@ export function subCommand(globals: () => RedisGlobals) {
 export function redisCommand() {
   const cmd = new Command('redis').description('Redis helpers');
   cmd.command('acl')
-    .description("write a Redis ACL file (DIR/users.acl, for redis.conf aclfile / ACL LOAD) with one user per identity the policy's channels section names, "
+    .description("write a Redis ACL file (DIR/users.acl, for redis.conf aclfile / ACL LOAD) with one user per identity the policy's channels section names (by spiffeId, or by a role bound to a spiffeId), "
       + 'and each identity\'s login (DIR/credentials/<user>.json, 0600, for --redis-credentials); the default user is switched off')
     .option('--policy <file>', `policy file (default ${DEFAULT_POLICY})`, DEFAULT_POLICY)
     .requiredOption('--out <dir>', 'directory for users.acl and credentials/ (created 0700)')
