@@ -107,6 +107,7 @@ export class SecureRedis {
     if (insecure && !o.allowInsecure) throw flymeError('FLYME_INVALID_CONFIG', `${o.url} is plain text without a client certificate; use rediss:// (or set allowInsecure: true explicitly)`);
     if (!o.source && !o.certsDir) throw flymeError('FLYME_INVALID_CONFIG', 'SecureRedis needs an identity: source or certsDir');
     const access = channelAccess(o); // before anything is opened: a missing ACL is a configuration error
+    const login = redisLoginOptions(o.credentials, () => source.svid().spiffeId.toString()); // likewise malformed credentials
     const source = o.source ?? await certsDirSource(o.certsDir!, o.name ?? 'client');
     const td = source.svid().spiffeId.trustDomain;
     const serverAuthorizer = typeof o.serverId === 'function' ? o.serverId : o.serverId ? authorizeId(o.serverId) : authorizeMemberOf(td);
@@ -119,7 +120,7 @@ export class SecureRedis {
     const retry = (n: number, cause: unknown): number | false => (!ready && givesUpBeforeReady(cause) ? false : backoff(n)); // false: connect() rejects with the cause
     const client = createClient({
       url: o.url,
-      ...redisLoginOptions(o.credentials, () => source.svid().spiffeId.toString()),
+      ...login,
       socket: insecure ? { reconnectStrategy: retry } : {
         tls: true,
         secureContext: followingContext(source), minVersion: 'TLSv1.3',
