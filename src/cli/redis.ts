@@ -1,7 +1,7 @@
 /** `flyme pub`, `flyme sub` and `flyme redis acl`: signed pub/sub from the command line (docs/redis.md). */
 import { Command } from '@commander-js/extra-typings';
 import { Policy } from '../auth/policy/index.js';
-import { SecureRedis, redisAclRules } from '../redis/index.js';
+import { SecureRedis, writeRedisAcl } from '../redis/index.js';
 import { defaultCertsDir } from './certs.js';
 import { onStdoutClosed } from './stdout.js';
 
@@ -11,7 +11,7 @@ const DEFAULT_REDIS = 'rediss://127.0.0.1:6380';
 /** The program's global options these commands use (`--certs`, `--json`). */
 export interface RedisGlobals { certs?: string | undefined; json: boolean }
 
-interface Common { redis: string; name: string; policy: string; serverId?: string; allowInsecure?: true }
+interface Common { redis: string; name: string; policy: string; serverId?: string; redisCredentials?: string; allowInsecure?: true }
 
 /** The options pub and sub share (applied before their own arguments are typed). */
 function common(name: string) {
@@ -21,6 +21,7 @@ function common(name: string) {
     .option('--name <name>', 'identity file name in the certs dir', 'client')
     .option('--policy <file>', `policy file whose channels section is the ACL (default ${DEFAULT_POLICY})`, DEFAULT_POLICY)
     .option('--server-id <id>', "the Redis server's SPIFFE ID (default: any ID of your trust domain)")
+    .option('--redis-credentials <file>', 'log in as your Redis ACL user: the credentials file flyme redis acl wrote for this identity (env FLYME_REDIS_CREDENTIALS)', process.env.FLYME_REDIS_CREDENTIALS)
     .option('--allow-insecure', 'permit redis:// (plain text, no certificate)');
 }
 
@@ -29,6 +30,7 @@ async function open(o: Common, g: RedisGlobals): Promise<SecureRedis> {
   return SecureRedis.connect({
     url: o.redis, certsDir: g.certs ?? defaultCertsDir(), name: o.name, policy,
     ...(o.serverId ? { serverId: o.serverId } : {}),
+    ...(o.redisCredentials ? { credentials: o.redisCredentials } : {}),
     ...(o.allowInsecure ? { allowInsecure: true } : {}),
     onRejected: (e, channel) => process.stderr.write(`rejected on ${channel}${e.from ? ` from ${e.from}` : ''}: ${e.reason}: ${e.message}\n`),
   });
@@ -76,10 +78,21 @@ export function subCommand(globals: () => RedisGlobals) {
 export function redisCommand() {
   const cmd = new Command('redis').description('Redis helpers');
   cmd.command('acl')
-    .description("print Redis ACL rules (ACL SETUSER …) mirroring the policy file's channel ACL, as a second line of defence")
+    .description("write a Redis ACL file (DIR/users.acl, for redis.conf aclfile / ACL LOAD) with one user per identity the policy's channels section names (by spiffeId, or by a role bound to a spiffeId), "
+      + 'and each identity\'s login (DIR/credentials/<user>.json, 0600, for --redis-credentials); the default user is switched off')
     .option('--policy <file>', `policy file (default ${DEFAULT_POLICY})`, DEFAULT_POLICY)
-    .action((o) => {
-      process.stdout.write(redisAclRules(Policy.load(o.policy).document.channels ?? []).join('\n') + '\n');
+    .requiredOption('--out <dir>', 'directory for users.acl and credentials/ (created 0700)')
+    .option('--identity <spiffe-id...>', 'also write a user for this ID (e.g. a member of a spiffeIdPrefix rule or binding)')
+    .option('--force', 'replace existing files (every identity gets a new password)')
+    .action(async (o) => {
+      onStdoutClosed(() => { /* the files are written; a reader that went away (`| head`) needs no more lines */ });
+      const w = await writeRedisAcl(Policy.load(o.policy), o.out, { force: o.force === true, ...(o.identity ? { identities: o.identity } : {}) });
+      process.stdout.write(`wrote ${w.aclFile}\n`);
+      for (const u of w.users) {
+        process.stdout.write(`${u.spiffeId} → user ${u.username} (${u.credentialsFile}): publish [${u.publish.join(', ')}] subscribe [${u.subscribe.join(', ')}]\n`);
+      }
+      for (const n of w.notExpanded) process.stdout.write(`not expanded: ${n}\n`);
+      process.stdout.write('Redis channel permissions cover PUBLISH and SUBSCRIBE alike: a user may use each of its channels both ways where it has the command; FlyMe\'s envelope checks keep them apart.\n');
     });
   return cmd;
 }

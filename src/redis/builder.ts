@@ -1,5 +1,5 @@
 /**
- * The IntelliRouter-style builder: `.withTls(certsDir)`, `.withJwt(issuer, subject, roles)`, `.withAcl(acl)`,
+ * The IntelliRouter-style builder: `.withTls(certsDir)`, `.withCredentials(file)`, `.withJwt(issuer, subject, roles)`, `.withAcl(acl)`,
  * `.build(url)`: a thin convenience over `SecureRedis.connect`.
  */
 import type { TokenIssuer } from '../auth/jwt/issuer.js';
@@ -9,6 +9,7 @@ import type { SecurityEventSink } from '../auth/events.js';
 import { flymeError } from '../errors.js';
 import type { X509Source } from '../identity/source/types.js';
 import { SecureRedis, type SecureRedisOptions } from './client.js';
+import type { RedisCredentials } from './credentials.js';
 
 export class SecureRedisClientBuilder {
   #o: Partial<SecureRedisOptions> = {};
@@ -27,6 +28,12 @@ export class SecureRedisClientBuilder {
       if (!cached || cached.renewAt < Date.now()) cached = { token: await issuer.issue({ sub: subject, aud: o.audience, roles, ttlSeconds: ttl }), renewAt: Date.now() + (ttl * 1000) / 2 };
       return cached.token;
     };
+    return this;
+  }
+
+  /** Log in as the identity's Redis ACL user: `{username, password}` or a `flyme redis acl` credentials file. */
+  withCredentials(credentials: RedisCredentials | string): this {
+    this.#o.credentials = credentials;
     return this;
   }
 

@@ -20,11 +20,13 @@ import { spiffeServerIdentity } from '../identity/tls/server-identity.js';
 import { policyGetter, type Policy } from '../auth/policy/policy.js';
 import { EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
 import { Subscription } from './subscription.js';
+import { givesUpBeforeReady, isRedisAuthError, redisLoginError, redisLoginOptions, type RedisCredentials } from './credentials.js';
 
 /** A node-redis failure as a FlyMeError (the library's own error classes never reach FlyMe's users). */
 function redisError(what: string, e: unknown): FlyMeError {
   if (e instanceof FlyMeError) return e;
   const message = e instanceof Error ? e.message : String(e);
+  if (/^NOPERM/.test(message)) return flymeError('FLYME_PERMISSION_DENIED', `Redis refused ${what}: ${message}`, { redis: 'NOPERM' }, e);
   const closed = /closed|disconnect|socket/i.test(message) || (e as { name?: string })?.name === 'ClientClosedError';
   return flymeError(closed ? 'FLYME_CONNECTION_CLOSED' : 'FLYME_PROTOCOL_ERROR', `Redis ${what} failed: ${message}`, { redis: (e as { name?: string })?.name ?? 'Error' }, e);
 }
@@ -66,6 +68,11 @@ export interface SecureRedisOptions {
   /** Verify tokens in incoming envelopes; returns the roles they grant. */
   tokenRoles?(jwt: string, from: string): Promise<string[]>;
   events?: SecurityEventSink;
+  /**
+   * Log in as this identity's Redis ACL user: `{username, password}`, or the path of the credentials file
+   * `flyme redis acl` wrote (re-read at each reconnection; refused if it names another SPIFFE ID or others may read it).
+   */
+  credentials?: RedisCredentials | string;
   /** Required for `redis://`: plain text, no client certificate (a warning is emitted). */
   allowInsecure?: boolean;
   windowSeconds?: number;
@@ -100,6 +107,7 @@ export class SecureRedis {
     if (insecure && !o.allowInsecure) throw flymeError('FLYME_INVALID_CONFIG', `${o.url} is plain text without a client certificate; use rediss:// (or set allowInsecure: true explicitly)`);
     if (!o.source && !o.certsDir) throw flymeError('FLYME_INVALID_CONFIG', 'SecureRedis needs an identity: source or certsDir');
     const access = channelAccess(o); // before anything is opened: a missing ACL is a configuration error
+    const login = redisLoginOptions(o.credentials, () => source.svid().spiffeId.toString()); // likewise malformed credentials
     const source = o.source ?? await certsDirSource(o.certsDir!, o.name ?? 'client');
     const td = source.svid().spiffeId.trustDomain;
     const serverAuthorizer = typeof o.serverId === 'function' ? o.serverId : o.serverId ? authorizeId(o.serverId) : authorizeMemberOf(td);
@@ -108,22 +116,28 @@ export class SecureRedis {
       process.emitWarning(`flyme/redis: ${o.url} is plain text: no TLS, no client certificate (allowInsecure)`);
       events.emit({ kind: 'unauthenticated', severity: 'warning', source: 'redis', message: `insecure Redis connection to ${url.host} (allowInsecure)`, subject: o.url });
     }
+    let ready = false;
+    const retry = (n: number, cause: unknown): number | false => (!ready && givesUpBeforeReady(cause) ? false : backoff(n)); // false: connect() rejects with the cause
     const client = createClient({
       url: o.url,
-      socket: insecure ? { reconnectStrategy: backoff } : {
+      ...login,
+      socket: insecure ? { reconnectStrategy: retry } : {
         tls: true,
         secureContext: followingContext(source), minVersion: 'TLSv1.3',
         // The server proves a SPIFFE ID (URI SAN), checked by an authorizer, not a host name.
         checkServerIdentity: spiffeServerIdentity(serverAuthorizer),
-        reconnectStrategy: backoff,
+        reconnectStrategy: retry,
       },
     }) as RedisClientType;
     client.on('error', () => { /* reconnects; connect() reports the first failure */ });
     try {
       await client.connect();
+      ready = true;
     } catch (e) {
-      await client.destroy();
+      try { client.destroy(); } catch { /* already closed */ }
       if (!o.source) source.close();
+      if (e instanceof FlyMeError) throw e;
+      if (isRedisAuthError(e)) throw redisLoginError(url.host, typeof o.credentials === 'string' ? `the user in ${o.credentials}` : o.credentials?.username, e as Error);
       throw flymeError('FLYME_UNREACHABLE', `cannot connect to ${url.host}: ${(e as Error).message}`);
     }
     const verifier = new EnvelopeVerifier({
@@ -132,7 +146,8 @@ export class SecureRedis {
       ...(o.maxMessageBytes ? { maxBytes: o.maxMessageBytes } : {}),
       ...(o.tokenRoles ? { tokenRoles: o.tokenRoles } : {}),
     });
-    return new SecureRedis(o, source, !o.source, client, verifier, access);
+    const { credentials: _secret, ...kept } = o; // the password stays in node-redis's credentials closure only
+    return new SecureRedis(kept, source, !o.source, client, verifier, access);
   }
 
   get spiffeId(): string {

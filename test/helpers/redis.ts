@@ -28,8 +28,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Issue the server certificate (spiffe://TD/redis, DNS localhost) from the CA in `certs`, start redis. */
-export async function startRedis(certs: string, dir: string): Promise<RedisServer> {
+/**
+ * Issue the server certificate (spiffe://TD/redis, DNS localhost) from the CA in `certs`, start redis;
+ * `o.args` are extra redis-server arguments (e.g. `['--aclfile', path]`).
+ */
+export async function startRedis(certs: string, dir: string, o: { args?: string[] } = {}): Promise<RedisServer> {
   const ca = await loadCA(certs);
   const svid = await issueSvidWithKey(ca, { spiffeId: `spiffe://${ca.trustDomain}/redis`, dnsNames: ['localhost'], days: 1 });
   writeFileSync(join(dir, 'redis.pem'), svid.chainPem);
@@ -37,7 +40,7 @@ export async function startRedis(certs: string, dir: string): Promise<RedisServe
   const port = await freePort();
   const args = ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1',
     '--tls-cert-file', join(dir, 'redis.pem'), '--tls-key-file', join(dir, 'redis.key.pem'), '--tls-ca-cert-file', join(certs, 'root-ca.pem'),
-    '--tls-auth-clients', 'yes', '--tls-protocols', 'TLSv1.3', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
+    '--tls-auth-clients', 'yes', '--tls-protocols', 'TLSv1.3', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...(o.args ?? [])];
   const server: RedisServer = {
     port,
     url: `rediss://localhost:${port}`,

@@ -52,6 +52,12 @@ export class ChannelAcl {
     const pattern = channel.includes('*');
     return this.#rules.some((r) => (pattern ? r.channel === channel : r.re.test(channel)) && matchesAny(r.subscribe, who));
   }
+
+  /** The rules naming this subject (by ID, prefix or role), with what each lets it do (e.g. for Redis's own ACL). */
+  grantsOf(who: ChannelSubject): Array<{ channel: string; publish: boolean; subscribe: boolean }> {
+    return this.#rules.map((r) => ({ channel: r.channel, publish: matchesAny(r.publish, who), subscribe: matchesAny(r.subscribe, who) }))
+      .filter((g) => g.publish || g.subscribe);
+  }
 }
 
 function matchesAny(selectors: readonly ChannelSelector[] | undefined, who: ChannelSubject): boolean {
