@@ -3,6 +3,8 @@
  * allow-list, kid-only key selection, every registered claim required, a maximum lifetime,
  * certificate binding (RFC 8705) and replay refusal. Order: size → header → signature →
  * claims → binding → replay, so a refused token never consumes a replay-cache entry.
+ * A token presented again (a bearer token on every call) reuses jose's verdict on its exact text while the
+ * key set is the same object and its time claims hold; binding, the caller's check and replay run every time.
  */
 import { jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload } from 'jose';
 import { flymeError } from '../../errors.js';
@@ -14,6 +16,7 @@ import { REQUIRED_CLAIMS, checkClaims, checkHeader } from './claims.js';
 import { mapJoseError } from './errors-map.js';
 import { staticKeySource, type KeySource } from './jwks-source.js';
 import { checkSeconds, checkText } from './options.js';
+import type { VerificationKeySet } from './verification-keys.js';
 
 /** Options for {@link TokenVerifier}. */
 export interface TokenVerifierOptions {
@@ -42,6 +45,23 @@ export interface TokenVerifierOptions {
 }
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** Tokens whose signature and claims jose accepted, remembered for re-presentations (bounded, oldest out). */
+const MAX_VERDICTS = 1024;
+
+/**
+ * jose's verdict on one exact token string: valid for the key set that verified it, and only while every
+ * time claim holds without the skew allowance (from max(nbf, iat) to min(exp, iat + max lifetime)). Outside
+ * that window, or with another key set, the token goes through jwtVerify again and gets jose's answer.
+ */
+interface Verdict {
+  keys: object;
+  payload: JWTPayload;
+  header: JWSHeaderParameters;
+  checked: ReturnType<typeof checkClaims>;
+  fromS: number;
+  untilS: number;
+}
 
 /** Per-presentation context. */
 export interface VerifyContext {
@@ -86,6 +106,7 @@ export class TokenVerifier {
   readonly #requireOneTime: boolean;
   readonly #maxTokenLength: number;
   readonly #clock: () => Date;
+  readonly #verdicts = new Map<string, Verdict>();
 
   constructor(options: TokenVerifierOptions) {
     this.algorithms = Object.freeze(checkAlgorithms(options.algorithms ?? DEFAULT_ALGORITHMS));
@@ -119,6 +140,39 @@ export class TokenVerifier {
     }
     const now = this.#clock();
     const keys = this.#keys.current();
+    const nowS = Math.floor(now.getTime() / 1000);
+    const seen = this.#verdicts.get(token);
+    const { payload, header, checked } = seen !== undefined && seen.keys === keys && nowS >= seen.fromS && nowS < seen.untilS
+      ? seen
+      : await this.#verifySignedToken(token, keys, now);
+    const certThumbprint = this.#checkBinding(checked.boundThumbprint, context.clientCertDer);
+    const oneTime = checked.oneTime || this.#requireOneTime;
+    context.check?.(checked.identity);
+    this.replayCache.check(
+      {
+        iss: checked.identity.iss,
+        jti: checked.identity.jti,
+        forgetAfterMs: (checked.identity.exp + this.clockSkewSeconds) * 1000,
+        oneTime,
+        ...(context.connectionId !== undefined ? { connectionId: context.connectionId } : {}),
+      },
+      now.getTime(),
+    );
+    // A remembered verdict is shared: every caller gets its own copies to keep (and change).
+    const { aud, claimedRoles } = checked.identity;
+    return {
+      identity: { ...checked.identity, aud: [...aud], claimedRoles: [...claimedRoles] },
+      claims: { ...payload },
+      kid: header.kid as string,
+      alg: header.alg as JwtAlgorithm,
+      oneTime,
+      ...(keyFingerprintOf(keys, header.kid)),
+      ...(certThumbprint !== undefined ? { certThumbprint } : {}),
+    };
+  }
+
+  /** jose's jwtVerify (signature, header, time and audience claims) then FlyMe's claim checks; remembers the verdict. */
+  async #verifySignedToken(token: string, keys: VerificationKeySet, now: Date): Promise<Omit<Verdict, 'keys' | 'fromS' | 'untilS'>> {
     let payload: JWTPayload;
     let header: JWSHeaderParameters;
     try {
@@ -142,28 +196,10 @@ export class TokenVerifier {
       throw mapJoseError(err);
     }
     const checked = checkClaims(payload, this.rolesClaim, this.maxLifetimeSeconds);
-    const certThumbprint = this.#checkBinding(checked.boundThumbprint, context.clientCertDer);
-    const oneTime = checked.oneTime || this.#requireOneTime;
-    context.check?.(checked.identity);
-    this.replayCache.check(
-      {
-        iss: checked.identity.iss,
-        jti: checked.identity.jti,
-        forgetAfterMs: (checked.identity.exp + this.clockSkewSeconds) * 1000,
-        oneTime,
-        ...(context.connectionId !== undefined ? { connectionId: context.connectionId } : {}),
-      },
-      now.getTime(),
-    );
-    return {
-      identity: checked.identity,
-      claims: payload,
-      kid: header.kid as string,
-      alg: header.alg as JwtAlgorithm,
-      oneTime,
-      ...(keyFingerprintOf(keys, header.kid)),
-      ...(certThumbprint !== undefined ? { certThumbprint } : {}),
-    };
+    const { exp, iat, nbf } = payload as { exp: number; iat: number; nbf: number };
+    if (this.#verdicts.size >= MAX_VERDICTS) this.#verdicts.delete(this.#verdicts.keys().next().value!);
+    this.#verdicts.set(token, { keys, payload, header, checked, fromS: Math.max(nbf, iat), untilS: Math.min(exp, iat + this.maxLifetimeSeconds) });
+    return { payload, header, checked };
   }
 
   #checkBinding(bound: string | undefined, der: Uint8Array | undefined): string | undefined {

@@ -16,7 +16,8 @@ test('npm run bench -- --smoke --json gives every row', () => {
   assert.match(out.node, /^v\d+/);
   const cases = out.rows.map((x: { case: string; baseline: string }) => `${x.case} vs ${x.baseline}`);
   for (const want of ['unix:// sequential p50 (µs) vs node net', 'unix+tls:// 32 in flight calls/s vs grpc-js', 'full mTLS handshakes/s (+ first call) vs node tls',
-    'RSS per idle mTLS connection (bytes) vs node tls', '`flyme ping` CLI cold start (ms) vs node -e 0', 'JWT verify/s (ES256) vs raw crypto verify']) {
+    'RSS per idle mTLS connection (bytes) vs node tls', '`flyme ping` CLI cold start (ms) vs node -e 0', 'JWT verify/s (ES256), a new token each time vs raw crypto verify', 'server CPU per call, unix://, 32 in flight (µs) vs node net',
+    'unix:// 32 in flight calls/s, client and server on one CPU vs node net', 'unix:// 8 connections × 32 in flight calls/s vs node net']) {
     assert.ok(cases.includes(want), `${want} reported`);
   }
   for (const row of out.rows as Array<{ flyme: number; ratio: number; target: string; ok: boolean | null }>) {

@@ -1,0 +1,94 @@
+// A token presented again reuses jose's verdict only while it would still be accepted: not after exp or the
+// lifetime limit, not before nbf, not once the key set changed (key removed = refused at once), and never for
+// a token that differs by one character. Binding and replay still run on every presentation. The control:
+// a re-presentation inside the window is accepted without a second signature check.
+import { describe, it, before } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { FlyMeError } from '../../../src/errors.js';
+import { TokenIssuer, TokenVerifier, generateSigningKey, type GeneratedKey } from '../../../src/auth/index.js';
+import { VerificationKeySet } from '../../../src/auth/jwt/verification-keys.js';
+import type { KeySource } from '../../../src/auth/jwt/jwks-source.js';
+
+const T0 = new Date('2030-01-01T00:00:00Z');
+const at = (s: number) => new Date(T0.getTime() + s * 1000);
+const code = (c: string) => (e: unknown) => {
+  assert.ok(e instanceof FlyMeError, String(e));
+  assert.equal(e.code, c, e.message);
+  return true;
+};
+
+/** A key source that counts signature-key lookups (one per jose verification) and can swap its set. */
+function countingSource(jwks: object[]): KeySource & { lookups: number; swap(keys: object[]): void } {
+  let set = VerificationKeySet.fromJwks({ keys: jwks }, ['ES256']);
+  const src = {
+    lookups: 0,
+    current: () => ({ ...set, kids: set.kids, keyFingerprint: (k: string) => set.keyFingerprint(k), resolve: (h: never) => { src.lookups++; return set.resolve(h); } }) as unknown as VerificationKeySet,
+    swap: (keys: object[]) => { set = VerificationKeySet.fromJwks({ keys }, ['ES256']); cached = undefined; },
+  };
+  // current() must return the same object while the set is unchanged (that is what a real source does).
+  let cached: VerificationKeySet | undefined;
+  const current = src.current;
+  src.current = () => (cached ??= current());
+  return src;
+}
+
+describe('verdict cache', () => {
+  let key: GeneratedKey;
+  let other: GeneratedKey;
+  let issuer: TokenIssuer;
+  before(async () => {
+    key = await generateSigningKey('ES256', 'k1');
+    other = await generateSigningKey('ES256', 'k2');
+    issuer = await TokenIssuer.create({ key: key.privateJwk, clock: () => T0 });
+  });
+
+  it('control: the same token again is accepted without a second signature check; callers get their own copies', async () => {
+    let now = at(0);
+    const keys = countingSource([key.publicJwk!]);
+    const v = new TokenVerifier({ keys, audience: 'flymed', clock: () => now });
+    const t = await issuer.issue({ sub: 's', aud: 'flymed', roles: ['r'], ttlSeconds: 600 });
+    const a = await v.verify(t, { connectionId: 'c1' });
+    now = at(100);
+    const b = await v.verify(t, { connectionId: 'c1' });
+    assert.equal(keys.lookups, 1);
+    a.identity.claimedRoles.push('admin');
+    assert.deepEqual(b.identity.claimedRoles, ['r']);
+    assert.deepEqual((await v.verify(t, { connectionId: 'c1' })).identity.claimedRoles, ['r']);
+  });
+
+  it('past exp the remembered verdict is not used: FLYME_TOKEN_EXPIRED', async () => {
+    let now = at(0);
+    const v = new TokenVerifier({ keys: countingSource([key.publicJwk!]), audience: 'flymed', clock: () => now, clockSkewSeconds: 0 });
+    const t = await issuer.issue({ sub: 's', aud: 'flymed', ttlSeconds: 60 });
+    await v.verify(t, { connectionId: 'c1' });
+    now = at(61);
+    await assert.rejects(v.verify(t, { connectionId: 'c1' }), code('FLYME_TOKEN_EXPIRED'));
+  });
+
+  it('a key removed from the set refuses the token at once, cached or not', async () => {
+    const keys = countingSource([key.publicJwk!, other.publicJwk!]);
+    const v = new TokenVerifier({ keys, audience: 'flymed', clock: () => at(1) });
+    const t = await issuer.issue({ sub: 's', aud: 'flymed', ttlSeconds: 600 });
+    await v.verify(t, { connectionId: 'c1' });
+    keys.swap([other.publicJwk!]);
+    await assert.rejects(v.verify(t, { connectionId: 'c1' }), code('FLYME_TOKEN_INVALID'));
+  });
+
+  it('binding and replay still run on a re-presentation: another connection is refused', async () => {
+    const v = new TokenVerifier({ keys: countingSource([key.publicJwk!]), audience: 'flymed', clock: () => at(1) });
+    const t = await issuer.issue({ sub: 's', aud: 'flymed', ttlSeconds: 600 });
+    await v.verify(t, { connectionId: 'c1' });
+    await assert.rejects(v.verify(t, { connectionId: 'c2' }), code('FLYME_TOKEN_REPLAYED'));
+  });
+
+  it('a token one character away from a remembered one gets a full verification and is refused', async () => {
+    const keys = countingSource([key.publicJwk!]);
+    const v = new TokenVerifier({ keys, audience: 'flymed', clock: () => at(1) });
+    const t = await issuer.issue({ sub: 's', aud: 'flymed', ttlSeconds: 600 });
+    await v.verify(t, { connectionId: 'c1' });
+    const last = t.at(-2) === 'A' ? 'B' : 'A';
+    const forged = t.slice(0, -2) + last + t.at(-1);
+    await assert.rejects(v.verify(forged, { connectionId: 'c1' }), code('FLYME_TOKEN_INVALID'));
+    assert.equal(keys.lookups, 2);
+  });
+});
