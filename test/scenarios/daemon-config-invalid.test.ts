@@ -1,5 +1,6 @@
 // flymed --config with a bad file (unknown key, wrong type, bad value, bad YAML) does not start: exit != 0 and
 // `file:line: field: problem` on stderr; the control (the same file without the bad line) starts.
+// (Every kind of error message is covered by test/unit/daemon/config.test.ts; these run the real daemon.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
@@ -9,13 +10,9 @@ import { baseConfig, writeConfig } from '../helpers/config.js';
 
 const CASES: Array<[string, string, RegExp]> = [
   ['unknown key', 'max-conections: 3', /:4: max-conections: unknown field/],
-  ['camelCase key', 'maxConnections: 3', /:4: maxConnections: unknown field \(write max-connections/],
   ['list where a value goes', 'max-connections: [1, 2]', /:4: max-connections: expected string/],
-  ['value where a list goes', 'allow-id: spiffe://example.org/a', /:4: allow-id: expected array/],
   ['bad integer', 'max-connections: many', /:4: max-connections: "many": must be a positive integer/],
   ['bare duration', 'idle-timeout: 30', /:4: idle-timeout: invalid duration "30": a bare number has no unit/],
-  ['bad mode', 'socket-mode: 0999', /:4: socket-mode: invalid mode "0999"/],
-  ['bad log level', 'log-level: loud', /:4: log-level: "loud": allowed choices are fatal, error/],
 ];
 
 test('a bad config file stops flymed from starting, naming file:line: field: problem', async () => {
