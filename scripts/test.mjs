@@ -15,6 +15,8 @@ const needs = [
   // Redis pub/sub tests run a private TLS-only redis-server; redis-cli publishes the plain-text attack
   { bin: '/usr/bin/redis-server', pkg: 'redis-server' },
   { bin: '/usr/bin/redis-cli', pkg: 'redis-tools' },
+  // systemd-analyze verify/security on flymed's unit (test/unit/daemon/unit.test.ts)
+  { bin: '/usr/bin/systemd-analyze', pkg: 'systemd' },
 ];
 const missing = needs.filter((n) => !existsSync(n.bin)).map((n) => n.pkg);
 if (missing.length > 0) {

@@ -16,6 +16,9 @@ export type SecurityEventKind =
   | 'burst' // many failures from one principal in a short window
   | 'policy_reloaded'
   | 'policy_reload_failed'
+  | 'config_reloaded' // flymed --config re-read on SIGHUP (details: applied, restartNeeded)
+  | 'config_reload_failed' // the re-read config file was invalid: refused as a whole, the running settings kept
+  | 'config_restart_needed' // the re-read config file changes settings that apply only at the next start
   | 'cert_expiring'
   | 'kill'
   | 'unlock'

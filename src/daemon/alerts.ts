@@ -21,7 +21,7 @@ export interface Alert {
 }
 
 /** Events that are audit records but not alerts. */
-const NOT_ALERTS = new Set(['privileged_call', 'daemon_started', 'daemon_stopped', 'policy_reloaded']);
+const NOT_ALERTS = new Set(['privileged_call', 'daemon_started', 'daemon_stopped', 'policy_reloaded', 'config_reloaded']);
 /** Failures counted for burst detection. */
 const FAILURES = new Set(['denied', 'unauthenticated', 'handshake_failed', 'token_refused', 'message_rejected']);
 

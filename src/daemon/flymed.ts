@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** flymed: the FlyMe daemon. */
-import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { FlyMeError } from '../errors.js';
 import { RpcServer } from '../rpc/server.js';
@@ -23,6 +23,7 @@ import type { DaemonTls } from './tls-setup.js';
 import type { X509Source } from '../identity/source/types.js';
 import { registerCoreMethods, VERSION } from './methods.js';
 import { durationOption, parseSize, parseMode } from '../options/flags.js';
+import { configKeys, diffConfig, mergeConfig, readDaemonConfig } from './config.js';
 
 const DEFAULT_LISTEN = 'unix:///run/flyme/flyme.sock';
 
@@ -46,7 +47,8 @@ const program = new Command('flymed')
   .option('--listen <url>', `listen address, repeatable: unix:///path, unix://@name, tcp://127.0.0.1:PORT (loopback only: no peer identity), unix+tls:///path, tls://HOST:PORT (default ${DEFAULT_LISTEN})`, collect, [] as string[])
   .option('--socket-mode <mode>', 'octal mode of Unix socket files', arg(parseMode), 0o660)
   .option('--socket-group <gid>', 'numeric group owner of Unix socket files', int)
-  .option('--log-level <level>', 'fatal|error|warn|info|debug|trace', 'info')
+  .option('--config <file>', 'YAML file of settings: any flag below by its long name (max-connections: 100, listen: [unix:///run/flyme/flyme.sock]); flags given here win; SIGHUP re-reads it (docs/operations.md)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const).default('info' as const))
   .option('--max-connections <n>', 'maximum concurrent connections', int, 100)
   .option('--max-connections-per-peer <n>', 'maximum concurrent connections of one peer (one uid on Unix sockets, one address on TCP), so that one user cannot take every slot', int, 32)
   .option('--max-in-flight <n>', 'maximum requests in flight per connection', int, 64)
@@ -72,7 +74,19 @@ const program = new Command('flymed')
   .option('--state-dir <dir>', 'where the kill switch keeps its lockdown state (default: the audit log\'s directory)')
   .addOption(durationOption('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', '5s'))
   .addOption(durationOption('--coalesce-events <duration>', 'refusals of one kind by one principal within this window become one audit record and alert plus a counted summary; 0ms records each one (unbounded: only where every event must be kept)', '1s', { maxMs: 60_000, allowZero: true }))
-  .action(async (opts) => {
+  .action(async (cliOpts) => {
+    const ignoreHup = () => {}; // a reload signal before the daemon is ready must not kill it (SIGHUP's default)
+    process.on('SIGHUP', ignoreHup);
+    const keys = configKeys(program.options);
+    const fromCli = (attr: string) => program.getOptionValueSource(attr as keyof typeof cliOpts) === 'cli';
+    let opts = cliOpts;
+    try {
+      if (cliOpts.config) opts = mergeConfig(cliOpts, readDaemonConfig(cliOpts.config, keys), fromCli);
+    } catch (err) {
+      process.stderr.write(`flymed: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
     const log = pino({ name: 'flymed', level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
     if (process.getuid?.() !== 0) log.warn({ uid: process.getuid?.() }, 'flymed is not running as root: privileged operations will be limited to what this user may do');
     const adminIds = new Set(opts.adminId);
@@ -88,7 +102,9 @@ const program = new Command('flymed')
         }
       },
     };
-    const events = opts.coalesceEvents > 0 ? coalesceSecurityEvents(fanOut, { windowMs: opts.coalesceEvents }) : { ...fanOut, flush: () => {} };
+    const coalescing = (windowMs: number) => (windowMs > 0 ? coalesceSecurityEvents(fanOut, { windowMs }) : { ...fanOut, flush: () => {} });
+    let coalescer = coalescing(opts.coalesceEvents);
+    const events = { emit: (e: SecurityEvent) => coalescer.emit(e), flush: () => coalescer.flush() };
     let audit: AuditLog | undefined;
     const alerts = new AlertCenter({ maxSubscriberBacklogBytes: opts.subscriberBacklog });
     sinks.push(alerts);
@@ -208,9 +224,44 @@ const program = new Command('flymed')
       process.exitCode = 1;
       return;
     }
+    if (cliOpts.config) {
+      // SIGHUP: the file again (all or nothing); live settings applied, the others reported and kept.
+      const path = cliOpts.config;
+      let running: Record<string, unknown> = { ...opts };
+      const applyLive = (o: typeof opts) => {
+        log.level = o.logLevel;
+        server.updateLimits({
+          maxConnections: o.maxConnections, maxConnectionsPerPeer: o.maxConnectionsPerPeer, maxInFlight: o.maxInFlight,
+          maxFrameBytes: o.maxFrame, idleTimeoutMs: o.idleTimeout, requestTimeoutMs: o.requestTimeout, shutdownGraceMs: o.shutdownGrace,
+        });
+        const before = coalescer;
+        coalescer = coalescing(o.coalesceEvents);
+        before.flush();
+      };
+      process.on('SIGHUP', () => {
+        let change;
+        try {
+          change = diffConfig(keys, running, mergeConfig(cliOpts, readDaemonConfig(path, keys), fromCli));
+        } catch (err) {
+          const e = err as FlyMeError;
+          log.error({ event: 'config_reload_failed', code: e.code, file: path }, `config reload refused, keeping the running settings: ${e.message}`);
+          events.emit({ kind: 'config_reload_failed', severity: 'critical', source: 'flymed', subject: path, decision: 'deny', reason: e.code, message: `config reload (SIGHUP) refused, keeping the running settings: ${e.message}` });
+          return;
+        }
+        running = change.effective;
+        if (change.live.length) applyLive(running as typeof opts);
+        for (const key of change.restart) log.warn({ event: 'config_restart_needed', key, file: path }, `${key} changed: needs a restart (running value kept)`);
+        if (change.restart.length) {
+          events.emit({ kind: 'config_restart_needed', severity: 'warning', source: 'flymed', subject: path, message: `${change.restart.join(', ')} changed in ${path}: needs a restart (running values kept)`, details: { keys: change.restart } });
+        }
+        log.info({ event: 'config_reloaded', file: path, applied: change.live, restartNeeded: change.restart }, 'config reloaded');
+        events.emit({ kind: 'config_reloaded', severity: 'info', source: 'flymed', subject: path, decision: 'allow', message: `config reloaded (SIGHUP): applied ${change.live.join(', ') || 'nothing'}`, details: { applied: change.live, restartNeeded: change.restart } });
+      });
+    }
     process.on('SIGHUP', () => {
       policy!.reload('SIGHUP').catch((e: FlyMeError) => log.error({ event: 'policy_reload_failed', code: e.code }, `policy reload refused, keeping the old policy: ${e.message}`));
     });
+    process.off('SIGHUP', ignoreHup);
     const stopExpiryWatch = tls ? watchCertExpiry(() => tls!.upgrader.notAfter, tls.upgrader.spiffeId, events) : () => {};
     events.emit({
       kind: 'daemon_started', severity: 'info', source: 'flymed', message: `flymed ${VERSION} started`,

@@ -48,15 +48,17 @@ export class ServerConnection {
     private readonly onClose: (c: ServerConnection) => void,
   ) {
     const socket = conn.socket;
+    // Fixed for this connection's life (RpcServer.updateLimits changes them for later connections only).
+    const { maxFrameBytes, idleTimeoutMs } = limits;
     this.decoder = new LineDecoder(
       {
         line: (frame) => this.onLine(frame),
         lineText: (text) => this.onMessage(text.length === 0 ? undefined : parseText(text)),
         overflow: () => {
-          this.sendFatal(flymeError('FLYME_FRAME_TOO_LARGE', `frame exceeds the maximum of ${limits.maxFrameBytes} bytes; closing`, { maxFrameBytes: limits.maxFrameBytes }));
+          this.sendFatal(flymeError('FLYME_FRAME_TOO_LARGE', `frame exceeds the maximum of ${maxFrameBytes} bytes; closing`, { maxFrameBytes }));
         },
       },
-      limits.maxFrameBytes,
+      maxFrameBytes,
     );
     socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
     socket.on('drain', () => this.maybeResume());
@@ -69,9 +71,9 @@ export class ServerConnection {
       // Half-close from the peer: answer what is in flight, then close.
       if (this.pending === 0) this.end();
     });
-    socket.setTimeout(limits.idleTimeoutMs, () => {
+    socket.setTimeout(idleTimeoutMs, () => {
       if (this.pending > 0 || this.keepAlive) return;
-      this.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${limits.idleTimeoutMs} ms; closing`));
+      this.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${idleTimeoutMs} ms; closing`));
     });
   }
 

@@ -208,6 +208,17 @@ export class RpcServer {
   }
 
   /** Stop accepting, let in-flight requests finish up to the grace deadline, close everything. */
+  /**
+   * Change limits of the running server (flymed's SIGHUP). Connection counts, requests in flight, the
+   * request timeout and the shutdown grace apply at once; the frame size and the idle timeout apply to
+   * connections accepted afterwards. Open connections are never closed for a lower limit.
+   */
+  updateLimits(partial: Partial<ServerLimits>): void {
+    const next = resolveLimits({ ...this.limits, ...partial });
+    Object.assign(this.limits, next);
+    this.peerLimit.max = next.maxConnectionsPerPeer;
+  }
+
   async close(graceMs = this.limits.shutdownGraceMs): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;

@@ -8,7 +8,8 @@ import { flymeError, type FlyMeError } from '../errors.js';
 export class PeerLimit {
   readonly #open = new Map<string, number>();
 
-  constructor(private readonly max: number) {}
+  /** Connections allowed per peer; a change applies to the next admission (open ones are never closed for it). */
+  constructor(public max: number) {}
 
   /** Counts `raw` for `peer` until it closes, or returns the refusal when the peer is at its limit. */
   admit(raw: Socket, peer: string): FlyMeError | undefined {

@@ -28,13 +28,14 @@ export function tempDir(prefix = 'flyme-test-'): string {
   return dir;
 }
 
-export async function startDaemon(args: string[] = [], opts: { dir?: string; socketName?: string; wait?: boolean } = {}): Promise<Daemon> {
+/** `bare`: pass `args` alone (no --listen/--audit-log added), e.g. when a --config file names them. */
+export async function startDaemon(args: string[] = [], opts: { dir?: string; socketName?: string; wait?: boolean; bare?: boolean } = {}): Promise<Daemon> {
   const dir = opts.dir ?? tempDir();
   const socket = join(dir, opts.socketName ?? 'flyme.sock');
   const url = `unix://${socket}`;
-  const hasListen = args.includes('--listen');
+  const hasListen = opts.bare || args.includes('--listen');
   // Each daemon writes its own audit log in its temp dir (never the machine's /var/lib/flyme).
-  const audit = args.includes('--audit-log') ? [] : ['--audit-log', join(dir, 'audit', 'audit.log')];
+  const audit = opts.bare || args.includes('--audit-log') ? [] : ['--audit-log', join(dir, 'audit', 'audit.log')];
   const proc = spawn(process.execPath, [FLYMED, ...(hasListen ? [] : ['--listen', url]), ...audit, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr!.on('data', (d: Buffer) => { log += d.toString(); });

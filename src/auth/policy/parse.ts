@@ -2,9 +2,9 @@
  * Policy text → validated PolicyDocument. YAML and JSON alike (JSON is read by the YAML parser);
  * every error is FLYME_INVALID_CONFIG naming `file:line`, the field path and what is wrong.
  */
-import { LineCounter, parseDocument, type Document } from 'yaml';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { flymeError, FlyMeError } from '../../errors.js';
+import { FlyMeError } from '../../errors.js';
+import { checkSchema, parseYamlFile, type PathSegment } from '../../files/yaml.js';
 import { SpiffeId } from '../../identity/spiffe-id.js';
 import { PolicySchema, type PolicyDocument } from './schema.js';
 
@@ -12,55 +12,13 @@ const check = TypeCompiler.Compile(PolicySchema);
 /** Largest policy file accepted (a policy is configuration, not data). */
 export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
-type PathSegment = string | number;
-
-function fail(source: string, doc: Document, lines: LineCounter, path: PathSegment[], message: string): never {
-  // Walk up to the nearest node the document has (a missing field is reported at its parent).
-  let at: number | undefined;
-  for (let n = path.length; n >= 0 && at === undefined; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    const range = (node as { range?: [number, number, number] } | undefined)?.range;
-    if (range) at = range[0];
-  }
-  const line = at === undefined ? 1 : lines.linePos(at).line;
-  const field = path.length ? path.join('.') : '(top level)';
-  throw flymeError('FLYME_INVALID_CONFIG', `${source}:${line}: ${field}: ${message}`, { file: source, line, field });
-}
-
 /** Parse and validate a policy file's text. `source` names it in errors. */
 export function parsePolicyText(text: string, source: string): PolicyDocument {
-  if (Buffer.byteLength(text) > MAX_POLICY_BYTES) {
-    throw flymeError('FLYME_INVALID_CONFIG', `${source}: larger than ${MAX_POLICY_BYTES} bytes`, { file: source });
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const line = lines.linePos(e.pos[0]).line;
-    throw flymeError('FLYME_INVALID_CONFIG', `${source}:${line}: not valid YAML/JSON: ${e.message.split('\n')[0]}`, { file: source, line });
-  }
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: 100 });
-  } catch (err) {
-    // yaml reports an alias without an anchor and an alias blow-up ("billion laughs") only here, as ReferenceError.
-    throw flymeError('FLYME_INVALID_CONFIG', `${source}: not valid YAML/JSON: ${(err as Error).message}`, { file: source }, err);
-  }
-  if (!check.Check(value)) {
-    const first = check.Errors(value).First()!;
-    const path = first.path.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-    fail(source, doc, lines, path, schemaMessage(first.message, first.value));
-  }
-  const policy = value as PolicyDocument;
-  semanticChecks(policy, (path, message) => fail(source, doc, lines, path, message));
+  const file = parseYamlFile(text, source, { maxBytes: MAX_POLICY_BYTES });
+  checkSchema(check, file);
+  const policy = file.value as PolicyDocument;
+  semanticChecks(policy, file.fail);
   return policy;
-}
-
-function schemaMessage(message: string, value: unknown): string {
-  if (message.startsWith('Unexpected property')) return 'unknown field';
-  if (message === 'Expected required property') return 'required field is missing';
-  if (message.includes('Expected string to match')) return `invalid value ${JSON.stringify(value)}`;
-  return message.charAt(0).toLowerCase() + message.slice(1);
 }
 
 const SELECTORS = ['uid', 'gid', 'spiffeId', 'spiffeIdPrefix'] as const;
