@@ -3,7 +3,7 @@
  * request limits, and stops reading from a peer that does not read its responses.
  */
 import { flymeError, type FlyMeError } from '../errors.js';
-import { LineDecoder } from '../wire/framing.js';
+import { LineDecoder, type LineSink } from '../wire/framing.js';
 import { encodeError, encodeNotification, encodeResult, parseFrame, parseText, type JsonRpcId, type RpcMessage } from '../wire/jsonrpc.js';
 import type { AcceptedConnection } from '../transport/listener.js';
 import type { Principal } from '../auth/principal.js';
@@ -21,11 +21,21 @@ export interface InFlight {
 /** Queued output is written at once when it reaches this size (a burst of notifications, a large result). */
 const FLUSH_AT = 64 * 1024;
 
-export class ServerConnection {
+/** The socket's owner, so one set of listener functions serves every connection (no closures per socket). */
+const OWNER = Symbol('flyme.connection');
+type Owned = AcceptedConnection['socket'] & { [OWNER]: ServerConnection };
+
+const EMPTY: ReadonlySet<InFlight> = new Set();
+
+/**
+ * Memory per idle connection matters (thousands of mostly idle clients): listeners are shared functions, the
+ * decoder's sink is the connection itself, and the in-flight tables are created on first use.
+ */
+export class ServerConnection implements LineSink {
   /** Keyed by the id's exact value (a 64-bit id beyond 2^53 is its own key). */
   readonly inFlight = new InFlightTable<InFlight>();
   /** Notifications being handled: they count against maxInFlight and the request timeout like requests. */
-  readonly notifications = new Set<InFlight>();
+  private notes: Set<InFlight> | undefined;
   private readonly decoder: LineDecoder;
   /** Lines written in this tick, sent with one socket write when the tick ends (see `write`). */
   private out = '';
@@ -35,7 +45,7 @@ export class ServerConnection {
   draining = false;
   /** Connections with a live subscription are exempt from the idle timeout. */
   keepAlive = false;
-  private closeListeners: Array<() => void> = [];
+  private closeListeners: Array<() => void> | undefined;
   /** The handle handlers see (CallContext.connection); created on first use. */
   private handleCache: ConnectionHandle | undefined;
 
@@ -47,34 +57,69 @@ export class ServerConnection {
     private readonly dispatcher: Dispatcher,
     private readonly onClose: (c: ServerConnection) => void,
   ) {
-    const socket = conn.socket;
+    const socket = conn.socket as unknown as Owned;
     // Fixed for this connection's life (RpcServer.updateLimits changes them for later connections only).
-    const { maxFrameBytes, idleTimeoutMs } = limits;
-    this.decoder = new LineDecoder(
-      {
-        line: (frame) => this.onLine(frame),
-        lineText: (text) => this.onMessage(text.length === 0 ? undefined : parseText(text)),
-        overflow: () => {
-          this.sendFatal(flymeError('FLYME_FRAME_TOO_LARGE', `frame exceeds the maximum of ${maxFrameBytes} bytes; closing`, { maxFrameBytes }));
-        },
-      },
-      maxFrameBytes,
-    );
-    socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
-    socket.on('drain', () => this.maybeResume());
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.finish());
+    this.idleTimeoutMs = limits.idleTimeoutMs;
+    this.decoder = new LineDecoder(this, limits.maxFrameBytes);
+    socket[OWNER] = this;
+    socket.on('data', ServerConnection.onData);
+    socket.on('drain', ServerConnection.onDrain);
+    socket.on('error', ServerConnection.onError);
+    socket.on('close', ServerConnection.onSocketClose);
     // A peer that half-closes after its requests still gets every answer: without this Node ends our side as
     // soon as theirs ends, and answers of calls still in flight (or queued in this tick) were lost.
     socket.allowHalfOpen = true;
-    socket.on('end', () => {
-      // Half-close from the peer: answer what is in flight, then close.
-      if (this.pending === 0) this.end();
-    });
-    socket.setTimeout(idleTimeoutMs, () => {
-      if (this.pending > 0 || this.keepAlive) return;
-      this.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${idleTimeoutMs} ms; closing`));
-    });
+    socket.on('end', ServerConnection.onEnd);
+    // A listener that stays (setTimeout(ms, fn) adds a once-listener: an idle check that found a call in flight
+    // used to leave the connection without any idle timeout from then on).
+    socket.on('timeout', ServerConnection.onTimeout);
+    socket.setTimeout(this.idleTimeoutMs);
+  }
+
+  private readonly idleTimeoutMs: number;
+
+  private static onData(this: Owned, chunk: Buffer): void {
+    this[OWNER].decoder.push(chunk);
+  }
+
+  private static onDrain(this: Owned): void {
+    this[OWNER].maybeResume();
+  }
+
+  private static onError(this: Owned): void {
+    this.destroy();
+  }
+
+  private static onSocketClose(this: Owned): void {
+    this[OWNER].finish();
+  }
+
+  /** Half-close from the peer: answer what is in flight, then close. */
+  private static onEnd(this: Owned): void {
+    const c = this[OWNER];
+    if (c.pending === 0) c.end();
+  }
+
+  private static onTimeout(this: Owned): void {
+    const c = this[OWNER];
+    if (c.pending > 0 || c.keepAlive) return;
+    c.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${c.idleTimeoutMs} ms; closing`));
+  }
+
+  /** LineSink: a frame with non-ASCII bytes (checked for UTF-8 by parseFrame). */
+  line(frame: Buffer): void {
+    this.onMessage(frame.length === 0 ? undefined : parseFrame(frame));
+  }
+
+  /** LineSink: an ASCII frame, already decoded. */
+  lineText(text: string): void {
+    this.onMessage(text.length === 0 ? undefined : parseText(text));
+  }
+
+  /** LineSink: the peer exceeded the frame limit. */
+  overflow(): void {
+    const maxFrameBytes = this.decoder.maxFrameBytes;
+    this.sendFatal(flymeError('FLYME_FRAME_TOO_LARGE', `frame exceeds the maximum of ${maxFrameBytes} bytes; closing`, { maxFrameBytes }));
   }
 
   get isClosed(): boolean {
@@ -91,14 +136,10 @@ export class ServerConnection {
       keepAlive: (on) => { this.keepAlive = on; },
       onClose: (fn) => {
         if (this.closed) fn();
-        else this.closeListeners.push(fn);
+        else (this.closeListeners ??= []).push(fn);
       },
       close: () => this.close(),
     });
-  }
-
-  private onLine(frame: Buffer): void {
-    this.onMessage(frame.length === 0 ? undefined : parseFrame(frame));
   }
 
   /** One frame; undefined for a blank line (a keep-alive). */
@@ -134,7 +175,7 @@ export class ServerConnection {
 
   /** Requests and notifications being handled. */
   get pending(): number {
-    return this.inFlight.size + this.notifications.size;
+    return this.inFlight.size + (this.notes?.size ?? 0);
   }
 
   /** At the in-flight limit, notifications included. */
@@ -144,7 +185,7 @@ export class ServerConnection {
 
   /** Register a notification as in flight until `endNotification` (or its deadline). */
   beginNotification(entry: InFlight = this.newEntry()): InFlight {
-    this.notifications.add(entry);
+    (this.notes ??= new Set()).add(entry);
     return entry;
   }
 
@@ -154,7 +195,7 @@ export class ServerConnection {
   }
 
   endNotification(entry: InFlight): void {
-    if (this.notifications.delete(entry)) this.afterComplete();
+    if (this.notes?.delete(entry)) this.afterComplete();
   }
 
   /** Register a request as in flight (called by the dispatcher for async handlers). */
@@ -199,10 +240,10 @@ export class ServerConnection {
 
   /** Time out requests and notifications past their deadline. */
   sweep(now: number): void {
-    for (const entry of this.notifications) {
+    for (const entry of this.notes ?? EMPTY) {
       if (entry.deadline <= now) {
         entry.abort?.abort();
-        this.notifications.delete(entry);
+        this.notes!.delete(entry);
       }
     }
     for (const [id, entry] of this.inFlight) {
@@ -289,12 +330,12 @@ export class ServerConnection {
     this.closed = true;
     this.out = '';
     for (const entry of this.inFlight.values()) entry.abort?.abort();
-    for (const entry of this.notifications) entry.abort?.abort();
+    for (const entry of this.notes ?? EMPTY) entry.abort?.abort();
     this.inFlight.clear();
-    this.notifications.clear();
+    this.notes = undefined;
     this.onClose(this);
-    const listeners = this.closeListeners;
-    this.closeListeners = [];
+    const listeners = this.closeListeners ?? [];
+    this.closeListeners = undefined;
     for (const fn of listeners) {
       try {
         fn();

@@ -6,33 +6,34 @@
 import type { ExactNumberId, JsonRpcId } from '../wire/jsonrpc.js';
 
 export class InFlightTable<V> {
-  private readonly plain = new Map<string | number, V>();
-  private readonly exact = new Map<string, { id: ExactNumberId; value: V }>();
+  // Created on first use: most connections are idle most of the time, and exact ids are rare.
+  private plain: Map<string | number, V> | undefined;
+  private exact: Map<string, { id: ExactNumberId; value: V }> | undefined;
 
   get size(): number {
-    return this.plain.size + this.exact.size;
+    return (this.plain?.size ?? 0) + (this.exact?.size ?? 0);
   }
 
   has(id: JsonRpcId): boolean {
-    return typeof id === 'object' ? this.exact.has(id.text) : this.plain.has(id);
+    return (typeof id === 'object' ? this.exact?.has(id.text) : this.plain?.has(id)) ?? false;
   }
 
   get(id: JsonRpcId): V | undefined {
-    return typeof id === 'object' ? this.exact.get(id.text)?.value : this.plain.get(id);
+    return typeof id === 'object' ? this.exact?.get(id.text)?.value : this.plain?.get(id);
   }
 
   set(id: JsonRpcId, value: V): void {
-    if (typeof id === 'object') this.exact.set(id.text, { id, value });
-    else this.plain.set(id, value);
+    if (typeof id === 'object') (this.exact ??= new Map()).set(id.text, { id, value });
+    else (this.plain ??= new Map()).set(id, value);
   }
 
   delete(id: JsonRpcId): boolean {
-    return typeof id === 'object' ? this.exact.delete(id.text) : this.plain.delete(id);
+    return (typeof id === 'object' ? this.exact?.delete(id.text) : this.plain?.delete(id)) ?? false;
   }
 
   *entries(): IterableIterator<[JsonRpcId, V]> {
-    yield* this.plain.entries();
-    for (const { id, value } of this.exact.values()) yield [id, value];
+    if (this.plain) yield* this.plain.entries();
+    for (const { id, value } of this.exact?.values() ?? []) yield [id, value];
   }
 
   [Symbol.iterator](): IterableIterator<[JsonRpcId, V]> {
@@ -40,12 +41,12 @@ export class InFlightTable<V> {
   }
 
   *values(): IterableIterator<V> {
-    yield* this.plain.values();
-    for (const e of this.exact.values()) yield e.value;
+    if (this.plain) yield* this.plain.values();
+    for (const e of this.exact?.values() ?? []) yield e.value;
   }
 
   clear(): void {
-    this.plain.clear();
-    this.exact.clear();
+    this.plain = undefined;
+    this.exact = undefined;
   }
 }
