@@ -2,7 +2,7 @@
  * One server-side connection: frames lines, dispatches requests, enforces in-flight, idle and
  * request limits, and stops reading from a peer that does not read its responses.
  */
-import { flymeError, type FlyMeError } from '../errors.js';
+import { flymeError, type FlyMeError, type FlyMeErrorCode } from '../errors.js';
 import { LineDecoder } from '../wire/framing.js';
 import { encodeError, encodeNotification, encodeResult, parseFrame, type JsonRpcId } from '../wire/jsonrpc.js';
 import type { AcceptedConnection } from '../transport/listener.js';
@@ -15,6 +15,8 @@ import { InFlightTable } from './in-flight.js';
 /** A request in flight. The AbortController is created only if a handler asks for its signal. */
 export interface InFlight {
   deadline: number;
+  /** The registered method being handled (for the outcome count when it settles). */
+  method: string;
   abort?: AbortController;
 }
 
@@ -126,38 +128,49 @@ export class ServerConnection {
   }
 
   /** Register a notification as in flight until `endNotification` (or its deadline). */
-  beginNotification(): InFlight {
-    const entry: InFlight = { deadline: Date.now() + this.limits.requestTimeoutMs };
+  beginNotification(method: string): InFlight {
+    const entry: InFlight = { deadline: Date.now() + this.limits.requestTimeoutMs, method };
     this.notifications.add(entry);
     return entry;
   }
 
-  endNotification(entry: InFlight): void {
-    if (this.notifications.delete(entry)) this.afterComplete();
+  /** A notification's handler settled: `code` undefined on success. Ignored when it already timed out. */
+  endNotification(entry: InFlight, code?: FlyMeErrorCode): void {
+    if (!this.notifications.delete(entry)) return;
+    this.dispatcher.settled(entry.method, code);
+    this.afterComplete();
   }
 
   /** Register a request as in flight (called by the dispatcher for async handlers). */
-  begin(id: JsonRpcId): InFlight {
-    const entry: InFlight = { deadline: Date.now() + this.limits.requestTimeoutMs };
+  begin(id: JsonRpcId, method: string): InFlight {
+    const entry: InFlight = { deadline: Date.now() + this.limits.requestTimeoutMs, method };
     this.inFlight.set(id, entry);
     return entry;
   }
 
   /** Complete a request: ignored when it already timed out. */
   respond(id: JsonRpcId, result: unknown): void {
-    if (!this.inFlight.delete(id)) return;
+    const entry = this.inFlight.get(id);
+    if (!entry) return;
+    this.inFlight.delete(id);
     let line: string;
+    let code: FlyMeErrorCode | undefined;
     try {
       line = encodeResult(id, result);
     } catch {
-      line = encodeError(id, flymeError('FLYME_INTERNAL', 'the result could not be serialised'));
+      code = 'FLYME_INTERNAL';
+      line = encodeError(id, flymeError(code, 'the result could not be serialised'));
     }
+    this.dispatcher.settled(entry.method, code);
     this.write(line);
     this.afterComplete();
   }
 
   fail(id: JsonRpcId, err: FlyMeError): void {
-    if (!this.inFlight.delete(id)) return;
+    const entry = this.inFlight.get(id);
+    if (!entry) return;
+    this.inFlight.delete(id);
+    this.dispatcher.settled(entry.method, err.code);
     this.write(encodeError(id, err));
     this.afterComplete();
   }
@@ -183,6 +196,7 @@ export class ServerConnection {
       if (entry.deadline <= now) {
         entry.abort?.abort();
         this.notifications.delete(entry);
+        this.dispatcher.settled(entry.method, 'FLYME_TIMEOUT');
       }
     }
     for (const [id, entry] of this.inFlight) {
@@ -241,8 +255,9 @@ export class ServerConnection {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const entry of this.inFlight.values()) entry.abort?.abort();
-    for (const entry of this.notifications) entry.abort?.abort();
+    // Calls still running when the peer left: aborted, and counted as such.
+    for (const entry of this.inFlight.values()) { entry.abort?.abort(); this.dispatcher.settled(entry.method, 'FLYME_CONNECTION_CLOSED'); }
+    for (const entry of this.notifications) { entry.abort?.abort(); this.dispatcher.settled(entry.method, 'FLYME_CONNECTION_CLOSED'); }
     this.inFlight.clear();
     this.notifications.clear();
     this.onClose(this);

@@ -1,5 +1,5 @@
 /** Routes one request: method lookup → authorize → schema validation → handler → response. */
-import { FlyMeError, flymeError } from '../errors.js';
+import { FlyMeError, flymeError, type FlyMeErrorCode } from '../errors.js';
 import type { JsonRpcId } from '../wire/jsonrpc.js';
 import type { Authorize } from './authorize.js';
 import { validateParams, type CompiledMethod } from './method.js';
@@ -13,6 +13,13 @@ export interface DispatchEvents {
   served?(): void;
   /** An allowed call of a method marked `privileged`, after its params validated. */
   privileged?(conn: ServerConnection, method: string): void;
+  /**
+   * Every request and notification, once, when it settles: `method` is a registered method's name or
+   * undefined for a name that is not registered; `code` is undefined on success, else the error answered
+   * (FLYME_TIMEOUT past the deadline, FLYME_CONNECTION_CLOSED when the peer left first). Runs on the hot
+   * path: keep it to a counter increment. A throw is swallowed.
+   */
+  settled?(method: string | undefined, code: FlyMeErrorCode | undefined): void;
 }
 
 export class Dispatcher {
@@ -22,9 +29,20 @@ export class Dispatcher {
     private readonly events: DispatchEvents,
   ) {}
 
+  /** Reports a settled call to `events.settled`; never throws. */
+  settled(method: string | undefined, code: FlyMeErrorCode | undefined): void {
+    if (!this.events.settled) return;
+    try {
+      this.events.settled(method, code);
+    } catch {
+      // counting must never break serving
+    }
+  }
+
   dispatch(conn: ServerConnection, id: JsonRpcId | undefined, name: string, params: unknown): void {
     const m = this.methods.get(name);
     if (!m) {
+      this.settled(undefined, 'FLYME_METHOD_NOT_FOUND');
       if (id !== undefined) conn.replyError(id, flymeError('FLYME_METHOD_NOT_FOUND', `Method not found: ${name}`, { method: name }));
       return;
     }
@@ -37,6 +55,7 @@ export class Dispatcher {
       denied = flymeError('FLYME_INTERNAL', `internal error while authorizing ${name}`);
     }
     if (denied) {
+      this.settled(name, denied.code);
       this.events.denied?.(conn, name, denied);
       if (id !== undefined) conn.replyError(id, denied);
       return;
@@ -45,11 +64,12 @@ export class Dispatcher {
     try {
       value = validateParams(m, params);
     } catch (err) {
+      this.settled(name, err instanceof FlyMeError ? err.code : 'FLYME_INTERNAL');
       if (id !== undefined) conn.replyError(id, err as FlyMeError);
       return;
     }
     if (m.def.privileged) this.events.privileged?.(conn, name);
-    const entry: InFlight = id !== undefined ? conn.begin(id) : conn.beginNotification();
+    const entry: InFlight = id !== undefined ? conn.begin(id, name) : conn.beginNotification(name);
     let out: unknown;
     try {
       out = m.def.handler(value as never, {
@@ -82,7 +102,6 @@ export class Dispatcher {
   }
 
   private finishError(conn: ServerConnection, id: JsonRpcId | undefined, name: string, err: unknown, entry: InFlight): void {
-    if (id === undefined) conn.endNotification(entry);
     let e: FlyMeError;
     if (err instanceof FlyMeError) {
       e = err;
@@ -92,5 +111,6 @@ export class Dispatcher {
     }
     if (e.code === 'FLYME_PERMISSION_DENIED') this.events.denied?.(conn, name, e);
     if (id !== undefined) conn.fail(id, e);
+    else conn.endNotification(entry, e.code);
   }
 }
