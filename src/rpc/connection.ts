@@ -96,20 +96,26 @@ export class ServerConnection {
       case 'response':
         return; // FlyMe servers send no requests, so responses are ignored
       case 'notification':
-        // No response can say "too many": over the limit a notification is dropped.
-        if (this.draining || this.busy) return;
+        // No response can say "too many": over the limit a notification is dropped (and counted).
+        if (this.draining || this.busy) {
+          this.dispatcher.refused(msg.method, this.draining ? 'FLYME_SHUTTING_DOWN' : 'FLYME_TOO_MANY_REQUESTS');
+          return;
+        }
         this.dispatcher.dispatch(this, undefined, msg.method, msg.params);
         return;
       case 'request':
         if (this.draining) {
+          this.dispatcher.refused(msg.method, 'FLYME_SHUTTING_DOWN');
           this.write(encodeError(msg.id, flymeError('FLYME_SHUTTING_DOWN', 'server is shutting down')));
           return;
         }
         if (this.inFlight.has(msg.id)) {
+          this.dispatcher.refused(msg.method, 'FLYME_INVALID_REQUEST');
           this.write(encodeError(msg.id, flymeError('FLYME_INVALID_REQUEST', 'Invalid Request: this id is already in flight on this connection')));
           return;
         }
         if (this.busy) {
+          this.dispatcher.refused(msg.method, 'FLYME_TOO_MANY_REQUESTS');
           this.write(encodeError(msg.id, flymeError('FLYME_TOO_MANY_REQUESTS', `more than ${this.limits.maxInFlight} requests in flight on this connection`)));
           return;
         }

@@ -14,9 +14,10 @@ export interface DispatchEvents {
   /** An allowed call of a method marked `privileged`, after its params validated. */
   privileged?(conn: ServerConnection, method: string): void;
   /**
-   * Every request and notification, once, when it settles: `method` is a registered method's name or
-   * undefined for a name that is not registered; `code` is undefined on success, else the error answered
-   * (FLYME_TIMEOUT past the deadline, FLYME_CONNECTION_CLOSED when the peer left first). Runs on the hot
+   * Every request and notification, once, when it settles or is refused before dispatch: `method` is a
+   * registered method's name or undefined for a name that is not registered; `code` is undefined on success,
+   * else the error answered (FLYME_TIMEOUT past the deadline, FLYME_CONNECTION_CLOSED when the peer left
+   * first, FLYME_TOO_MANY_REQUESTS for a request or notification over the in-flight limit). Runs on the hot
    * path: keep it to a counter increment. A throw is swallowed.
    */
   settled?(method: string | undefined, code: FlyMeErrorCode | undefined): void;
@@ -37,6 +38,11 @@ export class Dispatcher {
     } catch {
       // counting must never break serving
     }
+  }
+
+  /** A request or notification the connection refused before dispatch (in-flight limit, shutting down, duplicate id). */
+  refused(name: string, code: FlyMeErrorCode): void {
+    this.settled(this.methods.has(name) ? name : undefined, code);
   }
 
   dispatch(conn: ServerConnection, id: JsonRpcId | undefined, name: string, params: unknown): void {

@@ -35,7 +35,10 @@ export interface ServerLogger {
  * (undefined for any other), codes come from the error catalog.
  */
 export interface RpcObserver {
-  /** A request or notification settled, once: `code` undefined on success, else the error answered. */
+  /**
+   * A request or notification settled, once (or was refused before dispatch: in-flight limit, shutting down,
+   * duplicate id): `code` undefined on success, else the error answered.
+   */
   call?(method: string | undefined, code: FlyMeErrorCode | undefined): void;
   /** A connection passed every check and is served. */
   accepted?(address: Address): void;

@@ -5,6 +5,7 @@
  * keep-alive. It serves operational data (call counts, refusals, denials), not secrets, but without
  * authentication: off loopback anyone who can reach the port reads it.
  */
+import { isIP } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { flymeError } from '../../errors.js';
 import { isLoopbackHost, parseAddress } from '../../transport/address.js';
@@ -27,6 +28,9 @@ export function parseMetricsAddress(url: string, allowRemote = false): MetricsAd
   if (!url.startsWith('tcp://')) throw bad('use tcp://HOST:PORT (plain HTTP), e.g. tcp://127.0.0.1:9464');
   const a = parseAddress(url);
   if (a.kind !== 'tcp') throw bad('use tcp://HOST:PORT');
+  if (!allowRemote && isIP(a.host) === 0) {
+    throw bad(`give a loopback IP address (127.0.0.1 or [::1]), not the name ${a.host}: a name may resolve to any address (another host needs --metrics-allow-remote)`);
+  }
   if (!allowRemote && !isLoopbackHost(a.host)) {
     throw bad(`${a.host} is not a loopback address; metrics are served without authentication, so only loopback (127.0.0.0/8 or ::1) is allowed unless --metrics-allow-remote is given (anyone who can reach the port then reads the daemon's operational data)`);
   }

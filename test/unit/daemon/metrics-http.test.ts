@@ -19,12 +19,15 @@ test('--metrics takes tcp:// on loopback; another host only with allowRemote; no
   assert.deepEqual(parseMetricsAddress('tcp://127.0.0.1:9464'), { host: '127.0.0.1', port: 9464, url: 'tcp://127.0.0.1:9464' });
   assert.equal(parseMetricsAddress('tcp://[::1]:9464').host, '::1');
   assert.equal(parseMetricsAddress('tcp://127.0.0.2:0').port, 0);
-  for (const url of ['tcp://0.0.0.0:9464', 'tcp://10.1.2.3:9464', 'tcp://[::]:9464', 'tcp://example.org:9464']) {
+  for (const url of ['tcp://0.0.0.0:9464', 'tcp://10.1.2.3:9464', 'tcp://[::]:9464', 'tcp://128.0.0.1:9464']) {
     const e = refused(url);
     assert.equal(e.code, 'FLYME_INVALID_ADDRESS');
     assert.match(e.message, /not a loopback address.*--metrics-allow-remote/);
   }
+  // A name could resolve anywhere: loopback means a loopback IP.
+  assert.match(refused('tcp://localhost:9464').message, /loopback IP address .* not the name localhost/);
   assert.equal(parseMetricsAddress('tcp://0.0.0.0:9464', true).host, '0.0.0.0');
+  assert.equal(parseMetricsAddress('tcp://metrics.example.org:9464', true).host, 'metrics.example.org');
   for (const url of ['tls://127.0.0.1:9464', 'unix:///run/m.sock', 'http://127.0.0.1:9464', '127.0.0.1:9464', 'tcp://127.0.0.1']) {
     assert.equal(refused(url, true).code, 'FLYME_INVALID_ADDRESS', url);
   }

@@ -210,3 +210,43 @@ test('refused TLS connections are counted by reason; a valid client is accepted 
     sock.cleanup();
   }
 });
+
+test('requests and notifications over the in-flight limit are counted as FLYME_TOO_MANY_REQUESTS; a throwing observer never fails a call', async () => {
+  const sock = tempSocket();
+  const metrics = new DaemonMetrics({ processMetrics: false });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  const server = new RpcServer({ observer: metrics.observer, limits: { maxInFlight: 1 }, authorize: () => undefined });
+  server.method({ name: 'wait', permission: 'wait', params: Type.Object({}), handler: async () => { await gate; return {}; } });
+  await server.listen(sock.url);
+  const throwing = new RpcServer({
+    authorize: () => undefined,
+    observer: { call: () => { throw new Error('boom'); }, accepted: () => { throw new Error('boom'); }, refused: () => { throw new Error('boom'); } },
+  });
+  throwing.method({ name: 'ping', permission: 'ping', params: Type.Object({}), handler: () => ({ pong: true }) });
+  const sock2 = tempSocket();
+  await throwing.listen(sock2.url);
+  try {
+    const c = await connect(sock.url);
+    const first = c.call('wait');
+    await rejectsWith(c.call('wait'), 'FLYME_TOO_MANY_REQUESTS');
+    c.notify('wait', {});
+    await rejectsWith(c.call('nope'), 'FLYME_TOO_MANY_REQUESTS');
+    release();
+    await first;
+    const x = await until(metrics, 'flyme_calls_total', { method: 'wait', outcome: 'ok' }, 1);
+    assert.equal(x.value('flyme_calls_total', { method: 'wait', outcome: 'FLYME_TOO_MANY_REQUESTS' }), 2);
+    assert.equal(x.value('flyme_calls_total', { method: 'unknown', outcome: 'FLYME_TOO_MANY_REQUESTS' }), 1);
+    await c.close();
+    const t = await connect(sock2.url);
+    assert.deepEqual(await t.call('ping'), { pong: true });
+    await rejectsWith(t.call('nope'), 'FLYME_METHOD_NOT_FOUND');
+    await t.close();
+  } finally {
+    await server.close(100);
+    await throwing.close(100);
+    await metrics.close();
+    sock.cleanup();
+    sock2.cleanup();
+  }
+});
