@@ -1,5 +1,5 @@
 /** `flyme/server`: build your own FlyMe daemon. */
-export { RpcServer, type RpcServerOptions, type ServerStats, type ServerLogger } from './rpc/server.js';
+export { RpcServer, type RpcServerOptions, type RpcObserver, type ServerStats, type ServerLogger } from './rpc/server.js';
 export type { MethodDefinition, CallContext } from './rpc/method.js';
 export { publicOnlyAuthorize, PUBLIC_PERMISSIONS, type Authorize } from './rpc/authorize.js';
 export { Policy } from './auth/policy/policy.js';

@@ -91,6 +91,11 @@ export class AuditLog implements SecurityEventSink {
     }
   }
 
+  /** Records waiting for the disk (not counting a batch being written). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
   get state(): AuditLogState {
     return { file: this.options.path, seq: this.#seq, lastHash: this.#prev, dropped: this.#dropped, publicKey: this.publicKeyPem, keyFingerprint: this.keyFingerprint };
   }

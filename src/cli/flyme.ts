@@ -80,7 +80,11 @@ program.command('ping').description('check that the daemon answers').argument('[
 program.command('whoami').description('show how the daemon identifies you (kernel credentials, certificate, token, roles)')
   .action(() => rpc('whoami', {}, formatWhoami));
 program.command('status').description('daemon version, uptime, listeners, connections, requests served')
-  .action(() => rpc('status', {}, formatStatus));
+  .option('--prometheus', "the daemon's metrics in the Prometheus text format, printed as received (docs/operations.md, Metrics)")
+  .action(async (o) => {
+    if (!o.prometheus) return rpc('status', {}, formatStatus);
+    await rpc('status', { format: 'prometheus' }, (r) => String(r.text).replace(/\n$/, ''));
+  });
 
 program.command('reload-policy').description('make flymed re-read its policy file (an invalid file is refused and the old policy stays)')
   .action(() => rpc('reloadPolicy', {}, (r) => `policy ${r.changed ? 'reloaded' : 'unchanged'}: ${String(r.source)}${r.version !== undefined ? ` version ${String(r.version)}` : ''} sha256 ${String(r.hash)}`));

@@ -24,6 +24,8 @@ import type { X509Source } from '../identity/source/types.js';
 import { registerCoreMethods, VERSION } from './methods.js';
 import { durationOption, parseSize, parseMode } from '../options/flags.js';
 import { configKeys, diffConfig, mergeConfig, readDaemonConfig } from './config.js';
+import { DaemonMetrics } from './metrics/registry.js';
+import { parseMetricsAddress } from './metrics/http.js';
 
 const DEFAULT_LISTEN = 'unix:///run/flyme/flyme.sock';
 
@@ -73,6 +75,8 @@ const program = new Command('flymed')
   .option('--subscriber-backlog <size>', 'drop an alert subscriber that falls this far behind', arg(parseSize), 256 * 1024)
   .option('--state-dir <dir>', 'where the kill switch keeps its lockdown state (default: the audit log\'s directory)')
   .addOption(durationOption('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', '5s'))
+  .option('--metrics <url>', 'serve Prometheus metrics (GET /metrics, plain HTTP) at tcp://HOST:PORT, e.g. tcp://127.0.0.1:9464; loopback only unless --metrics-allow-remote (docs/operations.md, Metrics). `flyme status --prometheus` works without it')
+  .option('--metrics-allow-remote', 'allow a non-loopback --metrics address: metrics have no authentication, so anyone who can reach the port reads the daemon\'s operational data (call, refusal and denial counts)')
   .addOption(durationOption('--coalesce-events <duration>', 'refusals of one kind by one principal within this window become one audit record and alert plus a counted summary; 0ms records each one (unbounded: only where every event must be kept)', '1s', { maxMs: 60_000, allowZero: true }))
   .action(async (cliOpts) => {
     const ignoreHup = () => {}; // a reload signal before the daemon is ready must not kill it (SIGHUP's default)
@@ -104,7 +108,9 @@ const program = new Command('flymed')
     };
     const coalescing = (windowMs: number) => (windowMs > 0 ? coalesceSecurityEvents(fanOut, { windowMs }) : { ...fanOut, flush: () => {} });
     let coalescer = coalescing(opts.coalesceEvents);
-    const events = { emit: (e: SecurityEvent) => coalescer.emit(e), flush: () => coalescer.flush() };
+    // Counted for metrics before coalescing (every denial and token refusal), then coalesced.
+    const metrics = new DaemonMetrics();
+    const events = metrics.countEvents({ emit: (e: SecurityEvent) => coalescer.emit(e), flush: () => coalescer.flush() });
     let audit: AuditLog | undefined;
     const alerts = new AlertCenter({ maxSubscriberBacklogBytes: opts.subscriberBacklog });
     sinks.push(alerts);
@@ -113,6 +119,7 @@ const program = new Command('flymed')
     if (killSwitch.state.lockedDown) log.warn({ event: 'locked_down', ...killSwitch.state }, 'starting in lockdown (kill switch engaged; flyme unlock to release)');
     const server = new RpcServer({
       events,
+      observer: metrics.observer,
       authorize: (p, permission, method) => killSwitch.gate(p, method) ?? policy!.authorize(p, permission, method),
       admitPrincipal: (p) => killSwitch.admit(p),
       logger: log,
@@ -150,9 +157,10 @@ const program = new Command('flymed')
           handshakeFailures,
         },
       } : {}),
-    }));
+    }), metrics);
     try {
       for (const u of urls) checkListenAddress(parseAddress(u)); // before anything is opened or bound
+      const metricsAt = opts.metrics ? parseMetricsAddress(opts.metrics, opts.metricsAllowRemote) : undefined;
       audit = await openDaemonAudit({
         ...(opts.auditLog ? { path: opts.auditLog } : {}),
         ...(opts.auditKey ? { keyPath: opts.auditKey } : {}),
@@ -213,10 +221,16 @@ const program = new Command('flymed')
           ...(tls && parseAddress(url).tls ? { secure: tls.upgrader } : {}),
         });
       }
+      metrics.attach({ server, alerts, audit, ...(tls ? { certificateNotAfter: () => tls!.upgrader.notAfter } : {}) });
+      if (metricsAt) {
+        const url = await metrics.serve(metricsAt, (e) => log.error({ event: 'metrics_failed', err: String(e) }, 'metrics exposition failed'));
+        log.info({ event: 'metrics_listening', url }, `serving metrics at ${url}`);
+      }
     } catch (err) {
       tls?.stopWatching();
       policy?.close();
       tokens.close();
+      await metrics.close();
       await audit?.close();
       await server.close(0);
       log.error({ code: (err as FlyMeError).code }, (err as Error).message);
@@ -278,6 +292,7 @@ const program = new Command('flymed')
       policy?.close();
       tokens.close();
       server.close().then(async () => {
+        await metrics.close();
         events.flush();
         events.emit({ kind: 'daemon_stopped', severity: 'info', source: 'flymed', message: `flymed stopped (${signal})` });
         await audit!.close();

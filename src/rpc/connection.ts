@@ -2,7 +2,7 @@
  * One server-side connection: frames lines, dispatches requests, enforces in-flight, idle and
  * request limits, and stops reading from a peer that does not read its responses.
  */
-import { flymeError, type FlyMeError } from '../errors.js';
+import { flymeError, type FlyMeError, type FlyMeErrorCode } from '../errors.js';
 import { LineDecoder, type LineSink } from '../wire/framing.js';
 import { encodeError, encodeNotification, encodeResult, parseFrame, parseText, type JsonRpcId, type RpcMessage } from '../wire/jsonrpc.js';
 import type { AcceptedConnection } from '../transport/listener.js';
@@ -15,6 +15,8 @@ import { InFlightTable } from './in-flight.js';
 /** A request in flight. The AbortController is created only if a handler asks for its signal. */
 export interface InFlight {
   deadline: number;
+  /** The registered method being handled (for the outcome count when it settles). */
+  method: string;
   abort?: AbortController;
 }
 
@@ -152,20 +154,26 @@ export class ServerConnection implements LineSink {
       case 'response':
         return; // FlyMe servers send no requests, so responses are ignored
       case 'notification':
-        // No response can say "too many": over the limit a notification is dropped.
-        if (this.draining || this.busy) return;
+        // No response can say "too many": over the limit a notification is dropped (and counted).
+        if (this.draining || this.busy) {
+          this.dispatcher.refused(msg.method, this.draining ? 'FLYME_SHUTTING_DOWN' : 'FLYME_TOO_MANY_REQUESTS');
+          return;
+        }
         this.dispatcher.dispatch(this, undefined, msg.method, msg.params);
         return;
       case 'request':
         if (this.draining) {
+          this.dispatcher.refused(msg.method, 'FLYME_SHUTTING_DOWN');
           this.write(encodeError(msg.id, flymeError('FLYME_SHUTTING_DOWN', 'server is shutting down')));
           return;
         }
         if (this.inFlight.has(msg.id)) {
+          this.dispatcher.refused(msg.method, 'FLYME_INVALID_REQUEST');
           this.write(encodeError(msg.id, flymeError('FLYME_INVALID_REQUEST', 'Invalid Request: this id is already in flight on this connection')));
           return;
         }
         if (this.busy) {
+          this.dispatcher.refused(msg.method, 'FLYME_TOO_MANY_REQUESTS');
           this.write(encodeError(msg.id, flymeError('FLYME_TOO_MANY_REQUESTS', `more than ${this.limits.maxInFlight} requests in flight on this connection`)));
           return;
         }
@@ -184,48 +192,60 @@ export class ServerConnection implements LineSink {
   }
 
   /** Register a notification as in flight until `endNotification` (or its deadline). */
-  beginNotification(entry: InFlight = this.newEntry()): InFlight {
+  beginNotification(entry: InFlight): InFlight {
     (this.notes ??= new Set()).add(entry);
     return entry;
   }
 
   /** A fresh in-flight record whose deadline is one request timeout from now. */
-  newEntry(): InFlight {
-    return { deadline: Date.now() + this.limits.requestTimeoutMs };
+  newEntry(method: string): InFlight {
+    return { deadline: Date.now() + this.limits.requestTimeoutMs, method };
   }
 
-  endNotification(entry: InFlight): void {
-    if (this.notes?.delete(entry)) this.afterComplete();
+  /** A notification's handler settled: `code` undefined on success. Ignored when it already timed out. */
+  endNotification(entry: InFlight, code?: FlyMeErrorCode): void {
+    if (!this.notes?.delete(entry)) return;
+    this.dispatcher.settled(entry.method, code);
+    this.afterComplete();
   }
 
   /** Register a request as in flight (called by the dispatcher for async handlers). */
-  begin(id: JsonRpcId, entry: InFlight = this.newEntry()): InFlight {
+  begin(id: JsonRpcId, entry: InFlight): InFlight {
     this.inFlight.set(id, entry);
     return entry;
   }
 
   /** Complete a request: ignored when it already timed out. */
   respond(id: JsonRpcId, result: unknown): void {
-    if (!this.inFlight.delete(id)) return;
-    this.reply(id, result);
+    const entry = this.inFlight.get(id);
+    if (!entry) return;
+    this.inFlight.delete(id);
+    this.dispatcher.settled(entry.method, this.reply(id, result));
     this.afterComplete();
   }
 
   fail(id: JsonRpcId, err: FlyMeError): void {
-    if (!this.inFlight.delete(id)) return;
+    const entry = this.inFlight.get(id);
+    if (!entry) return;
+    this.inFlight.delete(id);
+    this.dispatcher.settled(entry.method, err.code);
     this.write(encodeError(id, err));
     this.afterComplete();
   }
 
   /** Answer immediately without going in flight (sync fast path and early refusals). */
-  reply(id: JsonRpcId, result: unknown): void {
+  /** Returns the error code answered instead when the result cannot be serialised. */
+  reply(id: JsonRpcId, result: unknown): FlyMeErrorCode | undefined {
     let line: string;
+    let code: FlyMeErrorCode | undefined;
     try {
       line = encodeResult(id, result);
     } catch {
-      line = encodeError(id, flymeError('FLYME_INTERNAL', 'the result could not be serialised'));
+      code = 'FLYME_INTERNAL';
+      line = encodeError(id, flymeError(code, 'the result could not be serialised'));
     }
     this.write(line);
+    return code;
   }
 
   replyError(id: JsonRpcId, err: FlyMeError): void {
@@ -244,6 +264,7 @@ export class ServerConnection implements LineSink {
       if (entry.deadline <= now) {
         entry.abort?.abort();
         this.notes!.delete(entry);
+        this.dispatcher.settled(entry.method, 'FLYME_TIMEOUT');
       }
     }
     for (const [id, entry] of this.inFlight) {
@@ -329,8 +350,9 @@ export class ServerConnection implements LineSink {
     if (this.closed) return;
     this.closed = true;
     this.out = '';
-    for (const entry of this.inFlight.values()) entry.abort?.abort();
-    for (const entry of this.notes ?? EMPTY) entry.abort?.abort();
+    // Calls still running when the peer left: aborted, and counted as such.
+    for (const entry of this.inFlight.values()) { entry.abort?.abort(); this.dispatcher.settled(entry.method, 'FLYME_CONNECTION_CLOSED'); }
+    for (const entry of this.notes ?? EMPTY) { entry.abort?.abort(); this.dispatcher.settled(entry.method, 'FLYME_CONNECTION_CLOSED'); }
     this.inFlight.clear();
     this.notes = undefined;
     this.onClose(this);

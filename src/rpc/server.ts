@@ -8,8 +8,9 @@
  * await server.listen('unix:///run/flyme/flyme.sock')
  */
 import type { TSchema } from '@sinclair/typebox';
-import { flymeError, type FlyMeError } from '../errors.js';
+import { flymeError, type FlyMeError, type FlyMeErrorCode } from '../errors.js';
 import { listen, type AcceptedConnection, type Listener, type ListenOptions } from '../transport/listener.js';
+import { parseAddress, type Address } from '../transport/address.js';
 import { PeerLimit } from '../transport/peer-limit.js';
 import { describePrincipal, emptyPrincipal, type Principal } from '../auth/principal.js';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
@@ -26,6 +27,23 @@ export interface ServerLogger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
+}
+
+/**
+ * Cheap synchronous hooks for metrics (flymed's Prometheus counters). They run on the hot path: keep each to a
+ * counter increment. A throw is swallowed. Names passed are bounded: `method` is a registered method's name
+ * (undefined for any other), codes come from the error catalog.
+ */
+export interface RpcObserver {
+  /**
+   * A request or notification settled, once (or was refused before dispatch: in-flight limit, shutting down,
+   * duplicate id): `code` undefined on success, else the error answered.
+   */
+  call?(method: string | undefined, code: FlyMeErrorCode | undefined): void;
+  /** A connection passed every check and is served. */
+  accepted?(address: Address): void;
+  /** A connection was refused before it was served (limits, no credentials, TLS, admitPrincipal). */
+  refused?(reason: FlyMeError, address: Address): void;
 }
 
 export interface RpcServerOptions {
@@ -48,6 +66,8 @@ export interface RpcServerOptions {
   /** Security events: denied calls (`denied`), refused connections (`handshake_failed` /
    * `unauthenticated`), allowed calls of privileged methods (`privileged_call`). */
   events?: SecurityEventSink;
+  /** Counting hooks (metrics). */
+  observer?: RpcObserver;
 }
 
 export interface ServerStats {
@@ -106,6 +126,7 @@ export class RpcServer {
         });
       },
       internalError: (_conn, method, err) => this.log.error({ event: 'internal_error', method, err: String((err as Error)?.stack ?? err) }, 'handler failed'),
+      ...(options.observer?.call ? { settled: (method, code) => options.observer!.call!(method, code) } : {}),
     });
   }
 
@@ -126,6 +147,7 @@ export class RpcServer {
   }
 
   async listen(url: string, options: Omit<ListenOptions, 'onConnection' | 'admit' | 'onRefused' | 'warn' | 'peerLimit'> = {}): Promise<string> {
+    const address = parseAddress(url);
     const l = await listen(url, {
       ...options,
       peerLimit: this.peerLimit,
@@ -142,6 +164,7 @@ export class RpcServer {
       },
       onRefused: (reason, _raw, peer) => {
         this.stats.refused++;
+        this.observe((o) => o.refused?.(reason, address));
         this.log.warn({ event: 'refused', listener: url, code: reason.code, peer, reason: reason.message }, 'connection refused');
         this.options.onRefused?.(reason);
         const why = typeof reason.data.reason === 'string' ? reason.data.reason : reason.code;
@@ -177,6 +200,7 @@ export class RpcServer {
     const refused = this.options.admitPrincipal?.(principal);
     if (refused) {
       this.stats.refused++;
+      this.observe((o) => o.refused?.(refused, conn.address));
       this.log.warn({ event: 'refused', listener: conn.address.url, code: refused.code, peer: principal.peer, spiffeId: principal.cert?.spiffeId }, refused.message);
       this.events.emit({
         kind: 'connection_refused', severity: 'warning', source: 'flymed', message: refused.message,
@@ -194,7 +218,17 @@ export class RpcServer {
     this.connections.add(c);
     this.stats.connections = this.connections.size;
     this.stats.connectionsTotal++;
+    this.observe((o) => o.accepted?.(conn.address));
     this.log.debug({ event: 'connected', id: c.id, peer: principal.peer, spiffeId: principal.cert?.spiffeId }, 'connection accepted');
+  }
+
+  private observe(fn: (o: RpcObserver) => void): void {
+    if (!this.options.observer) return;
+    try {
+      fn(this.options.observer);
+    } catch {
+      // counting must never break serving
+    }
   }
 
   /** Live connections (for broadcast, kill switch, status). */
