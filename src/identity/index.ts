@@ -24,6 +24,6 @@ export { TrustBundle, loadTrustBundle, parseTrustBundle, type TrustAnchor, type 
 export { writePrivateKeyFile, writePublicFile, type WriteFileOptions } from './files.js';
 export type { X509Certificate } from './x509.js';
 export type { X509Svid, X509Material, BundleSource, X509Source } from './source/types.js';
-export type { HolderX509Source } from './source/holder.js';
+export type { HolderX509Source, MaterialCheck } from './source/holder.js';
 export { filesX509Source, certsDirSource, certsDirFiles, defaultCertsDir, type X509Files, type FilesSourceOptions } from './source/files.js';
 export { StaticX509Source } from './source/static.js';
