@@ -68,6 +68,7 @@ if (res.status !== 0 || !existsSync(output)) {
       '  It needs Python 3, make and a C++ compiler. On Debian/Ubuntu:',
       '    apt-get install -y python3 make g++',
       '  then run: npm rebuild flyme   (or, in a checkout: npm run build)',
+      '  In a project using flyme, approve its install script first (npm 11): npm install-scripts approve flyme',
       '  Without it, Unix-socket listeners cannot read kernel peer credentials and refuse all peers.',
     ].join('\n'),
   );

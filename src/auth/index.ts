@@ -15,9 +15,13 @@ export { TokenVerifier, type TokenVerifierOptions, type VerifyContext, type Veri
 export { ONE_TIME_CLAIM, REQUIRED_CLAIMS } from './jwt/claims.js';
 export { ReplayCache, DEFAULT_REPLAY_CACHE_SIZE, type ReplayCacheOptions, type ReplayCheck } from './replay-cache.js';
 export { RoleConfig, type RoleConfigObject, type GrantedRoles } from './role-config.js';
-export { certificateThumbprint, thumbprintsEqual, firstCertificateDer } from './thumbprint.js';
+export { certificateThumbprint } from './thumbprint.js';
 export { decide, revokeTokenRoles, type DecideOptions, type RoleTable, type TokenCheck } from './decision.js';
 export type { SecurityEvent, SecurityEventKind, SecuritySeverity, SecurityEventSink } from './events.js';
 export { ignoreSecurityEvents, fanOutSecurityEvents, limitSecurityEvents } from './events.js';
-export { coalesceSecurityEvents, COALESCED_KINDS, type CoalesceOptions } from './coalesce-events.js';
-export * from './policy/index.js';
+export { coalesceSecurityEvents, type CoalesceOptions } from './coalesce-events.js';
+export { Policy, PUBLIC_PERMISSIONS, ADMIN_ROLE, type PolicyInfo, type Subject, type Explanation } from './policy/policy.js';
+export { PolicyStore, type PolicyStoreOptions } from './policy/store.js';
+export { parsePolicyText, MAX_POLICY_BYTES } from './policy/parse.js';
+export type { PolicyDocument, RoleDefinition, Binding, TrustedIssuer } from './policy/schema.js';
+export { ChannelAcl, type ChannelRule, type ChannelSelector, type ChannelSubject } from './policy/channels.js';

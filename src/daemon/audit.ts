@@ -1,6 +1,7 @@
 /** flymed's audit log: opened before listening (refuse to start if it cannot be written), fed by security events. */
 import { dirname, join } from 'node:path';
-import { AuditLog, defaultAuditKeyPath, defaultAuditLogPath } from '../audit/index.js';
+import { defaultAuditKeyPath, defaultAuditLogPath } from '../audit/files.js';
+import { AuditLog } from '../audit/log.js';
 
 export interface DaemonAuditOptions {
   /** `--audit-log`; default /var/lib/flyme/audit.log as root (docs/audit.md). */

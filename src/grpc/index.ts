@@ -1,7 +1,6 @@
-/** Secure gRPC for @grpc/grpc-js (re-exports only). See docs/grpc.md. */
+/** Secure gRPC for @grpc/grpc-js (curated public surface, listed in docs/api.md). See docs/grpc.md. */
 export { createSecureServer, type SecureServerOptions, type SecureGrpcServer } from './server.js';
 export { createLocalServer, type LocalServerOptions, type LocalGrpcServer } from './local-server.js';
-export { InjectingServer, type InjectingOptions } from './injecting.js';
 export { SecureGrpcClientBuilder, clientFiles } from './client.js';
 export { channelCredentials, tokenCallCredentials, sourceFromFiles, type IdentityFiles, type TokenProvider } from './credentials.js';
 export { SourceCertificateProvider } from './certificate-provider.js';

@@ -23,7 +23,7 @@ export { parseSvid, loadSvid, type LoadedSvid } from './svid.js';
 export { TrustBundle, loadTrustBundle, parseTrustBundle, type TrustAnchor, type TrustBundleOptions } from './trust-bundle.js';
 export { writePrivateKeyFile, writePublicFile, type WriteFileOptions } from './files.js';
 export type { X509Certificate } from './x509.js';
-export {
-  filesX509Source, certsDirSource, certsDirFiles, defaultCertsDir, loadX509Files, StaticX509Source, HolderX509Source, checkMaterial,
-  type X509Svid, type X509Material, type BundleSource, type X509Source, type X509Files, type FilesSourceOptions, type MaterialCheck,
-} from './source/index.js';
+export type { X509Svid, X509Material, BundleSource, X509Source } from './source/types.js';
+export type { HolderX509Source, MaterialCheck } from './source/holder.js';
+export { filesX509Source, certsDirSource, certsDirFiles, defaultCertsDir, type X509Files, type FilesSourceOptions } from './source/files.js';
+export { StaticX509Source } from './source/static.js';

@@ -1,6 +1,6 @@
-/** Secure Redis pub/sub (re-exports only). See docs/redis.md. */
+/** Secure Redis pub/sub (curated public surface, listed in docs/api.md). See docs/redis.md. */
 export { SecureRedis, type SecureRedisOptions } from './client.js';
-export { Subscription } from './subscription.js';
+export type { Subscription } from './subscription.js';
 export { sealEnvelope, signerFromPem, EnvelopeVerifier, MessageRejected, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_WINDOW_SECONDS, type Signer, type VerifiedMessage, type EnvelopeBody, type RejectReason } from './envelope.js';
 export { redisAclUsers, redisUsername, aclFileText, redisPasswordHash, type RedisAclUser, type RedisAclPlan } from './redis-acl.js';
 export { writeRedisAcl, type WrittenRedisAcl } from './acl-files.js';

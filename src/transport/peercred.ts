@@ -102,7 +102,7 @@ function findAddonPath(): string | undefined {
 export function loadPeercredAddon(): PeercredAddon {
   if (cachedAddon) return cachedAddon;
   if (cachedLoadError) throw cachedLoadError;
-  const hint = 'run `npm rebuild flyme` (or `npm run build` in a checkout); building needs python3, make and g++';
+  const hint = 'run `npm install-scripts approve flyme && npm rebuild flyme` in your project (or `npm run build` in a checkout); building needs python3, make and g++';
   const path = findAddonPath();
   if (path === undefined) {
     cachedLoadError = flymeError(

@@ -7,8 +7,8 @@ import { realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '../../src/client.js';
 import { StaticX509Source } from '../../src/identity/index.js';
-import { WorkloadApiClient, workloadX509Source, type WireX509Response } from '../../src/spiffe/index.js';
-import { materialFromResponse } from '../../src/spiffe/client.js';
+import { WorkloadApiClient, workloadX509Source } from '../../src/spiffe/index.js';
+import { materialFromResponse, type WireX509Response } from '../../src/spiffe/client.js';
 import { isRoot, startDaemon, tempDir } from '../helpers/daemon.js';
 import { createEntry, startAgent } from '../helpers/agent.js';
 

@@ -7,10 +7,10 @@ import {
   TokenIssuer,
   TokenVerifier,
   certificateThumbprint,
-  firstCertificateDer,
   generateSigningKey,
   type GeneratedKey,
 } from '../../../src/auth/index.js';
+import { firstCertificateDer } from '../../../src/auth/thumbprint.js';
 
 const T0 = new Date('2030-01-01T00:00:00Z');
 const is = (c: string) => (e: unknown) => {
