@@ -41,7 +41,8 @@ const SURFACE: Record<string, string[]> = {
   ],
   './redis': [
     'DEFAULT_MAX_MESSAGE_BYTES', 'DEFAULT_WINDOW_SECONDS', 'EnvelopeVerifier', 'MessageRejected', 'SecureRedis',
-    'SecureRedisClientBuilder', 'envelopeTokenRoles', 'redisAclRules', 'sealEnvelope', 'signerFromPem',
+    'SecureRedisClientBuilder', 'envelopeTokenRoles', 'loadRedisCredentials', 'redisAclUsers', 'sealEnvelope', 'signerFromPem',
+    'writeRedisAcl',
   ],
   './spiffe': [
     'ENDPOINT_ENV', 'JWT_SVID_ALGORITHMS', 'JwtBundleSet', 'StaticJwtSource', 'WorkloadApiClient', 'WorkloadX509Source',

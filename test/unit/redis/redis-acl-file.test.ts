@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Policy } from '../../../src/auth/policy/policy.js';
 import { FlyMeError } from '../../../src/errors.js';
-import { aclFileText, redisAclUsers, redisUsername, writeRedisAcl } from '../../../src/redis/index.js';
+import { aclFileText, redisAclUsers, redisUsername } from '../../../src/redis/redis-acl.js';
+import { writeRedisAcl } from '../../../src/redis/index.js';
 
 const policy = (channels: string, bindings = '') => Policy.parse(`roles:
   auditor: { methods: [ping] }
