@@ -35,6 +35,7 @@ export function buildRows(s: Samples): Row[] {
     row('JWT verify/s (ES256), 16 in flight', 'raw crypto verify', m('micro.rawVerify'), m('micro.flymeVerify16')),
     row('JWT sign/s (ES256)', 'raw crypto sign', m('micro.rawSign'), m('micro.flymeSign')),
     row('Redis pub/sub messages/s end to end, signed + verified', 'unsigned publish', m('redis-plain.pubsub'), m('redis-signed.pubsub')),
+    row('Redis Cluster sharded pub/sub messages/s end to end, signed + verified', 'unsigned SPUBLISH', m('cluster-plain.pubsub'), m('cluster-signed.pubsub')),
     row('X.509-SVIDs issued/s (P-256, with key generation)', '—', 1, m('micro.certs')),
   ];
 }

@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- --quick|--smoke] [--json]`: FlyMe side by side with hand-written baselines
+ * `npm run bench [-- --quick|--smoke] [--json] [--only CASES]`: FlyMe side by side with hand-written baselines
  * (node:net, node:tls mTLS 1.3) and grpc-js, interleaved (A B A B ...), processes pinned with taskset
  * (server CPU 0; sequential clients CPU 0; concurrent clients CPU 1), medians after a discarded warm-up.
  * Writes bench/results/latest.{json,md}. `--smoke` is a seconds-long run for the test suite (shape only).
+ * `--only rpc,handshakes,rss,cli,redis,redis-cluster,micro` runs some cases (printed, not written to results/).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -12,12 +13,16 @@ import { fileURLToPath } from 'node:url';
 import { makeBenchCerts } from './certs.js';
 import { micro } from './micro.js';
 import { haveRedis, startBenchRedis } from './redis.js';
+import { startRedisCluster } from '../test/helpers/redis-cluster.js';
 import { buildRows, toMarkdown, type Samples } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const smoke = process.argv.includes('--smoke');
 const quick = smoke || process.argv.includes('--quick');
 const jsonOnly = process.argv.includes('--json');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : undefined;
+const want = (name: string) => !only || only.includes(name);
 const C = smoke
   ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, cli: 1, microMs: 20, pubsub: 200 }
   : quick
@@ -56,7 +61,7 @@ const s: Samples = {};
 const push = (k: string, v: number) => { (s[k] ??= []).push(v); };
 // Round 0 is a discarded warm-up (not in --smoke, which only checks that everything runs).
 for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
-  for (const kind of kinds) {
+  for (const kind of want('rpc') ? kinds : []) {
     await withServer(kind, async (path) => {
       const seq = await client(0, kind, path, 'seq', kind.endsWith('grpc') ? C.seqGrpc : C.seq);
       const inf = await client(1, kind, path, 'inflight', C.inflightMs);
@@ -67,7 +72,7 @@ for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
       push(`${kind}.inflight`, inf.rate);
     });
   }
-  for (const kind of ['tls', 'flyme-tls']) {
+  for (const kind of want('handshakes') ? ['tls', 'flyme-tls'] : []) {
     await withServer(kind, async (path) => {
       const full = await client(0, kind, path, 'connect-full', C.connectMs);
       const resumed = await client(0, kind, path, 'connect-resumed', C.connectMs);
@@ -77,7 +82,7 @@ for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
     });
   }
 }
-for (const kind of ['net', 'flyme-unix', 'tls', 'flyme-tls']) {
+for (const kind of want('rss') ? ['net', 'flyme-unix', 'tls', 'flyme-tls'] : []) {
   await withServer(kind, async (path, pid) => {
     const settled = async () => { process.kill(pid, 'SIGUSR2'); await new Promise((res) => setTimeout(res, 300)); return rssKb(pid); };
     const before = await settled();
@@ -86,7 +91,7 @@ for (const kind of ['net', 'flyme-unix', 'tls', 'flyme-tls']) {
     proc.kill('SIGKILL');
   });
 }
-await withServer('flyme-unix', async (path) => {
+if (want('cli')) await withServer('flyme-unix', async (path) => {
   const flyme = join(here, '../src/cli/flyme.js');
   const wall = (args: string[]) => { const t = performance.now(); const r = spawnSync(process.execPath, args); if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`); return performance.now() - t; };
   for (let i = 0; i <= C.cli; i++) {
@@ -97,7 +102,7 @@ await withServer('flyme-unix', async (path) => {
     push('cli.coldMs', cli);
   }
 });
-if (haveRedis) {
+if (haveRedis && want('redis')) {
   const redis = await startBenchRedis(certs, haveTaskset ? ['taskset', '-c', '0'] : []);
   try {
     for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
@@ -110,23 +115,42 @@ if (haveRedis) {
     redis.stop();
   }
 }
-const m = await micro(C.microMs);
-for (const [k, v] of Object.entries(m)) push(`micro.${k}`, v);
+if (haveRedis && want('redis-cluster')) {
+  // 3 masters + 3 replicas on CPU 0 (like the single redis-server), the publishing/subscribing client on CPU 1.
+  const dir = mkdtempSync(join(tmpdir(), 'flyme-bench-cluster-'));
+  const tls = (name: string) => ({ cert: join(certs, `${name}.pem`), key: join(certs, `${name}.key.pem`), ca: join(certs, 'root-ca.pem') });
+  const cluster = await startRedisCluster(dir, tls('redis'), tls('client'), { wrap: haveTaskset ? ['taskset', '-c', '0'] : [] });
+  try {
+    for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
+      for (const kind of ['cluster-plain', 'cluster-signed']) {
+        const x = await client(1, kind, cluster.urls.join(','), 'pubsub', C.pubsub);
+        if (r > 0) push(`${kind}.pubsub`, x.rate);
+      }
+    }
+  } finally {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+if (want('micro')) {
+  const m = await micro(C.microMs);
+  for (const [k, v] of Object.entries(m)) push(`micro.${k}`, v);
+}
 rmSync(certs, { recursive: true, force: true });
 
 const result = {
   date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown',
-  pinned: haveTaskset, mode: smoke ? 'smoke' : quick ? 'quick' : 'full', config: C, payloadBytes: 64,
+  pinned: haveTaskset, mode: (smoke ? 'smoke' : quick ? 'quick' : 'full') + (only ? ` (only ${only.join(',')})` : ''), config: C, payloadBytes: 64,
   baselines: {
     net: 'node:net NDJSON JSON-RPC over a Unix socket, hand-written (bench/server.ts, bench/client.ts)',
     tls: 'the same over node:tls, mutual TLS 1.3',
     grpc: '@grpc/grpc-js unary call, mutual TLS over a Unix socket, JSON serialisers',
   },
-  rows: buildRows(s),
+  rows: buildRows(s).filter((row) => !only || !Number.isNaN(row.flyme)), // --only: the rows of the cases that ran
   samples: s,
 };
 const md = toMarkdown(result);
-if (!smoke) {
+if (!smoke && !only) {
   mkdirSync(join(here, '../../bench/results'), { recursive: true });
   writeFileSync(join(here, '../../bench/results/latest.json'), JSON.stringify(result, null, 2) + '\n');
   writeFileSync(join(here, '../../bench/results/latest.md'), md);

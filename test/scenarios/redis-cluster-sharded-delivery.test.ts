@@ -30,7 +30,11 @@ test('signed sharded pub/sub across three shards of a TLS Redis Cluster', { skip
     const subs = await Promise.all(channels.map((c) => watcher.subscribe(c.channel)));
     // Another subscriber object: one object's replay cache would refuse the second copy of a message that
     // matches both its exact and its pattern subscription.
-    const watcher2 = await SecureRedis.connect({ url: cluster.urls[5]!, cluster: {}, certsDir: dir, name: 'watcher', acl, serverId: `spiffe://${TD}/redis` });
+    // It reaches the announced nodes (127.0.0.1:port) through nodeAddressMap as localhost:port: the SPIFFE ID is
+    // checked, not the name.
+    const mapped = new Set<string>();
+    const nodeAddressMap = (address: string) => { mapped.add(address); return { host: 'localhost', port: Number(address.split(':')[1]) }; };
+    const watcher2 = await SecureRedis.connect({ url: cluster.urls[5]!, cluster: { nodeAddressMap }, certsDir: dir, name: 'watcher', acl, serverId: `spiffe://${TD}/redis` });
     open.push(watcher2);
     const pattern = await watcher2.subscribe('orders.*');
 
@@ -53,6 +57,7 @@ test('signed sharded pub/sub across three shards of a TLS Redis Cluster', { skip
     assert.equal((await subs[0]!.next(5000))?.payload, 'to everyone');
     assert.equal(await subs[0]!.next(300), undefined, 'no second copy');
     assert.deepEqual([watcher.stats.rejected, watcher2.stats.rejected], [{}, {}]);
+    assert.ok([...mapped].every((a) => /^127\.0\.0\.1:\d+$/.test(a)) && mapped.size > 0, `announced addresses mapped: ${[...mapped].join(', ')}`);
   } finally {
     for (const r of open) await r.close();
     await fx.close();
