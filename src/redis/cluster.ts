@@ -76,6 +76,7 @@ export async function connectCluster(seeds: string[], socket: Record<string, unk
   cluster.on('node-error', () => { /* a node's connection: reconnects */ });
   cluster.on('sharded-channel-moved-error', () => { /* the next topology refresh resubscribes */ });
   let closed = false;
+  takeOverResubscription(cluster, () => closed);
   try {
     await cluster.connect();
   } catch (e) {
@@ -118,4 +119,36 @@ export async function connectCluster(seeds: string[], socket: Record<string, unk
       await cluster.close();
     },
   };
+}
+
+/** node-redis's internal event: the listeners of a node that left the topology, to subscribe elsewhere. */
+const RESUBSCRIBE = '__resubscribeListeners';
+type Listeners = Map<string, { strings: Set<RawListener> }>;
+
+/**
+ * node-redis re-issues those subscriptions without awaiting them, so a failure there (the new master not
+ * reachable yet) would be an unhandled rejection that ends the process. Re-issue them here instead, retrying
+ * every 200 ms until they succeed or the link is closed. (Only when node-redis has exactly its own handler,
+ * as in @redis/client 6; otherwise its behaviour is left as it is.)
+ */
+function takeOverResubscription(cluster: RedisClusterType, closed: () => boolean): void {
+  if (cluster.listenerCount(RESUBSCRIBE) !== 1) return;
+  cluster.removeAllListeners(RESUBSCRIBE);
+  const again = (subscribe: () => Promise<unknown>) => {
+    void (async () => {
+      while (!closed()) {
+        try {
+          await subscribe();
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    })();
+  };
+  cluster.on(RESUBSCRIBE, (all: { CHANNELS?: Listeners; PATTERNS?: Listeners; SHARDED?: Listeners }) => {
+    for (const [channel, { strings }] of all.CHANNELS ?? []) for (const l of strings) again(() => cluster.subscribe(channel, l));
+    for (const [pattern, { strings }] of all.PATTERNS ?? []) for (const l of strings) again(() => cluster.pSubscribe(pattern, l));
+    for (const [channel, { strings }] of all.SHARDED ?? []) for (const l of strings) again(() => cluster.sSubscribe(channel, l));
+  });
 }
