@@ -122,7 +122,7 @@ export class SecureRedis {
     let link: PubSubLink;
     if (o.cluster) {
       try {
-        link = await connectCluster(seeds, socket, o.cluster);
+        link = await connectCluster(seeds, { socket }, o.cluster);
       } catch (e) {
         if (!o.source) source.close();
         throw flymeError('FLYME_UNREACHABLE', `cannot reach the Redis Cluster through ${seeds.map((s) => new URL(s).host).join(', ')}: ${(e as Error).message}`);

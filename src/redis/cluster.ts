@@ -61,13 +61,14 @@ function clusterBackoff(retries: number): number {
 }
 
 /**
- * Connect to the cluster through `seeds` with `socket` (node-redis socket options: TLS, authorizer) for every
- * node. Throws node-redis's error when no seed answers.
+ * Connect to the cluster through `seeds`. `node` holds the node-redis client options every node connection
+ * gets, as a single server's client would (`socket`: TLS, the authorizer; credentials, if any). Throws
+ * node-redis's error when no seed answers.
  */
-export async function connectCluster(seeds: string[], socket: Record<string, unknown>, o: ClusterOptions): Promise<PubSubLink> {
+export async function connectCluster(seeds: string[], node: { socket: Record<string, unknown> } & Record<string, unknown>, o: ClusterOptions): Promise<PubSubLink> {
   const cluster = createCluster({
     rootNodes: seeds.map((url) => ({ url })),
-    defaults: { socket: { ...socket, reconnectStrategy: clusterBackoff }, disableOfflineQueue: true },
+    defaults: { ...node, socket: { ...node.socket, reconnectStrategy: clusterBackoff }, disableOfflineQueue: true },
     ...(o.nodeAddressMap ? { nodeAddressMap: o.nodeAddressMap } : {}),
     minimizeConnections: true, // connect to a master when a channel of its slots is used
     topologyRefreshOnReconnectionAttemptStrategy: 500,
