@@ -170,7 +170,7 @@ if (mode === 'seq' || mode === 'inflight') {
   out({ rate: n / ((Date.now() - t0) / 1000) });
 } else if (mode === 'pubsub') {
   const { pubsubRate } = await import('./redis.js');
-  out({ rate: await pubsubRate(kind as 'redis-plain' | 'redis-signed', path, certs, Number(arg)) });
+  out({ rate: await pubsubRate(kind as import('./redis.js').PubSubKind, path, certs, Number(arg)) });
 } else if (mode === 'idle') {
   const n = Number(arg);
   const held: Conn[] = [];

@@ -1,9 +1,12 @@
-/** The Redis case: a private TLS-only redis-server on loopback, and end-to-end pub/sub rates. */
+/**
+ * The Redis cases: a private TLS-only redis-server on loopback (or a 3+3 TLS Redis Cluster, test/helpers/redis-cluster.ts),
+ * and end-to-end pub/sub rates; on the cluster, sharded pub/sub (SPUBLISH/SSUBSCRIBE) on one channel.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createClient } from '@redis/client';
+import { createClient, createCluster } from '@redis/client';
 import { ChannelAcl } from '../src/auth/policy/index.js';
 import { SecureRedis } from '../src/redis/index.js';
 
@@ -22,8 +25,13 @@ export async function startBenchRedis(certs: string, cpu: string[]): Promise<{ u
   return { url: `rediss://localhost:${port}`, stop: () => p.kill('SIGKILL') };
 }
 
-/** Publish `n` 64-byte messages (32 in flight) and wait until the subscriber has them all: messages/s end to end. */
-export async function pubsubRate(kind: 'redis-plain' | 'redis-signed', url: string, certs: string, n: number): Promise<number> {
+export type PubSubKind = 'redis-plain' | 'redis-signed' | 'cluster-plain' | 'cluster-signed';
+
+/**
+ * Publish `n` 64-byte messages (32 in flight) and wait until the subscriber has them all: messages/s end to end.
+ * For the cluster kinds, `url` is the comma-separated seed URLs.
+ */
+export async function pubsubRate(kind: PubSubKind, url: string, certs: string, n: number): Promise<number> {
   const payload = 'x'.repeat(64);
   let received = 0;
   let publish: () => Promise<unknown>;
@@ -39,9 +47,19 @@ export async function pubsubRate(kind: 'redis-plain' | 'redis-signed', url: stri
     await sub.subscribe('bench', count);
     publish = () => pub.publish('bench', payload);
     close = async () => { await sub.close(); await pub.close(); };
+  } else if (kind === 'cluster-plain') {
+    const c = createCluster({
+      rootNodes: url.split(',').map((u) => ({ url: u })),
+      defaults: { socket: { tls: true, ca: readFileSync(join(certs, 'root-ca.pem')), cert: readFileSync(join(certs, 'client.pem')), key: readFileSync(join(certs, 'client.key.pem')), checkServerIdentity: () => undefined } },
+    });
+    await c.connect();
+    await c.sSubscribe('bench', count);
+    publish = () => c.sPublish('bench', payload);
+    close = () => c.close();
   } else {
     const acl = new ChannelAcl([{ channel: 'bench', publish: [{ spiffeId: 'spiffe://bench.local/client' }], subscribe: [{ spiffeId: 'spiffe://bench.local/client' }] }]);
-    const r = await SecureRedis.connect({ url, certsDir: certs, acl, serverId: 'spiffe://bench.local/redis', maxQueued: n + 10 });
+    const [first, ...seeds] = url.split(',');
+    const r = await SecureRedis.connect({ url: first!, ...(kind === 'cluster-signed' ? { cluster: { seeds } } : {}), certsDir: certs, acl, serverId: 'spiffe://bench.local/redis', maxQueued: n + 10 });
     const sub = await r.subscribe('bench');
     void (async () => { for await (const _m of sub) count(); })();
     publish = () => r.publish('bench', payload);

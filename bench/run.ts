@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- --quick|--smoke] [--cpu] [--json]`: FlyMe side by side with hand-written baselines
+ * `npm run bench [-- --quick|--smoke] [--cpu] [--only CASES] [--json]`: FlyMe side by side with hand-written baselines
  * (node:net, node:tls mTLS 1.3) and grpc-js, interleaved (A B A B ...), processes pinned with taskset
  * (server CPU 0; sequential clients CPU 0; concurrent clients CPU 1), medians after a discarded warm-up.
  * Writes bench/results/latest.{json,md} and the generated parts of docs/performance.md and README.md (full run);
- * `--quick` and `--cpu` (CPU per call, one-CPU throughput, connections curve only) write bench/results/<mode>.*;
+ * `--quick` writes bench/results/quick.*; `--only cpu,rpc,handshakes,rss,cli,redis,redis-cluster,micro` runs some cases
+ * and `--cpu` is `--only cpu` (CPU per call, one-CPU throughput, connections curve): printed, not written.
  * `--smoke` (about a minute, tiny sizes) only proves every case runs and every figure is plausible.
  * Exits 3 when a figure cannot be right (see report.ts invalidReason).
  */
@@ -17,12 +18,15 @@ import { micro } from './micro.js';
 import { haveRedis, startBenchRedis } from './redis.js';
 import { buildRows, toMarkdown, type Samples } from './report.js';
 import { writeGeneratedDocs } from './docs.js';
+import { startRedisCluster } from '../test/helpers/redis-cluster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const smoke = process.argv.includes('--smoke');
 const quick = smoke || process.argv.includes('--quick');
 const jsonOnly = process.argv.includes('--json');
-const cpuOnly = process.argv.includes('--cpu');
+const onlyAt = process.argv.indexOf('--only');
+const only = process.argv.includes('--cpu') ? ['cpu'] : onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : undefined;
+const want = (name: string) => !only || only.includes(name);
 const C = smoke
   ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
@@ -67,7 +71,7 @@ const load = async (cpu: number, kind: string, path: string, pid: number, conns:
 // flight; and the connections curve (1 ... 512 connections x 32 in flight) for unix://. CPU time is read from
 // the kernel for each process (client: process.cpuUsage, server: /proc/PID/schedstat), so it does not swing
 // with wall-clock noise the way calls/s does.
-for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
+for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
   for (const kind of ['net', 'flyme-unix', 'tls', 'flyme-tls']) {
     await withServer(kind, async (path, pid) => {
       const own = await load(1, kind, path, pid, 1);
@@ -95,10 +99,10 @@ for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
     }
   }
 }
-if (!cpuOnly) {
+{
   // Round 0 is a discarded warm-up (not in --smoke, which only checks that everything runs).
   for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
-    for (const kind of kinds) {
+    for (const kind of want('rpc') ? kinds : []) {
       await withServer(kind, async (path) => {
         const seq = await client(0, kind, path, 'seq', kind.endsWith('grpc') ? C.seqGrpc : C.seq);
         const inf = await client(1, kind, path, 'inflight', C.inflightMs);
@@ -109,7 +113,7 @@ if (!cpuOnly) {
         push(`${kind}.inflight`, inf.rate);
       });
     }
-    for (const kind of ['tls', 'flyme-tls']) {
+    for (const kind of want('handshakes') ? ['tls', 'flyme-tls'] : []) {
       await withServer(kind, async (path) => {
         const full = await client(0, kind, path, 'connect-full', C.connectMs);
         const resumed = await client(0, kind, path, 'connect-resumed', C.connectMs);
@@ -119,7 +123,7 @@ if (!cpuOnly) {
       });
     }
   }
-  for (const kind of ['net', 'flyme-unix', 'tls', 'flyme-tls']) {
+  for (const kind of want('rss') ? ['net', 'flyme-unix', 'tls', 'flyme-tls'] : []) {
     await withServer(kind, async (path, pid) => {
       const settled = async () => { process.kill(pid, 'SIGUSR2'); await new Promise((res) => setTimeout(res, 300)); return rssKb(pid); };
       const hold = () => run(pin(1, [join(here, 'client.js'), kind, path, certs, 'idle', String(C.idle)]), 'held');
@@ -133,7 +137,7 @@ if (!cpuOnly) {
       proc.kill('SIGKILL');
     });
   }
-  await withServer('flyme-unix', async (path) => {
+  if (want('cli')) await withServer('flyme-unix', async (path) => {
     const flyme = join(here, '../src/cli/flyme.js');
     const wall = (args: string[]) => { const t = performance.now(); const r = spawnSync(process.execPath, args); if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`); return performance.now() - t; };
     for (let i = 0; i <= C.cli; i++) {
@@ -144,7 +148,7 @@ if (!cpuOnly) {
       push('cli.coldMs', cli);
     }
   });
-  if (haveRedis) {
+  if (haveRedis && want('redis')) {
     const redis = await startBenchRedis(certs, haveTaskset ? ['taskset', '-c', '0'] : []);
     try {
       for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
@@ -157,14 +161,33 @@ if (!cpuOnly) {
       redis.stop();
     }
   }
-  const m = await micro(C.microMs);
-  for (const [k, v] of Object.entries(m)) push(`micro.${k}`, v);
+  if (haveRedis && want('redis-cluster')) {
+    // 3 masters + 3 replicas on CPU 0 (like the single redis-server), the publishing/subscribing client on CPU 1.
+    const dir = mkdtempSync(join(tmpdir(), 'flyme-bench-cluster-'));
+    const tls = (name: string) => ({ cert: join(certs, `${name}.pem`), key: join(certs, `${name}.key.pem`), ca: join(certs, 'root-ca.pem') });
+    const cluster = await startRedisCluster(dir, tls('redis'), tls('client'), { wrap: haveTaskset ? ['taskset', '-c', '0'] : [] });
+    try {
+      for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
+        for (const kind of ['cluster-plain', 'cluster-signed']) {
+          const x = await client(1, kind, cluster.urls.join(','), 'pubsub', C.pubsub);
+          if (r > 0) push(`${kind}.pubsub`, x.rate);
+        }
+      }
+    } finally {
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (want('micro')) {
+    const m = await micro(C.microMs);
+    for (const [k, v] of Object.entries(m)) push(`micro.${k}`, v);
+  }
 }
 rmSync(certs, { recursive: true, force: true });
 
 const result = {
   date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown',
-  pinned: haveTaskset, mode: smoke ? 'smoke' : quick ? 'quick' : 'full', config: C, payloadBytes: 64,
+  pinned: haveTaskset, mode: (smoke ? 'smoke' : quick ? 'quick' : 'full') + (only ? ` (only ${only.join(',')})` : ''), config: C, payloadBytes: 64,
   baselines: {
     net: 'node:net NDJSON JSON-RPC over a Unix socket, hand-written (bench/server.ts, bench/client.ts)',
     tls: 'the same over node:tls, mutual TLS 1.3',
@@ -174,10 +197,10 @@ const result = {
   samples: s,
 };
 const md = toMarkdown(result);
-if (!smoke) {
-  // Every mode but --smoke keeps its figures; only a full run (every case, 5 repeats) rewrites the generated parts
-  // of docs/performance.md and README.md: those are never edited by hand.
-  const name = result.mode === 'full' && !cpuOnly ? 'latest' : `${cpuOnly ? 'cpu-' : ''}${result.mode}`;
+if (!smoke && !only) {
+  // Only a full run (every case, 5 repeats) rewrites the generated parts of docs/performance.md and README.md:
+  // those are never edited by hand.
+  const name = result.mode === 'full' ? 'latest' : result.mode;
   mkdirSync(join(here, '../../bench/results'), { recursive: true });
   writeFileSync(join(here, `../../bench/results/${name}.json`), JSON.stringify(result, null, 2) + '\n');
   writeFileSync(join(here, `../../bench/results/${name}.md`), md);

@@ -11,13 +11,14 @@ const DEFAULT_REDIS = 'rediss://127.0.0.1:6380';
 /** The program's global options these commands use (`--certs`, `--json`). */
 export interface RedisGlobals { certs?: string | undefined; json: boolean }
 
-interface Common { redis: string; name: string; policy: string; serverId?: string; redisCredentials?: string; allowInsecure?: true }
+interface Common { redis?: string[]; cluster?: true; name: string; policy: string; serverId?: string; redisCredentials?: string; allowInsecure?: true }
 
 /** The options pub and sub share (applied before their own arguments are typed). */
 function common(name: string) {
   return new Command(name)
     // --certs DIR (with NAME.pem, NAME.key.pem, root-ca.pem) and --json are flyme's global options
-    .option('--redis <url>', `Redis URL, rediss:// (env FLYME_REDIS, default ${DEFAULT_REDIS})`, process.env.FLYME_REDIS ?? DEFAULT_REDIS)
+    .option('--redis <url>', `Redis URL, rediss:// (env FLYME_REDIS, default ${DEFAULT_REDIS}); with --cluster, a seed node (repeat for several)`, (v: string, seen: string[] | undefined) => [...(seen ?? []), v])
+    .option('--cluster', 'a Redis Cluster: exact channels use sharded pub/sub (SPUBLISH/SSUBSCRIBE), patterns cluster-wide PUBLISH/PSUBSCRIBE')
     .option('--name <name>', 'identity file name in the certs dir', 'client')
     .option('--policy <file>', `policy file whose channels section is the ACL (default ${DEFAULT_POLICY})`, DEFAULT_POLICY)
     .option('--server-id <id>', "the Redis server's SPIFFE ID (default: any ID of your trust domain)")
@@ -25,10 +26,17 @@ function common(name: string) {
     .option('--allow-insecure', 'permit redis:// (plain text, no certificate)');
 }
 
+/** Usage errors found after parsing: commander's message and exit code 2. */
+function usage(cmd: { error(message: string, o: { exitCode: number }): never }, o: Common & { broadcast?: true }): void {
+  if ((o.redis?.length ?? 0) > 1 && !o.cluster) cmd.error('error: several --redis URLs are the seeds of a Redis Cluster: add --cluster', { exitCode: 2 });
+  if (o.broadcast && !o.cluster) cmd.error('error: --broadcast applies to a Redis Cluster (--cluster); one redis-server always broadcasts', { exitCode: 2 });
+}
+
 async function open(o: Common, g: RedisGlobals): Promise<SecureRedis> {
+  const urls = o.redis?.length ? o.redis : [process.env.FLYME_REDIS ?? DEFAULT_REDIS];
   const policy = Policy.load(o.policy);
   return SecureRedis.connect({
-    url: o.redis, certsDir: g.certs ?? defaultCertsDir(), name: o.name, policy,
+    url: urls[0]!, ...(o.cluster ? { cluster: { seeds: urls.slice(1) } } : {}), certsDir: g.certs ?? defaultCertsDir(), name: o.name, policy,
     ...(o.serverId ? { serverId: o.serverId } : {}),
     ...(o.redisCredentials ? { credentials: o.redisCredentials } : {}),
     ...(o.allowInsecure ? { allowInsecure: true } : {}),
@@ -42,10 +50,12 @@ export function pubCommand(globals: () => RedisGlobals) {
     .argument('<channel>')
     .argument('<message>')
     .option('--content-type <type>', 'content type recorded in the envelope', 'text/plain')
-    .action(async (channel, message, o) => {
+    .option('--broadcast', 'with --cluster: classic PUBLISH to every node, which pattern subscribers receive (default: SPUBLISH to the channel\'s shard)')
+    .action(async function (channel, message, o) {
+      usage(this, o as Common & { broadcast?: true });
       const r = await open(o as Common, globals());
       try {
-        const n = await r.publish(channel, message, { contentType: o.contentType });
+        const n = await r.publish(channel, message, { contentType: o.contentType, ...(o.broadcast ? { broadcast: true } : {}) });
         process.stderr.write(`published to ${channel} as ${r.spiffeId} (${n} receivers)\n`);
       } finally {
         await r.close();
@@ -57,7 +67,8 @@ export function subCommand(globals: () => RedisGlobals) {
   return common('sub')
     .description('subscribe to channels or patterns; print verified messages on stdout and rejected ones on stderr, until Ctrl-C')
     .argument('<channels...>')
-    .action(async (channels, o) => {
+    .action(async function (channels, o) {
+      usage(this, o as Common);
       const r = await open(o as Common, globals());
       const subs = await Promise.all(channels.map((c) => r.subscribe(c)));
       process.stderr.write(`subscribed to ${channels.join(', ')} as ${r.spiffeId}\n`);

@@ -1,6 +1,6 @@
 /**
  * The IntelliRouter-style builder: `.withTls(certsDir)`, `.withCredentials(file)`, `.withJwt(issuer, subject, roles)`, `.withAcl(acl)`,
- * `.build(url)`: a thin convenience over `SecureRedis.connect`.
+ * `.withCluster(seeds)`, `.build(url)`: a thin convenience over `SecureRedis.connect`.
  */
 import type { TokenIssuer } from '../auth/jwt/issuer.js';
 import type { ChannelAcl } from '../auth/policy/channels.js';
@@ -10,6 +10,7 @@ import { flymeError } from '../errors.js';
 import type { X509Source } from '../identity/source/types.js';
 import { SecureRedis, type SecureRedisOptions } from './client.js';
 import type { RedisCredentials } from './credentials.js';
+import type { ClusterOptions } from './cluster.js';
 
 export class SecureRedisClientBuilder {
   #o: Partial<SecureRedisOptions> = {};
@@ -48,15 +49,25 @@ export class SecureRedisClientBuilder {
     return this;
   }
 
+  /** A Redis Cluster reached through these seed nodes (`rediss://host:port`); `build()` then needs no URL. */
+  withCluster(seeds: readonly string[], o: Omit<ClusterOptions, 'seeds'> = {}): this {
+    if (seeds.length === 0) throw flymeError('FLYME_INVALID_CONFIG', 'withCluster needs at least one seed URL (rediss://host:port)');
+    this.#o.cluster = { ...o, seeds: [...seeds] };
+    return this;
+  }
+
   withEvents(events: SecurityEventSink): this {
     this.#o.events = events;
     return this;
   }
 
-  async build(url: string): Promise<SecureRedis> {
-    const { certsDir, source, acl, policy } = this.#o;
+  /** Connect to `url`, or, after withCluster, to the cluster (`url`, if given, is one more seed). */
+  async build(url?: string): Promise<SecureRedis> {
+    const { certsDir, source, acl, policy, cluster } = this.#o;
     if (!certsDir && !source) throw flymeError('FLYME_INVALID_CONFIG', 'call withTls(certsDir or source) first: FlyMe Redis clients always present a certificate');
     if (!acl && !policy) throw flymeError('FLYME_INVALID_CONFIG', 'call withPolicy(policy) or withAcl(acl) first (e.g. Policy.load(file))');
+    if (cluster) return SecureRedis.connect({ ...this.#o, url: url ?? cluster.seeds![0]! }); // seeds are deduplicated
+    if (url === undefined) throw flymeError('FLYME_INVALID_CONFIG', 'build(url) needs the Redis URL (or call withCluster(seeds) first)');
     return SecureRedis.connect({ ...this.#o, url });
   }
 }

@@ -21,6 +21,8 @@ import { policyGetter, type Policy } from '../auth/policy/policy.js';
 import { EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
 import { Subscription } from './subscription.js';
 import { givesUpBeforeReady, isRedisAuthError, redisLoginError, redisLoginOptions, type RedisCredentials } from './credentials.js';
+import { nodeLink, type PubSubLink, type RawListener } from './link.js';
+import { clusterSeeds, connectCluster, type ClusterOptions } from './cluster.js';
 
 /** A node-redis failure as a FlyMeError (the library's own error classes never reach FlyMe's users). */
 function redisError(what: string, e: unknown): FlyMeError {
@@ -46,8 +48,10 @@ function channelAccess(o: Pick<SecureRedisOptions, 'acl' | 'policy'>): ChannelAc
 }
 
 export interface SecureRedisOptions {
-  /** `rediss://host:port` (`redis://` only with allowInsecure). */
+  /** `rediss://host:port` (`redis://` only with allowInsecure); with `cluster`, the first seed node. */
   url: string;
+  /** A Redis Cluster (sharded pub/sub for exact channels; see cluster.ts and docs/redis.md). */
+  cluster?: ClusterOptions;
   /** The workload's identity: an X509Source (e.g. the Workload API); rotation reaches reconnects and signatures … */
   source?: X509Source;
   /** … or a `flyme certs` directory; the identity `name` (default `client`): NAME.pem, NAME.key.pem, root-ca.pem. */
@@ -86,11 +90,10 @@ export interface SecureRedisOptions {
 export class SecureRedis {
   readonly stats = { published: 0, delivered: 0, rejected: {} as Record<string, number> };
   readonly #subs = new Set<Subscription>();
-  #subscriber: RedisClientType | undefined;
 
   readonly #signers = new WeakMap<X509Svid, Signer>();
 
-  private constructor(private readonly o: SecureRedisOptions, readonly source: X509Source, private readonly ownsSource: boolean, private readonly client: RedisClientType, private readonly verifier: EnvelopeVerifier, private readonly access: ChannelAccess) {}
+  private constructor(private readonly o: SecureRedisOptions, readonly source: X509Source, private readonly ownsSource: boolean, private readonly link: PubSubLink, private readonly verifier: EnvelopeVerifier, private readonly access: ChannelAccess) {}
 
   /** The signer of the SVID in force (a rotation brings a new key and x5c for the next message). */
   get #signer(): Signer {
@@ -108,6 +111,7 @@ export class SecureRedis {
     if (!o.source && !o.certsDir) throw flymeError('FLYME_INVALID_CONFIG', 'SecureRedis needs an identity: source or certsDir');
     const access = channelAccess(o); // before anything is opened: a missing ACL is a configuration error
     const login = redisLoginOptions(o.credentials, () => source.svid().spiffeId.toString()); // likewise malformed credentials
+    const seeds = o.cluster ? clusterSeeds(o.url, o.cluster) : [o.url];
     const source = o.source ?? await certsDirSource(o.certsDir!, o.name ?? 'client');
     const td = source.svid().spiffeId.trustDomain;
     const serverAuthorizer = typeof o.serverId === 'function' ? o.serverId : o.serverId ? authorizeId(o.serverId) : authorizeMemberOf(td);
@@ -118,27 +122,39 @@ export class SecureRedis {
     }
     let ready = false;
     const retry = (n: number, cause: unknown): number | false => (!ready && givesUpBeforeReady(cause) ? false : backoff(n)); // false: connect() rejects with the cause
-    const client = createClient({
-      url: o.url,
-      ...login,
-      socket: insecure ? { reconnectStrategy: retry } : {
-        tls: true,
-        secureContext: followingContext(source), minVersion: 'TLSv1.3',
-        // The server proves a SPIFFE ID (URI SAN), checked by an authorizer, not a host name.
-        checkServerIdentity: spiffeServerIdentity(serverAuthorizer),
-        reconnectStrategy: retry,
-      },
-    }) as RedisClientType;
-    client.on('error', () => { /* reconnects; connect() reports the first failure */ });
-    try {
-      await client.connect();
-      ready = true;
-    } catch (e) {
-      try { client.destroy(); } catch { /* already closed */ }
-      if (!o.source) source.close();
-      if (e instanceof FlyMeError) throw e;
-      if (isRedisAuthError(e)) throw redisLoginError(url.host, typeof o.credentials === 'string' ? `the user in ${o.credentials}` : o.credentials?.username, e as Error);
-      throw flymeError('FLYME_UNREACHABLE', `cannot connect to ${url.host}: ${(e as Error).message}`);
+    const socket = insecure ? { reconnectStrategy: retry } : {
+      tls: true as const,
+      secureContext: followingContext(source), minVersion: 'TLSv1.3' as const,
+      // The server proves a SPIFFE ID (URI SAN), checked by an authorizer, not a host name.
+      checkServerIdentity: spiffeServerIdentity(serverAuthorizer),
+      reconnectStrategy: retry,
+    };
+    const loginFailed = (e: unknown): FlyMeError | undefined =>
+      (isRedisAuthError(e) ? redisLoginError(url.host, typeof o.credentials === 'string' ? `the user in ${o.credentials}` : o.credentials?.username, e as Error) : undefined);
+    let link: PubSubLink;
+    if (o.cluster) {
+      try {
+        // The login goes to every node (node defaults), not only to the seeds.
+        link = await connectCluster(seeds, { socket, ...login }, o.cluster);
+        ready = true;
+      } catch (e) {
+        if (!o.source) source.close();
+        if (e instanceof FlyMeError) throw e;
+        throw loginFailed(e) ?? flymeError('FLYME_UNREACHABLE', `cannot reach the Redis Cluster through ${seeds.map((x) => new URL(x).host).join(', ')}: ${(e as Error).message}`);
+      }
+    } else {
+      const client = createClient({ url: o.url, ...login, socket }) as RedisClientType;
+      client.on('error', () => { /* reconnects; connect() reports the first failure */ });
+      try {
+        await client.connect();
+        ready = true;
+      } catch (e) {
+        try { client.destroy(); } catch { /* already closed */ }
+        if (!o.source) source.close();
+        if (e instanceof FlyMeError) throw e;
+        throw loginFailed(e) ?? flymeError('FLYME_UNREACHABLE', `cannot connect to ${url.host}: ${(e as Error).message}`);
+      }
+      link = nodeLink(client);
     }
     const verifier = new EnvelopeVerifier({
       bundle: () => source.bundle(), acl: access.acl, rolesOf: access.rolesOf,
@@ -147,7 +163,7 @@ export class SecureRedis {
       ...(o.tokenRoles ? { tokenRoles: o.tokenRoles } : {}),
     });
     const { credentials: _secret, ...kept } = o; // the password stays in node-redis's credentials closure only
-    return new SecureRedis(kept, source, !o.source, client, verifier, access);
+    return new SecureRedis(kept, source, !o.source, link, verifier, access);
   }
 
   get spiffeId(): string {
@@ -160,14 +176,18 @@ export class SecureRedis {
     return { spiffeId, roles: this.access.rolesOf(spiffeId) };
   }
 
-  /** Sign and publish; resolves with the number of Redis subscribers that received it. */
-  async publish(channel: string, payload: string, o: { contentType?: string } = {}): Promise<number> {
+  /**
+   * Sign and publish; resolves with the number of Redis subscribers that received it. On a cluster, the
+   * message goes to its channel's shard (SPUBLISH), or cluster-wide with `broadcast` (PUBLISH: what pattern
+   * subscribers receive).
+   */
+  async publish(channel: string, payload: string, o: { contentType?: string; broadcast?: boolean } = {}): Promise<number> {
     if (!this.access.acl().canPublish(this.#self, channel) && this.o.jwt === undefined) {
       throw flymeError('FLYME_PERMISSION_DENIED', `${this.spiffeId} may not publish to ${channel} under the channel ACL`, { channel });
     }
     const jwt = typeof this.o.jwt === 'function' ? await this.o.jwt() : this.o.jwt;
-    const env = await sealEnvelope(this.#signer, channel, payload, { ...o, ...(jwt ? { jwt } : {}), ...(this.o.maxMessageBytes ? { maxBytes: this.o.maxMessageBytes } : {}) });
-    const n = await this.client.publish(channel, env).catch((e: unknown) => { throw redisError('publish', e); });
+    const env = await sealEnvelope(this.#signer, channel, payload, { ...(o.contentType ? { contentType: o.contentType } : {}), ...(jwt ? { jwt } : {}), ...(this.o.maxMessageBytes ? { maxBytes: this.o.maxMessageBytes } : {}) });
+    const n = await this.link.publish(channel, env, { broadcast: o.broadcast === true }).catch((e: unknown) => { throw redisError('publish', e); });
     this.stats.published++;
     return n;
   }
@@ -177,14 +197,9 @@ export class SecureRedis {
     if (!this.access.acl().canSubscribe(this.#self, channel)) {
       throw flymeError('FLYME_PERMISSION_DENIED', `${this.spiffeId} may not subscribe to ${channel} under the channel ACL`, { channel });
     }
-    if (!this.#subscriber) {
-      this.#subscriber = this.client.duplicate();
-      this.#subscriber.on('error', () => { /* reconnects and resubscribes */ });
-      await this.#subscriber.connect().catch((e: unknown) => { throw redisError('subscribe', e); });
-    }
-    const sub: Subscription = new Subscription(this.o.maxQueued ?? 1000, (): Promise<void> => this.#unsubscribe(sub, channel));
+    const sub: Subscription = new Subscription(this.o.maxQueued ?? 1000, (): Promise<void> => this.#unsubscribe(sub, channel, listener));
     const events = this.o.events ?? ignoreSecurityEvents;
-    const listener = (raw: string, arrivedOn: string) => {
+    const listener: RawListener = (raw, arrivedOn) => {
       this.verifier.open(raw, arrivedOn).then((m: VerifiedMessage) => {
         this.stats.delivered++;
         sub.push(m);
@@ -195,23 +210,19 @@ export class SecureRedis {
         this.o.onRejected?.(r, arrivedOn);
       });
     };
-    const subscribed = channel.includes('*') ? this.#subscriber.pSubscribe(channel, listener) : this.#subscriber.subscribe(channel, listener);
-    await subscribed.catch((e: unknown) => { throw redisError('subscribe', e); });
+    await this.link.subscribe(channel, listener).catch((e: unknown) => { throw redisError('subscribe', e); });
     this.#subs.add(sub);
     return sub;
   }
 
-  async #unsubscribe(sub: Subscription, channel: string): Promise<void> {
+  async #unsubscribe(sub: Subscription, channel: string, listener: RawListener): Promise<void> {
     this.#subs.delete(sub);
-    if (!this.#subscriber?.isOpen) return;
-    if (channel.includes('*')) await this.#subscriber.pUnsubscribe(channel).catch(() => {});
-    else await this.#subscriber.unsubscribe(channel).catch(() => {});
+    await this.link.unsubscribe(channel, listener).catch(() => {});
   }
 
   async close(): Promise<void> {
     for (const s of this.#subs) s.end();
-    await this.#subscriber?.close().catch(() => {});
-    await this.client.close().catch(() => {});
+    await this.link.close().catch(() => {});
     if (this.ownsSource) this.source.close();
   }
 }

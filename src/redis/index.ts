@@ -6,4 +6,5 @@ export { redisAclUsers, type RedisAclUser, type RedisAclPlan } from './redis-acl
 export { writeRedisAcl, type WrittenRedisAcl } from './acl-files.js';
 export { loadRedisCredentials, type RedisCredentials } from './credentials.js';
 export { SecureRedisClientBuilder } from './builder.js';
+export { DEFAULT_PUBLISH_TIMEOUT_MS, type ClusterOptions, type NodeAddressMap } from './cluster.js';
 export { envelopeTokenRoles } from './token-roles.js';
