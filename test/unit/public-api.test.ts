@@ -40,7 +40,7 @@ const SURFACE: Record<string, string[]> = {
     'clientFiles', 'createLocalServer', 'createSecureServer', 'principalOf', 'sourceFromFiles', 'tokenCallCredentials',
   ],
   './redis': [
-    'DEFAULT_MAX_MESSAGE_BYTES', 'DEFAULT_WINDOW_SECONDS', 'EnvelopeVerifier', 'MessageRejected', 'SecureRedis',
+    'DEFAULT_MAX_MESSAGE_BYTES', 'DEFAULT_PUBLISH_TIMEOUT_MS', 'DEFAULT_WINDOW_SECONDS', 'EnvelopeVerifier', 'MessageRejected', 'SecureRedis',
     'SecureRedisClientBuilder', 'envelopeTokenRoles', 'loadRedisCredentials', 'redisAclUsers', 'sealEnvelope', 'signerFromPem',
     'writeRedisAcl',
   ],
