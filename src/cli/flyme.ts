@@ -111,7 +111,7 @@ program.command('unlock').description('release the kill switch')
   .action(() => rpc('unlock', {}, (r) => (r.wasLockedDown ? `unlocked (was locked down since ${String(r.since)})` : 'not locked down')));
 
 // Subcommands with heavy imports are loaded only when named (option values before them are skipped).
-const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe']);
+const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe', 'registry']);
 const first = process.argv.slice(2).find((a) => LAZY.has(a));
 if (first === 'certs') program.addCommand((await import('./certs.js')).certsCommand());
 else program.command('certs').description('create a FlyMe CA and issue/inspect SPIFFE certificates (flyme certs --help)');
@@ -137,6 +137,8 @@ if (first === 'agent') program.addCommand((await import('./agent.js')).agentComm
 else program.command('agent').description('serve the SPIFFE Workload API on this host, attesting callers by kernel credentials (flyme agent --help)');
 if (first === 'spiffe') program.addCommand((await import('./spiffe.js')).spiffeCommand(() => globals().json));
 else program.command('spiffe').description('fetch this process\'s SVIDs from the Workload API, validate JWT-SVIDs (flyme spiffe --help)');
+if (first === 'registry') program.addCommand((await import('./registry.js')).registryCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket })));
+else program.command('registry').description('run the service registry: names owned by SPIFFE IDs, expiring registrations, DNS (flyme registry --help)');
 if (first === 'explain') program.addCommand((await import('./policy.js')).explainCommand(() => globals().json));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 

@@ -12,7 +12,7 @@ const check = TypeCompiler.Compile(PolicySchema);
 /** Largest policy file accepted (a policy is configuration, not data). */
 export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
-type PathSegment = string | number;
+export type PathSegment = string | number;
 
 function fail(source: string, doc: Document, lines: LineCounter, path: PathSegment[], message: string): never {
   // Walk up to the nearest node the document has (a missing field is reported at its parent).
@@ -29,8 +29,18 @@ function fail(source: string, doc: Document, lines: LineCounter, path: PathSegme
 
 /** Parse and validate a policy file's text. `source` names it in errors. */
 export function parsePolicyText(text: string, source: string): PolicyDocument {
-  if (Buffer.byteLength(text) > MAX_POLICY_BYTES) {
-    throw flymeError('FLYME_INVALID_CONFIG', `${source}: larger than ${MAX_POLICY_BYTES} bytes`, { file: source });
+  return parseCheckedYaml(text, source, check, MAX_POLICY_BYTES, semanticChecks);
+}
+
+/**
+ * YAML (or JSON) text → a value checked against a compiled TypeBox schema, then by `semantic`; every error is
+ * FLYME_INVALID_CONFIG naming `file:line`, the field path and what is wrong. Shared by the policy file and
+ * other configuration files built the same way (the registry's ownership rules).
+ */
+export function parseCheckedYaml<T>(text: string, source: string, checker: { Check(v: unknown): v is T; Errors(v: unknown): { First(): { path: string; message: string; value: unknown } | undefined } },
+  maxBytes: number, semantic?: (value: T, fail: (path: PathSegment[], message: string) => never) => void): T {
+  if (Buffer.byteLength(text) > maxBytes) {
+    throw flymeError('FLYME_INVALID_CONFIG', `${source}: larger than ${maxBytes} bytes`, { file: source });
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
@@ -46,14 +56,13 @@ export function parsePolicyText(text: string, source: string): PolicyDocument {
     // yaml reports an alias without an anchor and an alias blow-up ("billion laughs") only here, as ReferenceError.
     throw flymeError('FLYME_INVALID_CONFIG', `${source}: not valid YAML/JSON: ${(err as Error).message}`, { file: source }, err);
   }
-  if (!check.Check(value)) {
-    const first = check.Errors(value).First()!;
+  if (!checker.Check(value)) {
+    const first = checker.Errors(value).First()!;
     const path = first.path.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
     fail(source, doc, lines, path, schemaMessage(first.message, first.value));
   }
-  const policy = value as PolicyDocument;
-  semanticChecks(policy, (path, message) => fail(source, doc, lines, path, message));
-  return policy;
+  semantic?.(value, (path, message) => fail(source, doc, lines, path, message));
+  return value;
 }
 
 function schemaMessage(message: string, value: unknown): string {
