@@ -15,6 +15,8 @@ const needs = [
   // Redis pub/sub tests run a private TLS-only redis-server; redis-cli publishes the plain-text attack
   { bin: '/usr/bin/redis-server', pkg: 'redis-server' },
   { bin: '/usr/bin/redis-cli', pkg: 'redis-tools' },
+  // the registry's DNS server is queried with a real resolver tool (test/scenarios/mesh-dns-dig)
+  { bin: '/usr/bin/dig', pkg: 'bind9-dnsutils' },
 ];
 const missing = needs.filter((n) => !existsSync(n.bin)).map((n) => n.pkg);
 if (missing.length > 0) {
