@@ -3,7 +3,8 @@
  * (ownership.ts; the caller's SPIFFE ID is given by the transport from the verified peer certificate),
  * expiring after a TTL unless renewed. Every change and every refusal goes to the security event sink (the
  * registry's signed audit log); the state is written atomically (0600) after every change, before it is
- * acknowledged, and expired records are dropped when it is loaded.
+ * acknowledged; expired records, and records whose owner the policy no longer names, are dropped when it is
+ * loaded.
  */
 import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
@@ -245,6 +246,10 @@ export class Registry {
     const now = Date.now();
     for (const r of data.records) {
       if (r.expiresAt <= now) continue;
+      // the policy may have changed while the registry was down: a record whose owner no longer owns its name
+      // (or its SNI) is not brought back
+      const owns = (n: string) => this.o.ownership.owners(n).includes(r.owner);
+      if (!owns(r.name) || !owns(r.sni)) continue;
       let m = this.#names.get(r.name);
       if (!m) this.#names.set(r.name, (m = new Map()));
       m.set(keyOf(r), r);
