@@ -1,4 +1,4 @@
-// Registrations expire unless renewed (--ttl 3s): a record that is not renewed disappears from Resolve, from
+// Registrations expire unless renewed (--ttl 4s): a record that is not renewed disappears from Resolve, from
 // DNS (UDP and TCP answer NXDOMAIN) and is reported EXPIRED to watchers; a renewed one (control) stays.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { decode, meshCerts, query, registryClient, sleep, startRegistry, tcpQuer
 test('registry: an expired registration leaves Resolve, Watch and DNS; a renewed one stays', { timeout: 60_000 }, async () => {
   const dir = tempDir('flyme-mesh-exp-');
   const certs = await meshCerts(dir, { a: 'spiffe://example.org/svc/service-a', b: 'spiffe://example.org/svc/service-b' });
-  const reg = await startRegistry(dir, ['--ttl', '3s']);
+  const reg = await startRegistry(dir, ['--ttl', '4s']);
   const a = await registryClient(certs, 'a', reg.target);
   const b = await registryClient(certs, 'b', reg.target);
   const seen: string[] = [];
@@ -22,10 +22,10 @@ test('registry: an expired registration leaves Resolve, Watch and DNS; a renewed
     while (!seen.includes('SYNCED')) await sleep(20);
     await a.call('Register', { name: 'service-a.example.org', address: '127.0.0.2', port: 9005 });
     const reply = await b.call<{ ttl_seconds: number; expires_at: number }>('Register', { name: 'service-b.example.org', address: '127.0.0.3', port: 9005 });
-    assert.equal(reply.ttl_seconds, 3);
+    assert.equal(reply.ttl_seconds, 4);
     assert.equal(decode((await udpQuery(port, query('service-b.example.org')))!).answers[0]?.data, '127.0.0.3');
     // service-a renews (control); service-b does not
-    for (let i = 0; i < 9; i++) {
+    for (let i = 0; i < 11; i++) {
       await sleep(500);
       await a.call('Renew', { name: 'service-a.example.org', address: '127.0.0.2', port: 9005 });
     }
