@@ -17,6 +17,8 @@ const needs = [
   { bin: '/usr/bin/redis-cli', pkg: 'redis-tools' },
   // systemd-analyze verify/security on flymed's unit (test/unit/daemon/unit.test.ts)
   { bin: '/usr/bin/systemd-analyze', pkg: 'systemd' },
+  // the registry's DNS server is queried with a real resolver tool (test/scenarios/mesh-dns-dig)
+  { bin: '/usr/bin/dig', pkg: 'bind9-dnsutils' },
 ];
 const missing = needs.filter((n) => !existsSync(n.bin)).map((n) => n.pkg);
 if (missing.length > 0) {

@@ -50,6 +50,8 @@ export const ERROR_CATALOG = {
   FLYME_TOKEN_CACHE_FULL: [-32076, 'The replay cache is full of unexpired tokens; new tokens are refused until entries expire.'],
   // pub/sub
   FLYME_MESSAGE_REJECTED: [-32080, 'A signed pub/sub message was refused; data.reason says why (bad-signature, stale, replayed, not-allowed, ...).'],
+  // mesh
+  FLYME_REGISTRY_FULL: [-32090, 'The service registry is at a limit (names, or records per name); data.limit names it.'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type FlyMeErrorCode = keyof typeof ERROR_CATALOG;

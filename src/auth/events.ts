@@ -32,7 +32,9 @@ export type SecurityEventKind =
   | 'svid_refused' // the CA refused to sign (no entry, not the entry's agent, bad CSR, bad join token)
   | 'entry_changed' // a registration entry was created or deleted
   | 'join_token_created'
-  | 'ca_rotated'; // the CA started signing with a new intermediate
+  | 'ca_rotated' // the CA started signing with a new intermediate
+  | 'registration_changed' // the service registry added, removed or expired a record
+  | 'registration_refused'; // the service registry refused a register/renew/deregister (not the owner, bad input, full)
 
 export type SecuritySeverity = 'info' | 'warning' | 'critical';
 

@@ -115,7 +115,7 @@ program.command('unlock').description('release the kill switch')
   .action(() => rpc('unlock', {}, (r) => (r.wasLockedDown ? `unlocked (was locked down since ${String(r.since)})` : 'not locked down')));
 
 // Subcommands with heavy imports are loaded only when named (option values before them are skipped).
-const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe', 'install-unit']);
+const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe', 'install-unit', 'registry', 'router']);
 const first = process.argv.slice(2).find((a) => LAZY.has(a));
 if (first === 'certs') program.addCommand((await import('./certs.js')).certsCommand());
 else program.command('certs').description('create a FlyMe CA and issue/inspect SPIFFE certificates (flyme certs --help)');
@@ -143,6 +143,10 @@ if (first === 'spiffe') program.addCommand((await import('./spiffe.js')).spiffeC
 else program.command('spiffe').description('fetch this process\'s SVIDs from the Workload API, validate JWT-SVIDs (flyme spiffe --help)');
 if (first === 'install-unit') program.addCommand((await import('./install-unit.js')).installUnitCommand());
 else program.command('install-unit').description("print or write flymed's hardened systemd unit (flyme install-unit --help)");
+if (first === 'registry') program.addCommand((await import('./registry.js')).registryCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket })));
+else program.command('registry').description('run the service registry: names owned by SPIFFE IDs, expiring registrations, DNS (flyme registry --help)');
+if (first === 'router') program.addCommand((await import('./router.js')).routerCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket })));
+else program.command('router').description('route TLS by SNI to registered backends, passthrough (flyme router --help)');
 if (first === 'explain') program.addCommand((await import('./policy.js')).explainCommand(() => globals().json));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 

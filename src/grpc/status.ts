@@ -15,6 +15,7 @@ export function grpcError(err: unknown): GrpcStatusError {
     : err.code.startsWith('FLYME_INVALID') ? grpc.status.INVALID_ARGUMENT
     : err.code === 'FLYME_CERT_EXPIRED' || err.code === 'FLYME_UNTRUSTED_CERTIFICATE' ? grpc.status.INVALID_ARGUMENT
     : err.code === 'FLYME_UNREACHABLE' ? grpc.status.UNAVAILABLE
+    : err.code === 'FLYME_REGISTRY_FULL' ? grpc.status.RESOURCE_EXHAUSTED
     : grpc.status.INTERNAL;
   return { code, details: code === grpc.status.INTERNAL ? `internal error (${err.code})` : err.message };
 }
