@@ -28,10 +28,10 @@ const onlyAt = process.argv.indexOf('--only');
 const only = process.argv.includes('--cpu') ? ['cpu'] : onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : undefined;
 const want = (name: string) => !only || only.includes(name);
 const C = smoke
-  ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
+  ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, idleUnix: 1000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
-    ? { repeats: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
-    : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
+    ? { repeats: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, idleUnix: 1000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
+    : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, idleUnix: 1000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
 const haveTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pin = (cpu: number, args: string[]) => (haveTaskset ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args]) as [string, string[]];
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
@@ -126,15 +126,18 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
   for (const kind of want('rss') ? ['net', 'flyme-unix', 'tls', 'flyme-tls'] : []) {
     await withServer(kind, async (path, pid) => {
       const settled = async () => { process.kill(pid, 'SIGUSR2'); await new Promise((res) => setTimeout(res, 300)); return rssKb(pid); };
-      const hold = () => run(pin(1, [join(here, 'client.js'), kind, path, certs, 'idle', String(C.idle)]), 'held');
-      // A first round of the same connections, closed again, grows heap and code to their working size, so the
-      // measured round is not offset by a GC giving back start-up memory (which gave negative figures).
-      (await hold()).proc.kill('SIGKILL');
-      await new Promise((res) => setTimeout(res, 300));
+      // Unix connections are cheap to open and small (a few KB): 1000 of them rise above RSS noise even in --smoke.
+      const n = kind.includes('tls') ? C.idle : C.idleUnix;
+      const hold = () => run(pin(1, [join(here, 'client.js'), kind, path, certs, 'idle', String(n)]), 'held');
+      // The marginal cost: a first set of connections stays open (heap, code and buffers at their working size),
+      // then a second set is measured on top of it. Measured from a fresh server, a GC giving back start-up
+      // memory could outweigh the connections and gave negative figures.
+      const first = await hold();
       const before = await settled();
       const { proc } = await hold();
-      push(`${kind}.rssPerConn`, ((await settled() - before) * 1024) / C.idle);
+      push(`${kind}.rssPerConn`, ((await settled() - before) * 1024) / n);
       proc.kill('SIGKILL');
+      first.proc.kill('SIGKILL');
     });
   }
   if (want('cli')) await withServer('flyme-unix', async (path) => {

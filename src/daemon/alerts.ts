@@ -92,6 +92,14 @@ export class AlertCenter implements SecurityEventSink {
     return () => this.#subscribers.delete(s);
   }
 
+  /** In-process observers of every alert raised (metrics): not subscribers, never dropped or counted as such. */
+  readonly #observers = new Set<(alert: Alert) => void>();
+
+  observe(fn: (alert: Alert) => void): () => void {
+    this.#observers.add(fn);
+    return () => this.#observers.delete(fn);
+  }
+
   #raise(event: SecurityEvent): Alert {
     const alert: Alert = {
       id: this.#nextId++,
@@ -110,6 +118,13 @@ export class AlertCenter implements SecurityEventSink {
     this.counts.total++;
     this.counts.bySeverity[alert.severity] = (this.counts.bySeverity[alert.severity] ?? 0) + 1;
     this.counts.byKind[alert.kind] = (this.counts.byKind[alert.kind] ?? 0) + 1;
+    for (const fn of this.#observers) {
+      try {
+        fn(alert);
+      } catch {
+        // an observer (a counter) must never stop an alert
+      }
+    }
     for (const s of this.#subscribers) this.#deliver(s, alert);
     return alert;
   }

@@ -254,7 +254,10 @@ export class ServerConnection implements LineSink {
 
   notify(method: string, params?: unknown): boolean {
     if (this.closed) return false;
+    // Pushed at once (after anything queued): a subscriber's backlog (bufferedBytes) then counts every
+    // notification the moment it is sent, as slow-subscriber checks expect.
     this.write(encodeNotification(method, params));
+    this.flush();
     return true;
   }
 

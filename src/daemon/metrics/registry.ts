@@ -148,15 +148,7 @@ export class DaemonMetrics {
   attach(sources: MetricsSources): void {
     this.#sources = sources;
     this.#unsubscribeAlerts?.();
-    this.#unsubscribeAlerts = sources.alerts.subscribe({
-      send: (_method, alert) => {
-        const a = alert as { kind: string; severity: string };
-        this.#alerts(a.kind, a.severity).inc();
-        return true;
-      },
-      backlog: () => 0,
-      drop: () => {},
-    });
+    this.#unsubscribeAlerts = sources.alerts.observe((a) => this.#alerts(a.kind, a.severity).inc());
     const notAfter = sources.certificateNotAfter;
     if (notAfter && !this.registry.getSingleMetric('flyme_tls_certificate_expiry_seconds')) {
       new Gauge({
