@@ -1,5 +1,7 @@
 /** `flyme pub`, `flyme sub` and `flyme redis acl`: signed pub/sub from the command line (docs/redis.md). */
+import { existsSync } from 'node:fs';
 import { Command } from '@commander-js/extra-typings';
+import { flymeError } from '../errors.js';
 import { Policy } from '../auth/policy/index.js';
 import { SecureRedis, redisAclRules } from '../redis/index.js';
 import { defaultCertsDir } from './certs.js';
@@ -11,7 +13,7 @@ const DEFAULT_REDIS = 'rediss://127.0.0.1:6380';
 /** The program's global options these commands use (`--certs`, `--json`). */
 export interface RedisGlobals { certs?: string | undefined; json: boolean }
 
-interface Common { redis: string; name: string; policy: string; serverId?: string; allowInsecure?: true }
+interface Common { redis: string; name: string; policy?: string; serverId?: string; allowInsecure?: true }
 
 /** The options pub and sub share (applied before their own arguments are typed). */
 function common(name: string) {
@@ -19,13 +21,34 @@ function common(name: string) {
     // --certs DIR (with NAME.pem, NAME.key.pem, root-ca.pem) and --json are flyme's global options
     .option('--redis <url>', `Redis URL, rediss:// (env FLYME_REDIS, default ${DEFAULT_REDIS})`, process.env.FLYME_REDIS ?? DEFAULT_REDIS)
     .option('--name <name>', 'identity file name in the certs dir', 'client')
-    .option('--policy <file>', `policy file whose channels section is the ACL (default ${DEFAULT_POLICY})`, DEFAULT_POLICY)
+    .option('--policy <file>', `policy file whose channels: section is the ACL (default ${DEFAULT_POLICY}; without one, the error shows a minimal file)`)
     .option('--server-id <id>', "the Redis server's SPIFFE ID (default: any ID of your trust domain)")
     .option('--allow-insecure', 'permit redis:// (plain text, no certificate)');
 }
 
+/** What to write when the default policy file is missing (deny by default: no file, no channel). */
+export function missingPolicyMessage(path: string): string {
+  return `flyme pub/sub need a policy file whose channels: section says who may publish and subscribe (deny by default); `
+    + `there is none at ${path}. Write one there (or anywhere, and pass --policy FILE), for example:\n`
+    + 'roles: {}\n'
+    + 'channels:\n'
+    + '  - channel: "orders.*"\n'
+    + '    publish: [{ spiffeId: "spiffe://flyme.local/client" }]\n'
+    + '    subscribe: [{ spiffeId: "spiffe://flyme.local/client" }]\n'
+    + `(the SPIFFE IDs of your certificates: flyme certs inspect CERTS/client.pem; docs/redis.md)`;
+}
+
+function loadPolicy(path: string | undefined): Policy {
+  if (path === undefined && !existsSync(DEFAULT_POLICY)) throw flymeError('FLYME_INVALID_CONFIG', missingPolicyMessage(DEFAULT_POLICY), { file: DEFAULT_POLICY });
+  return Policy.load(path ?? DEFAULT_POLICY);
+}
+
 async function open(o: Common, g: RedisGlobals): Promise<SecureRedis> {
-  const policy = Policy.load(o.policy);
+  const policy = loadPolicy(o.policy);
+  if (!o.allowInsecure && /^redis:/i.test(o.redis)) {
+    // The library's refusal names its option (allowInsecure); from the command line it is a flag.
+    throw flymeError('FLYME_INVALID_CONFIG', `${o.redis} is plain text without a client certificate; use rediss:// (or pass --allow-insecure explicitly)`, { url: o.redis });
+  }
   return SecureRedis.connect({
     url: o.redis, certsDir: g.certs ?? defaultCertsDir(), name: o.name, policy,
     ...(o.serverId ? { serverId: o.serverId } : {}),
