@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** flymed: the FlyMe daemon. */
-import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { FlyMeError } from '../errors.js';
 import { RpcServer } from '../rpc/server.js';
@@ -43,23 +43,23 @@ const arg = <T>(f: (v: string) => T) => (v: string) => {
 const program = new Command('flymed')
   .description('The FlyMe daemon: serves a scoped JSON-RPC API on Unix sockets to kernel-identified peers.')
   .version(VERSION)
-  .option('--listen <url>', `listen address, repeatable: unix:///path, unix://@name, tcp://127.0.0.1:PORT (loopback only: no peer identity), unix+tls:///path, tls://HOST:PORT (default ${DEFAULT_LISTEN})`, collect, [] as string[])
-  .option('--socket-mode <mode>', 'octal mode of Unix socket files', arg(parseMode), 0o660)
+  .addOption(new Option('--listen <url>', 'listen address, repeatable: unix:///path (kernel peer credentials), unix://@name (Linux abstract: no file permissions), unix+tls:///path (peer credentials + mTLS), tls://HOST:PORT (mTLS over TCP), tcp://127.0.0.1:PORT (loopback only: no peer identity)').argParser(collect).default([] as string[], DEFAULT_LISTEN))
+  .addOption(new Option('--socket-mode <mode>', 'octal mode of Unix socket files; a missing socket directory is created 0750 (owner and group only), so for a wider mode (e.g. 0666) to reach other users create the directory first with the mode you want (e.g. 0755)').argParser(arg(parseMode)).default(0o660, '0660'))
   .option('--socket-group <gid>', 'numeric group owner of Unix socket files', int)
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace', 'info')
   .option('--max-connections <n>', 'maximum concurrent connections', int, 100)
   .option('--max-connections-per-peer <n>', 'maximum concurrent connections of one peer (one uid on Unix sockets, one address on TCP), so that one user cannot take every slot', int, 32)
   .option('--max-in-flight <n>', 'maximum requests in flight per connection', int, 64)
-  .option('--max-frame <size>', 'maximum frame (line) size, e.g. 1MiB', arg(parseSize), 1024 * 1024)
+  .addOption(new Option('--max-frame <size>', 'maximum frame (line) size, e.g. 1MiB').argParser(arg(parseSize)).default(1024 * 1024, '1MiB'))
   .addOption(durationOption('--idle-timeout <duration>', 'close connections idle this long: a number with a unit (ms, s, m, h, d)', '60s'))
-  .addOption(durationOption('--request-timeout <duration>', 'fail requests running longer', '30s'))
+  .addOption(durationOption('--request-timeout <duration>', 'fail requests running longer: a number with a unit (ms, s, m, h, d)', '30s'))
   .option('--certs <dir>', 'mTLS credentials dir for unix+tls:// and tls:// listeners: server.pem, server.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')
   .option('--spiffe-socket <url>', 'take the mTLS identity from the SPIFFE Workload API (FlyMe\'s or SPIRE\'s agent) instead of --certs; rotation reaches new and live connections')
   .option('--spiffe-id <id>', 'with --spiffe-socket: present this SVID (default: the first the Workload API lists)')
-  .option('--allow-id <spiffe-id>', 'mTLS: admit this client SPIFFE ID (repeatable; default: any ID in the server\'s trust domain)', collect, [] as string[])
-  .option('--allow-prefix <path>', 'mTLS: admit client IDs under this path of the trust domain, e.g. /clients (repeatable)', collect, [] as string[])
-  .option('--admin-id <spiffe-id>', 'grant the admin role to this client SPIFFE ID (repeatable)', collect, [] as string[])
-  .addOption(durationOption('--handshake-timeout <duration>', 'TLS handshake deadline', '10s'))
+  .addOption(new Option('--allow-id <spiffe-id>', 'mTLS: admit this client SPIFFE ID (repeatable)').argParser(collect).default([] as string[], "any ID in the server's trust domain"))
+  .addOption(new Option('--allow-prefix <path>', 'mTLS: admit client IDs under this path of the trust domain, e.g. /clients (repeatable)').argParser(collect).default([] as string[], 'none'))
+  .addOption(new Option('--admin-id <spiffe-id>', 'grant the admin role to this client SPIFFE ID (repeatable)').argParser(collect).default([] as string[], 'none'))
+  .addOption(durationOption('--handshake-timeout <duration>', 'TLS handshake deadline: a number with a unit (ms, s, m, h, d)', '10s'))
   .option('--jwks <file>', 'accept tokens (authenticate method) signed by the keys in this JWKS file (reloaded on change)')
   .option('--token-issuer <iss>', 'the trusted token issuer (iss claim); required with --jwks')
   .option('--token-audience <aud>', 'the audience tokens must name', 'flymed')
@@ -67,11 +67,11 @@ const program = new Command('flymed')
   .option('--policy <file>', `policy file (YAML or JSON; docs/policy.md); default ${DEFAULT_POLICY_PATH} when it exists, else uid 0 and the daemon's uid are admins`)
   .option('--audit-log <file>', 'signed audit log (docs/audit.md); default /var/lib/flyme/audit.log as root, ~/.local/state/flyme/audit.log otherwise')
   .option('--audit-key <file>', 'Ed25519 audit signing key, created 0600 if missing (default audit-key.pem beside the audit log)')
-  .option('--audit-rotate <size>', 'rotate the audit log at this size', arg(parseSize), 10 * 1024 * 1024)
-  .option('--subscriber-backlog <size>', 'drop an alert subscriber that falls this far behind', arg(parseSize), 256 * 1024)
+  .addOption(new Option('--audit-rotate <size>', 'rotate the audit log at this size').argParser(arg(parseSize)).default(10 * 1024 * 1024, '10MiB'))
+  .addOption(new Option('--subscriber-backlog <size>', 'drop an alert subscriber that falls this far behind').argParser(arg(parseSize)).default(256 * 1024, '256KiB'))
   .option('--state-dir <dir>', 'where the kill switch keeps its lockdown state (default: the audit log\'s directory)')
-  .addOption(durationOption('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests', '5s'))
-  .addOption(durationOption('--coalesce-events <duration>', 'refusals of one kind by one principal within this window become one audit record and alert plus a counted summary; 0ms records each one (unbounded: only where every event must be kept)', '1s', { maxMs: 60_000, allowZero: true }))
+  .addOption(durationOption('--shutdown-grace <duration>', 'on SIGTERM, wait this long for in-flight requests: a number with a unit (ms, s, m, h, d)', '5s'))
+  .addOption(durationOption('--coalesce-events <duration>', 'a duration (ms, s, m, h, d): refusals of one kind by one principal within this window become one audit record and alert plus a counted summary; 0ms records each one (unbounded: only where every event must be kept)', '1s', { maxMs: 60_000, allowZero: true }))
   .action(async (opts) => {
     const log = pino({ name: 'flymed', level: opts.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
     if (process.getuid?.() !== 0) log.warn({ uid: process.getuid?.() }, 'flymed is not running as root: privileged operations will be limited to what this user may do');
