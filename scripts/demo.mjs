@@ -16,6 +16,16 @@ const url = `unix+tls://${join(dir, 'flyme.sock')}`;
 const certs = join(dir, 'certs');
 const isRoot = process.getuid?.() === 0;
 
+// The temp dir holds the demo CA's private key: remove it however the demo ends (done, error, Ctrl-C, SIGTERM).
+let d;
+const cleanup = () => {
+  if (d && d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
 const say = (s) => process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
 const cli = (args, extra = {}) => {
   process.stdout.write(`$ flyme ${args.join(' ')}${extra.uid !== undefined ? `   (as uid ${extra.uid})` : ''}\n`);
@@ -33,7 +43,7 @@ say('creating a private CA and SPIFFE certificates (flyme certs init)');
   chmodSync(certs, 0o755);
 }
 say(`starting flymed on ${url}: mutual TLS 1.3 + kernel peer credentials (socket mode ${isRoot ? '0666 so another uid can reach it' : '0660'})`);
-const d = spawn(process.execPath, [flymed, '--listen', url, '--certs', certs, '--audit-log', join(dir, 'audit', 'audit.log'), '--socket-mode', isRoot ? '0666' : '0660'], { stdio: ['ignore', 'ignore', 'pipe'] });
+d = spawn(process.execPath, [flymed, '--listen', url, '--certs', certs, '--audit-log', join(dir, 'audit', 'audit.log'), '--socket-mode', isRoot ? '0666' : '0660'], { stdio: ['ignore', 'ignore', 'pipe'] });
 let log = '';
 d.stderr.on('data', (b) => { log += b; });
 const deadline = Date.now() + 10000;
@@ -66,5 +76,4 @@ say('stopping flymed (SIGTERM)');
 d.kill('SIGTERM');
 const code = await new Promise((r) => d.on('exit', r));
 process.stdout.write(`flymed exited with ${code}\n`);
-rmSync(dir, { recursive: true, force: true });
 process.exit(failed || code !== 0 ? 1 : 0);

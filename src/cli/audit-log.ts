@@ -1,6 +1,7 @@
 /** `flyme audit-log verify|tail`: check and read the daemon's signed audit log (docs/audit.md). */
 import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
 import { open, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { auditFileSet, defaultAuditKeyPath, defaultAuditLogPath, parseFingerprint, publicKeyPathFor, resolveAuditKey, verifyAuditLog, type AuditKeyPin } from '../audit/index.js';
 import { flymeError } from '../errors.js';
@@ -47,7 +48,13 @@ export function auditLogCommand(json: () => boolean): Command {
       const fingerprint = o.fingerprint;
       const pubkeyPath = o.pubkey ?? (file ? join(dirname(file), 'audit-key.pub.pem') : publicKeyPathFor(defaultAuditKeyPath()));
       const signingKeyPath = o.pubkey ? undefined : (file ? join(dirname(file), 'audit-key.pem') : defaultAuditKeyPath());
-      const k = await resolveAuditKey({ pubkeyPath, explicit: o.pubkey !== undefined, ...(signingKeyPath ? { signingKeyPath } : {}), ...(fingerprint ? { fingerprint } : {}) });
+      const k = await resolveAuditKey({ pubkeyPath, explicit: o.pubkey !== undefined, ...(signingKeyPath ? { signingKeyPath } : {}), ...(fingerprint ? { fingerprint } : {}) }).catch((e: unknown) => {
+        // A log copied elsewhere has no key beside it: say which flag brings one.
+        if (o.pubkey === undefined && !existsSync(pubkeyPath)) {
+          throw flymeError('FLYME_INVALID_CONFIG', `no audit public key at ${pubkeyPath}${file ? ' (a copied log?)' : ''}: pass --pubkey FILE, a copy of the daemon's audit-key.pub.pem (${publicKeyPathFor(defaultAuditKeyPath())} on the daemon's host), and pin it with --fingerprint sha256:… from flyme status --json`, { path: pubkeyPath }, e);
+        }
+        throw e;
+      });
       const keyInfo = { from: k.from, pin: k.pin, fingerprint: k.fingerprint };
       if (k.problem) {
         if (json()) process.stdout.write(JSON.stringify({ ok: false, files, records: 0, key: keyInfo, bad: { file: k.from, line: 0, reason: k.problem } }) + '\n');

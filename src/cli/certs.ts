@@ -102,7 +102,8 @@ function printText(io: CertsCliIo, file: string, entries: Record<string, unknown
  * // flyme certs issue --ca ./certs --spiffe-id spiffe://flyme.local/worker --out ./certs/worker
  * // flyme certs inspect ./certs/worker.pem --json
  */
-export function certsCommand(io: CertsCliIo = processIo): Command {
+/** `json()` reads flyme's global --json (which commander gives the program even after the subcommand). */
+export function certsCommand(io: CertsCliIo = processIo, json: () => boolean = () => false): Command {
   const certs = new Command('certs').description('create a private CA and X.509-SVID certificates, and inspect certificate files');
 
   certs
@@ -180,7 +181,7 @@ export function certsCommand(io: CertsCliIo = processIo): Command {
           throw err instanceof FlyMeError ? flymeError(err.code, `${file}: ${err.message}`, err.data, err) : err;
         }
         const entries = certsIn.map((c) => describe(c, new Date()));
-        if (opts.json) io.out(`${JSON.stringify(entries, null, 2)}\n`);
+        if (opts.json || json()) io.out(`${JSON.stringify(entries, null, 2)}\n`);
         else printText(io, file, entries);
         if (entries.some((e) => (e['violations'] as unknown[]).length > 0)) process.exitCode = 1;
       }),

@@ -1,7 +1,8 @@
 /**
  * `flyme doctor`: checks a local installation and says what to fix — the socket (exists, is a socket,
  * modes), the daemon (answers, clock skew), the client certificates (present, key 0600, matching, valid,
- * chaining to root-ca.pem) and the policy file (owner, mode, valid). Exit 1 on any FAIL.
+ * chaining to root-ca.pem) and the policy file (owner, mode, valid as flymed loads it, a WARN when no binding
+ * grants admin). Exit 1 on any FAIL; WARNs keep exit 0.
  */
 import { lstat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { Command } from '@commander-js/extra-typings';
 import { FlyMeError } from '../errors.js';
 import { connect } from '../rpc/client.js';
 import { parseAddress, unixSocketPath } from '../transport/address.js';
-import { Policy } from '../auth/policy/index.js';
+import { checkPolicy } from './policy-checks.js';
 import { loadSvid } from '../identity/svid.js';
 import { loadTrustBundle } from '../identity/trust-bundle.js';
 import { verifyChain } from '../identity/verify.js';
@@ -64,12 +65,27 @@ async function daemonChecks(t: DoctorTarget): Promise<Check[]> {
   }
 }
 
-async function certChecks(dir: string): Promise<Check[]> {
+/** Is something listening at the daemon's address (a socket file that exists, or any non-file address)? */
+async function daemonMayRun(url: string): Promise<boolean> {
+  const a = parseAddress(url);
+  if (a.kind !== 'unix') return true;
+  return (await lstat(unixSocketPath(a)).catch(() => undefined))?.isSocket() === true;
+}
+
+async function certChecks(dir: string, daemonRuns: boolean): Promise<Check[]> {
   const cert = join(dir, 'client.pem');
   const key = join(dir, 'client.key.pem');
   const ca = join(dir, 'root-ca.pem');
   const missing = [cert, key, ca].filter((f) => !existsSync(f));
-  if (missing.length) return [{ status: 'FAIL', what: `missing ${missing.join(', ')}`, fix: `flyme certs init --dir ${dir} (or copy your client certificate there)` }];
+  // A running daemon trusts only its own CA: a new CA from `certs init` would be refused by it.
+  if (missing.length) {
+    return [{
+      status: 'FAIL', what: `missing ${missing.join(', ')}`,
+      fix: daemonRuns
+        ? `a daemon is running with its own CA: copy root-ca.pem and a client certificate issued by that CA into ${dir}, or issue one where the CA key is: flyme certs issue --ca <the daemon's certs dir> --spiffe-id spiffe://<trust domain>/client --out ${join(dir, 'client')} (not certs init: the daemon would not trust a new CA)`
+        : `flyme certs init --dir ${dir} creates a CA and server/client certificates (then start flymed with --certs ${dir}), or copy your client certificate there`,
+    }];
+  }
   const out: Check[] = [...(await checkPrivateKey(key)).map((f) => fromFinding(f)), ...(await checkCertExpiry(cert)).map((f) => fromFinding(f, 'flyme certs issue a new one')), ...(await checkCertExpiry(ca)).map((f) => fromFinding(f, 'rotate the CA'))];
   try {
     const svid = await loadSvid(cert, key);
@@ -85,8 +101,9 @@ async function policyChecks(path: string): Promise<Check[]> {
   if (!existsSync(path)) return [{ status: 'OK', what: `no policy file at ${path}: flymed uses the built-in policy (uid 0 and its own uid are admins)` }];
   const out = (await checkPolicyFile(path)).map((f) => fromFinding(f, f.id.startsWith('policy-owner') ? `chown root:root ${path}` : undefined));
   try {
-    const p = Policy.load(path);
-    out.push({ status: 'OK', what: `${path} is valid (${Object.keys(p.document.roles).length} roles, ${p.document.bindings?.length ?? 0} bindings)` });
+    const { policy: p, warnings } = await checkPolicy(path);
+    out.push({ status: 'OK', what: `${path} is valid (${Object.keys(p.document.roles).length} roles, ${p.document.bindings?.length ?? 0} bindings, ${p.issuers.length} token issuers)` });
+    for (const w of warnings) out.push({ status: 'WARN', what: `${path}: ${w.message}`, fix: `${w.fix}, then flyme policy check ${path}` });
   } catch (e) {
     out.push({ status: 'FAIL', what: (e as Error).message, fix: `edit ${path}, then flyme policy check ${path} and flyme reload-policy` });
   }
@@ -97,7 +114,7 @@ export async function runDoctor(t: DoctorTarget): Promise<Check[]> {
   const tls = parseAddress(t.url).tls;
   return [
     ...await socketChecks(t),
-    ...(tls || t.certs ? await certChecks(t.certs ?? defaultCertsDir()) : []),
+    ...(tls || t.certs ? await certChecks(t.certs ?? defaultCertsDir(), await daemonMayRun(t.url)) : []),
     ...await daemonChecks(t),
     ...await policyChecks(t.policy),
   ];

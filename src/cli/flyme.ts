@@ -15,16 +15,28 @@ const DEFAULT_CONNECT = 'unix:///run/flyme/flyme.sock';
 const program = new Command('flyme')
   .description('FlyMe client: talk to flymed (ping, status, list, audit, alerts, kill …), prove its refusals (probe, doctor), manage certificates, tokens and policies, and use signed Redis pub/sub.')
   .version(VERSION)
-  .option('-c, --connect <url>', `daemon address (env FLYME_CONNECT, default ${DEFAULT_CONNECT})`)
+  .option('-c, --connect <url>', `daemon address: unix:///path, unix://@name, unix+tls:///path, tls://HOST:PORT, tcp://127.0.0.1:PORT (env FLYME_CONNECT, default ${DEFAULT_CONNECT})`)
   .option('--certs <dir>', 'mTLS client credentials for unix+tls:// and tls://: client.pem, client.key.pem, root-ca.pem (env FLYME_CERTS; default /etc/flyme/certs as root, ~/.config/flyme/certs otherwise)')
   .option('--spiffe-socket <url>', 'mTLS identity from the SPIFFE Workload API instead of --certs (FlyMe\'s or SPIRE\'s agent), e.g. unix:///run/flyme/agent.sock')
   .option('--server-id <spiffe-id>', "the daemon's expected SPIFFE ID (default spiffe://<your trust domain>/flymed)")
   .option('--token <jwt>', 'present this token on the connection first (env FLYME_TOKEN); tokens bind to one connection')
   .option('--json', 'machine-readable JSON output')
   .addOption(durationOption('--timeout <duration>', 'per-call timeout: a number with a unit (ms, s, m, h, d)', '10s'))
+  .configureHelp({ showGlobalOptions: true })
   .exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
   });
+
+// Every printing command may lose its reader (`flyme certs inspect F | head -1`): the rest of the output is
+// dropped quietly and the command keeps its exit code (no EPIPE stack trace). subscribe/sub also stop there.
+onStdoutClosed(() => {});
+
+/** Subcommand help lists flyme's global options too (commands added with addCommand do not inherit it). */
+function withGlobalHelp<C extends Command<any, any, any>>(cmd: C): C {
+  cmd.configureHelp({ showGlobalOptions: true });
+  for (const sub of cmd.commands) withGlobalHelp(sub as Command<any, any, any>);
+  return cmd;
+}
 
 function globals() {
   const o = program.opts();
@@ -117,37 +129,37 @@ program.command('unlock').description('release the kill switch')
 // Subcommands with heavy imports are loaded only when named (option values before them are skipped).
 const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe', 'install-unit', 'registry', 'router']);
 const first = process.argv.slice(2).find((a) => LAZY.has(a));
-if (first === 'certs') program.addCommand((await import('./certs.js')).certsCommand());
+if (first === 'certs') program.addCommand(withGlobalHelp((await import('./certs.js')).certsCommand(undefined, () => globals().json)));
 else program.command('certs').description('create a FlyMe CA and issue/inspect SPIFFE certificates (flyme certs --help)');
-if (first === 'token') program.addCommand((await import('./token.js')).tokenCommand());
+if (first === 'token') program.addCommand(withGlobalHelp((await import('./token.js')).tokenCommand(undefined, () => globals().json)));
 else program.command('token').description('generate JWT keys, issue and verify tokens (flyme token --help)');
-if (first === 'policy') program.addCommand((await import('./policy.js')).policyCommand(() => globals().json));
+if (first === 'policy') program.addCommand(withGlobalHelp((await import('./policy.js')).policyCommand(() => globals().json)));
 else program.command('policy').description('validate a policy file offline (flyme policy check FILE)');
-if (first === 'audit-log') program.addCommand((await import('./audit-log.js')).auditLogCommand(() => globals().json));
+if (first === 'audit-log') program.addCommand(withGlobalHelp((await import('./audit-log.js')).auditLogCommand(() => globals().json)));
 else program.command('audit-log').description("verify or tail flymed's signed audit log (flyme audit-log --help)");
-if (first === 'probe') program.addCommand((await import('./probe/index.js')).probeCommand(globals));
+if (first === 'probe') program.addCommand(withGlobalHelp((await import('./probe/index.js')).probeCommand(globals)));
 else program.command('probe').description('run an attack zoo against a running daemon; exit 1 if any attack was not refused (flyme probe --help)');
-if (first === 'doctor') program.addCommand((await import('./doctor.js')).doctorCommand(globals));
+if (first === 'doctor') program.addCommand(withGlobalHelp((await import('./doctor.js')).doctorCommand(globals)));
 else program.command('doctor').description('check the local installation (socket, daemon, certificates, clock, policy) and say what to fix');
-if (first === 'pub') program.addCommand((await import('./redis.js')).pubCommand(globals));
+if (first === 'pub') program.addCommand(withGlobalHelp((await import('./redis.js')).pubCommand(globals)));
 else program.command('pub').description('publish a signed message on a Redis channel (flyme pub --help)');
-if (first === 'sub') program.addCommand((await import('./redis.js')).subCommand(globals));
+if (first === 'sub') program.addCommand(withGlobalHelp((await import('./redis.js')).subCommand(globals)));
 else program.command('sub').description('print verified messages from Redis channels (flyme sub --help)');
-if (first === 'redis') program.addCommand((await import('./redis.js')).redisCommand());
+if (first === 'redis') program.addCommand(withGlobalHelp((await import('./redis.js')).redisCommand()));
 else program.command('redis').description('Redis helpers: flyme redis acl');
-if (first === 'ca') program.addCommand((await import('./ca.js')).caCommand(() => globals().json));
+if (first === 'ca') program.addCommand(withGlobalHelp((await import('./ca.js')).caCommand(() => globals().json)));
 else program.command('ca').description('run the FlyMe CA service and manage join tokens and registration entries (flyme ca --help)');
-if (first === 'agent') program.addCommand((await import('./agent.js')).agentCommand());
+if (first === 'agent') program.addCommand(withGlobalHelp((await import('./agent.js')).agentCommand()));
 else program.command('agent').description('serve the SPIFFE Workload API on this host, attesting callers by kernel credentials (flyme agent --help)');
-if (first === 'spiffe') program.addCommand((await import('./spiffe.js')).spiffeCommand(() => globals().json));
+if (first === 'spiffe') program.addCommand(withGlobalHelp((await import('./spiffe.js')).spiffeCommand(() => globals().json)));
 else program.command('spiffe').description('fetch this process\'s SVIDs from the Workload API, validate JWT-SVIDs (flyme spiffe --help)');
-if (first === 'install-unit') program.addCommand((await import('./install-unit.js')).installUnitCommand());
+if (first === 'install-unit') program.addCommand(withGlobalHelp((await import('./install-unit.js')).installUnitCommand()));
 else program.command('install-unit').description("print or write flymed's hardened systemd unit (flyme install-unit --help)");
-if (first === 'registry') program.addCommand((await import('./registry.js')).registryCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket })));
+if (first === 'registry') program.addCommand(withGlobalHelp((await import('./registry.js')).registryCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket }))));
 else program.command('registry').description('run the service registry: names owned by SPIFFE IDs, expiring registrations, DNS (flyme registry --help)');
-if (first === 'router') program.addCommand((await import('./router.js')).routerCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket })));
+if (first === 'router') program.addCommand(withGlobalHelp((await import('./router.js')).routerCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket }))));
 else program.command('router').description('route TLS by SNI to registered backends, passthrough (flyme router --help)');
-if (first === 'explain') program.addCommand((await import('./policy.js')).explainCommand(() => globals().json));
+if (first === 'explain') program.addCommand(withGlobalHelp((await import('./policy.js')).explainCommand(() => globals().json)));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 
 try {

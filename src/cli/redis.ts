@@ -1,5 +1,7 @@
 /** `flyme pub`, `flyme sub` and `flyme redis acl`: signed pub/sub from the command line (docs/redis.md). */
+import { existsSync } from 'node:fs';
 import { Command } from '@commander-js/extra-typings';
+import { flymeError } from '../errors.js';
 import { Policy } from '../auth/policy/index.js';
 import { SecureRedis, writeRedisAcl } from '../redis/index.js';
 import { defaultCertsDir } from './certs.js';
@@ -11,7 +13,7 @@ const DEFAULT_REDIS = 'rediss://127.0.0.1:6380';
 /** The program's global options these commands use (`--certs`, `--json`). */
 export interface RedisGlobals { certs?: string | undefined; json: boolean }
 
-interface Common { redis?: string[]; cluster?: true; name: string; policy: string; serverId?: string; redisCredentials?: string; allowInsecure?: true }
+interface Common { redis?: string[]; cluster?: true; name: string; policy?: string; serverId?: string; redisCredentials?: string; allowInsecure?: true }
 
 /** The options pub and sub share (applied before their own arguments are typed). */
 function common(name: string) {
@@ -20,7 +22,7 @@ function common(name: string) {
     .option('--redis <url>', `Redis URL, rediss:// (env FLYME_REDIS, default ${DEFAULT_REDIS}); with --cluster, a seed node (repeat for several)`, (v: string, seen: string[] | undefined) => [...(seen ?? []), v])
     .option('--cluster', 'a Redis Cluster: exact channels use sharded pub/sub (SPUBLISH/SSUBSCRIBE), patterns cluster-wide PUBLISH/PSUBSCRIBE')
     .option('--name <name>', 'identity file name in the certs dir', 'client')
-    .option('--policy <file>', `policy file whose channels section is the ACL (default ${DEFAULT_POLICY})`, DEFAULT_POLICY)
+    .option('--policy <file>', `policy file whose channels: section is the ACL (default ${DEFAULT_POLICY}; without one, the error shows a minimal file)`)
     .option('--server-id <id>', "the Redis server's SPIFFE ID (default: any ID of your trust domain)")
     .option('--redis-credentials <file>', 'log in as your Redis ACL user: the credentials file flyme redis acl wrote for this identity (env FLYME_REDIS_CREDENTIALS)', process.env.FLYME_REDIS_CREDENTIALS)
     .option('--allow-insecure', 'permit redis:// (plain text, no certificate)');
@@ -32,9 +34,32 @@ function usage(cmd: { error(message: string, o: { exitCode: number }): never }, 
   if (o.broadcast && !o.cluster) cmd.error('error: --broadcast applies to a Redis Cluster (--cluster); one redis-server always broadcasts', { exitCode: 2 });
 }
 
+/** What to write when the default policy file is missing (deny by default: no file, no channel). */
+export function missingPolicyMessage(path: string): string {
+  return `flyme pub/sub need a policy file whose channels: section says who may publish and subscribe (deny by default); `
+    + `there is none at ${path}. Write one there (or anywhere, and pass --policy FILE), for example:\n`
+    + 'roles: {}\n'
+    + 'channels:\n'
+    + '  - channel: "orders.*"\n'
+    + '    publish: [{ spiffeId: "spiffe://flyme.local/client" }]\n'
+    + '    subscribe: [{ spiffeId: "spiffe://flyme.local/client" }]\n'
+    + `(the SPIFFE IDs of your certificates: flyme certs inspect CERTS/client.pem; docs/redis.md)`;
+}
+
+function loadPolicy(path: string | undefined): Policy {
+  if (path === undefined && !existsSync(DEFAULT_POLICY)) throw flymeError('FLYME_INVALID_CONFIG', missingPolicyMessage(DEFAULT_POLICY), { file: DEFAULT_POLICY });
+  return Policy.load(path ?? DEFAULT_POLICY);
+}
+
 async function open(o: Common, g: RedisGlobals): Promise<SecureRedis> {
   const urls = o.redis?.length ? o.redis : [process.env.FLYME_REDIS ?? DEFAULT_REDIS];
-  const policy = Policy.load(o.policy);
+  const policy = loadPolicy(o.policy);
+  for (const url of urls) {
+    if (!o.allowInsecure && /^redis:/i.test(url)) {
+      // The library's refusal names its option (allowInsecure); from the command line it is a flag.
+      throw flymeError('FLYME_INVALID_CONFIG', `${url} is plain text without a client certificate; use rediss:// (or pass --allow-insecure explicitly)`, { url });
+    }
+  }
   return SecureRedis.connect({
     url: urls[0]!, ...(o.cluster ? { cluster: { seeds: urls.slice(1) } } : {}), certsDir: g.certs ?? defaultCertsDir(), name: o.name, policy,
     ...(o.serverId ? { serverId: o.serverId } : {}),

@@ -39,7 +39,8 @@ const processIo: TokenCliIo = {
  * // flyme token issue --key ./keys/k1.private.jwk.json --sub billing --aud flymed --roles reader --ttl 15m
  * // flyme token verify "$TOKEN" --jwks ./keys/jwks.json --aud flymed --json
  */
-export function tokenCommand(io: TokenCliIo = processIo): Command {
+/** `json()` reads flyme's global --json (which commander gives the program even after the subcommand). */
+export function tokenCommand(io: TokenCliIo = processIo, json: () => boolean = () => false): Command {
   const token = new Command('token').description('create signing keys, issue and verify FlyMe tokens (JWT)');
 
   token
@@ -98,32 +99,39 @@ export function tokenCommand(io: TokenCliIo = processIo): Command {
     .option('--json', 'print JSON', false)
     .action((tokenArg, opts) =>
       run(io, async () => {
-        const algorithms = checkAlgorithms(splitList(opts.alg)) as JwtAlgorithm[];
-        const jwt = (tokenArg === '-' ? await readStdin() : tokenArg).trim();
-        const source = await JwksFileSource.open(opts.jwks, { algorithms, pollIntervalMs: 0 });
         try {
-          const verifier = new TokenVerifier({ keys: source, audience: opts.aud, algorithms, ...(opts.iss ? { issuer: opts.iss } : {}) });
-          const clientCertDer = opts.cert ? firstCertificateDer(await readText(opts.cert)) : undefined;
-          const result = await verifier.verify(jwt, clientCertDer ? { clientCertDer } : {}).catch((e: unknown) => {
-            if (opts.json && e instanceof FlyMeError) io.out(`${JSON.stringify({ valid: false, code: e.code, message: e.message, ...e.data })}\n`);
-            throw e;
-          });
-          if (opts.json) {
-            io.out(`${JSON.stringify({ valid: true, header: { alg: result.alg, kid: result.kid }, claims: result.claims }, null, 2)}\n`);
-          } else {
-            const id = result.identity;
-            io.out(
-              `valid token (alg ${result.alg}, kid ${result.kid})\n` +
-                `iss: ${id.iss}\nsub: ${id.sub}\naud: ${id.aud.join(', ')}\nroles: ${id.claimedRoles.join(', ')}\n` +
-                `jti: ${id.jti}\nexpires: ${new Date(id.exp * 1000).toISOString()}\n` +
-                `one-time: ${result.oneTime}\ncertificate-bound: ${result.certThumbprint !== undefined}\n`,
-            );
-          }
-        } finally {
-          source.close();
+          await verify(tokenArg, opts);
+        } catch (e) {
+          // docs/tokens.md: a refusal in JSON is {"valid":false,"code":…} on stdout (and the exit code is 1).
+          if ((opts.json || json()) && e instanceof FlyMeError) io.out(`${JSON.stringify({ valid: false, code: e.code, message: e.message, ...e.data })}\n`);
+          throw e;
         }
       }),
     );
+
+  async function verify(tokenArg: string, opts: { jwks: string; aud: string; iss?: string; alg: string; cert?: string; json: boolean }): Promise<void> {
+    const algorithms = checkAlgorithms(splitList(opts.alg)) as JwtAlgorithm[];
+    const jwt = (tokenArg === '-' ? await readStdin() : tokenArg).trim();
+    const source = await JwksFileSource.open(opts.jwks, { algorithms, pollIntervalMs: 0 });
+    try {
+      const verifier = new TokenVerifier({ keys: source, audience: opts.aud, algorithms, ...(opts.iss ? { issuer: opts.iss } : {}) });
+      const clientCertDer = opts.cert ? firstCertificateDer(await readText(opts.cert)) : undefined;
+      const result = await verifier.verify(jwt, clientCertDer ? { clientCertDer } : {});
+      if (opts.json || json()) {
+        io.out(`${JSON.stringify({ valid: true, header: { alg: result.alg, kid: result.kid }, claims: result.claims }, null, 2)}\n`);
+      } else {
+        const id = result.identity;
+        io.out(
+          `valid token (alg ${result.alg}, kid ${result.kid})\n` +
+            `iss: ${id.iss}\nsub: ${id.sub}\naud: ${id.aud.join(', ')}\nroles: ${id.claimedRoles.join(', ')}\n` +
+            `jti: ${id.jti}\nexpires: ${new Date(id.exp * 1000).toISOString()}\n` +
+            `one-time: ${result.oneTime}\ncertificate-bound: ${result.certThumbprint !== undefined}\n`,
+        );
+      }
+    } finally {
+      source.close();
+    }
+  }
 
   return token;
 }

@@ -12,6 +12,7 @@ import { TokenVerifier } from '../auth/jwt/verifier.js';
 import type { TrustedIssuer } from '../auth/policy/schema.js';
 import { ReplayCache } from '../auth/replay-cache.js';
 import { RoleConfig } from '../auth/role-config.js';
+import { openIssuerKeys } from '../auth/policy/issuer-keys.js';
 import { flymeError, FlyMeError } from '../errors.js';
 import type { SecurityEventSink } from '../auth/events.js';
 import type { RpcServer, ServerLogger } from '../rpc/server.js';
@@ -66,30 +67,18 @@ export class TokenAuthority {
    * applied, so a policy whose issuers fail to load is refused as a whole). Throws, opening nothing, on failure.
    */
   async stage(configs: readonly TrustedIssuer[]): Promise<StagedIssuers> {
-    const seen = new Set<string>();
-    for (const c of configs) {
-      if (seen.has(c.iss)) throw flymeError('FLYME_INVALID_CONFIG', `token issuer "${c.iss}" is configured twice (policy issuers and --token-issuer)`);
-      seen.add(c.iss);
-    }
+    // The same opening `flyme policy check` does (auth/policy/issuer-keys.ts).
+    const opened = await openIssuerKeys(configs, {
+      onReload: (iss, kids) => this.log.info({ event: 'jwks_reloaded', iss, kids }, 'token keys reloaded'),
+      onInvalid: (iss, e) => this.log.error({ event: 'jwks_reload_failed', iss, code: e.code }, `token keys reload refused, keeping the old set: ${e.message}`),
+    });
     const next = new Map<string, LiveIssuer>();
-    try {
-      for (const config of configs) {
-        const algorithms = config.algorithms ?? ['ES256', 'EdDSA'];
-        const keys = await JwksFileSource.open(config.jwks, {
-          algorithms,
-          onReload: (kids) => this.log.info({ event: 'jwks_reloaded', iss: config.iss, kids }, 'token keys reloaded'),
-          onInvalid: (e) => this.log.error({ event: 'jwks_reload_failed', iss: config.iss, code: e.code }, `token keys reload refused, keeping the old set: ${e.message}`),
-        });
-        next.set(config.iss, {
-          config, keys,
-          verifier: new TokenVerifier({ keys, audience: config.audience, issuer: config.iss, algorithms, replayCache: this.#replay, ...(config.rolesClaim ? { rolesClaim: config.rolesClaim } : {}) }),
-          roles: RoleConfig.fromObject({ [config.iss]: config.subjects }),
-        });
-      }
-    } catch (e) {
-      for (const i of next.values()) i.keys.close();
-      const err = e instanceof FlyMeError ? e : flymeError('FLYME_INVALID_CONFIG', String(e));
-      throw flymeError(err.code, `token issuer ${JSON.stringify(configs[next.size]?.iss ?? '?')}: ${err.message}`, err.data);
+    for (const { config, algorithms, keys } of opened.values()) {
+      next.set(config.iss, {
+        config, keys,
+        verifier: new TokenVerifier({ keys, audience: config.audience, issuer: config.iss, algorithms, replayCache: this.#replay, ...(config.rolesClaim ? { rolesClaim: config.rolesClaim } : {}) }),
+        roles: RoleConfig.fromObject({ [config.iss]: config.subjects }),
+      });
     }
     return { issuers: next };
   }

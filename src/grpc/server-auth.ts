@@ -10,7 +10,7 @@ import { describePrincipal, emptyPrincipal, type PeerIdentity, type Principal } 
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
 import type { TokenVerifier } from '../auth/jwt/verifier.js';
 import type { RoleConfig } from '../auth/role-config.js';
-import { FlyMeError } from '../errors.js';
+import { FlyMeError, flymeError } from '../errors.js';
 import { decide as decideAccess, type RoleTable } from '../auth/decision.js';
 import { policyGetter, type Policy } from '../auth/policy/policy.js';
 import type { PeerRegistry } from './peers.js';
@@ -72,7 +72,19 @@ function eitherTable(a: RoleTable, b: RoleTable): RoleTable {
   };
 }
 
+/**
+ * An `events` option must be a SecurityEventSink (an object with `emit(event)`). Checked when the server is
+ * built: a sink of the wrong shape found only at the first refusal would turn that denial into INTERNAL.
+ */
+export function checkEventSink(events: unknown): asserts events is SecurityEventSink | undefined {
+  if (events === undefined) return;
+  if (typeof events !== 'object' || events === null || typeof (events as { emit?: unknown }).emit !== 'function') {
+    throw flymeError('FLYME_INVALID_CONFIG', 'events must be a SecurityEventSink: an object with an emit(event) method, e.g. { emit: (e) => console.warn(e.kind, e.message) }');
+  }
+}
+
 export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerInterceptor {
+  checkEventSink(o.events);
   const events = o.events ?? ignoreSecurityEvents;
   const publicSet = new Set(o.publicMethods ?? []);
   const policyOf = policyGetter(o.policy);

@@ -24,7 +24,7 @@ import { sourceFromFiles, type IdentityFiles } from './credentials.js';
 import { InjectingServer } from './injecting.js';
 import { PeerRegistry } from './peers.js';
 import type { Policy } from '../auth/policy/policy.js';
-import { authInterceptor, type MethodRoles } from './server-auth.js';
+import { authInterceptor, checkEventSink, type MethodRoles } from './server-auth.js';
 
 export interface SecureServerOptions {
   /** The server's identity: an X509Source (e.g. the Workload API) … */
@@ -88,6 +88,7 @@ async function serverSource(o: SecureServerOptions): Promise<{ source: X509Sourc
 }
 
 export async function createSecureServer(o: SecureServerOptions): Promise<SecureGrpcServer> {
+  checkEventSink(o.events); // before anything is opened
   const { source, owned } = await serverSource(o);
   let closeKeys: (() => void) | undefined;
   let tokens: TokenVerifier | undefined;

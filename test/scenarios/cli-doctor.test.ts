@@ -9,7 +9,7 @@ import { runCli, startMtlsDaemon } from '../helpers/daemon.js';
 test('doctor: OK on a healthy setup, FAIL with fixes on a broken one', async () => {
   const m = await startMtlsDaemon();
   const policy = join(m.dir, 'policy.yaml');
-  writeFileSync(policy, 'roles:\n  ops: { methods: [status] }\n');
+  writeFileSync(policy, 'roles:\n  ops: { methods: [status] }\nbindings:\n  - { uid: 0, roles: [admin] }\n'); // a file without an admin binding is a WARN
   chmodSync(policy, 0o644);
   const doctor = () => runCli(['--connect', m.url, '--certs', m.certs, 'doctor', '--policy', policy]);
   try {

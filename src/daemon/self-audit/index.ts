@@ -62,7 +62,7 @@ async function auditLogFindings(log: AuditLog, deep: boolean): Promise<Finding[]
     const last = text.trimEnd().split('\n').at(-1) ?? '';
     const c = last ? checkLine(last, key) : undefined;
     out.push(!c || c.ok
-      ? { id: 'audit-tail', severity: 'info', message: 'the newest audit record verifies (use deep for the whole chain)', fixable: false, fixed: false }
+      ? { id: 'audit-tail', severity: 'info', message: 'the newest audit record verifies (flyme audit --deep verifies the whole chain)', fixable: false, fixed: false }
       : { id: 'audit-tail', severity: 'critical', message: `the newest audit record does not verify: ${c.reason}`, fixable: false, fixed: false });
   }
   return out;
