@@ -4,11 +4,11 @@
  * revocation of a deleted entry's SVIDs). Written atomically after every change, before the change is
  * acknowledged; a file that does not validate stops the CA from starting (fail closed).
  */
-import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { flymeError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
+import { readStateFile } from '../files/state-file.js';
 
 const SelectorT = Type.Object({ type: Type.String(), value: Type.String() });
 const EntryT = Type.Object({
@@ -41,25 +41,10 @@ export function emptyState(trustDomain: string): CaState {
  *   silently forgotten) or is not a valid state of this trust domain.
  */
 export function loadState(path: string, trustDomain: string): CaState {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw flymeError('FLYME_INVALID_CONFIG', `CA state ${path} is missing: its entries, agents and revocations would be lost; refusing to start (restore it from a backup)`, { path });
-    }
-    throw flymeError('FLYME_INVALID_CONFIG', `cannot read CA state ${path}: ${(err as NodeJS.ErrnoException).code}`, { path }, err);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw flymeError('FLYME_INVALID_CONFIG', `CA state ${path} is not valid JSON; refusing to start (restore it from a backup)`, { path });
-  }
-  if (!check.Check(data)) {
-    const first = [...check.Errors(data)][0];
-    throw flymeError('FLYME_INVALID_CONFIG', `CA state ${path} is invalid at ${first?.path ?? '/'}: ${first?.message ?? 'schema'}; refusing to start`, { path });
-  }
+  const data = readStateFile(path, check, {
+    what: 'CA state', advice: 'restore it from a backup',
+    missing: 'its entries, agents and revocations would be lost; refusing to start (restore it from a backup)',
+  })!;
   if (data.trustDomain !== trustDomain) throw flymeError('FLYME_INVALID_CONFIG', `CA state ${path} belongs to trust domain ${data.trustDomain}, not ${trustDomain}`, { path });
   return data;
 }

@@ -6,12 +6,12 @@
  * acknowledged; expired records, and records whose owner the policy no longer names, are dropped when it is
  * loaded.
  */
-import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
 import { FlyMeError, flymeError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
+import { readStateFile } from '../files/state-file.js';
 import { checkAddress, checkName, checkPort } from './names.js';
 import type { Ownership } from './ownership.js';
 
@@ -225,23 +225,8 @@ export class Registry {
   }
 
   #load(path: string): void {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // first start
-      throw flymeError('FLYME_INVALID_CONFIG', `cannot read registry state ${path}: ${(err as NodeJS.ErrnoException).code}`, { path }, err);
-    }
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch {
-      throw flymeError('FLYME_INVALID_CONFIG', `registry state ${path} is not valid JSON; refusing to start (remove it to start empty)`, { path });
-    }
-    if (!checkState.Check(data)) {
-      const first = checkState.Errors(data).First();
-      throw flymeError('FLYME_INVALID_CONFIG', `registry state ${path} is invalid at ${first?.path ?? '/'}: ${first?.message ?? 'schema'}; refusing to start`, { path });
-    }
+    const data = readStateFile(path, checkState, { what: 'registry state', advice: 'remove it to start empty' });
+    if (!data) return; // first start
     if (data.zone !== this.zone) throw flymeError('FLYME_INVALID_CONFIG', `registry state ${path} is for zone ${data.zone}, not ${this.zone}`, { path });
     const now = Date.now();
     for (const r of data.records) {
