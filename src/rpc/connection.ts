@@ -217,17 +217,15 @@ export class ServerConnection implements LineSink {
 
   /** Complete a request: ignored when it already timed out. */
   respond(id: JsonRpcId, result: unknown): void {
-    const entry = this.inFlight.get(id);
+    const entry = this.inFlight.take(id);
     if (!entry) return;
-    this.inFlight.delete(id);
     this.dispatcher.settled(entry.method, this.reply(id, result));
     this.afterComplete();
   }
 
   fail(id: JsonRpcId, err: FlyMeError): void {
-    const entry = this.inFlight.get(id);
+    const entry = this.inFlight.take(id);
     if (!entry) return;
-    this.inFlight.delete(id);
     this.dispatcher.settled(entry.method, err.code);
     this.write(encodeError(id, err));
     this.afterComplete();

@@ -27,6 +27,18 @@ export class InFlightTable<V> {
     else (this.plain ??= new Map()).set(id, value);
   }
 
+  /** Remove the entry of `id` and return it (undefined when there was none). */
+  take(id: JsonRpcId): V | undefined {
+    if (typeof id === 'object') {
+      const e = this.exact?.get(id.text);
+      if (e) this.exact!.delete(id.text);
+      return e?.value;
+    }
+    const v = this.plain?.get(id);
+    if (v !== undefined) this.plain!.delete(id);
+    return v;
+  }
+
   delete(id: JsonRpcId): boolean {
     return (typeof id === 'object' ? this.exact?.delete(id.text) : this.plain?.delete(id)) ?? false;
   }
