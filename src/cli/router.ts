@@ -19,8 +19,7 @@ export function routerCommand(identity: () => { certs?: string | undefined; spif
       const source: X509Source = certs
         ? await (await import('../identity/source/files.js')).certsDirSource(certs, 'client')
         : await (await import('../spiffe/source.js')).workloadX509Source({ address: spiffeSocket! });
-      const target = o.registry.startsWith('tls://') ? o.registry.slice('tls://'.length) : o.registry.startsWith('unix+tls://') ? `unix://${o.registry.slice('unix+tls://'.length)}` : undefined;
-      if (!target) throw flymeError('FLYME_INVALID_ADDRESS', `--registry ${o.registry}: use tls://host:port or unix+tls:///path`);
+      const target = (await import('../mesh/registry-client.js')).registryTarget(o.registry);
       const table = new RouteTable();
       const follow = await followRegistry({
         target, registryId: o.registryId, source, table,

@@ -9,3 +9,4 @@ export { checkName, checkAddress, checkPort, isDnsName, parseZone } from './name
 export { startRouter, RouteTable, type Route, type Router, type RouterOptions } from './router.js';
 export { followRegistry, type FollowOptions } from './follow.js';
 export { readClientHello, MAX_CLIENT_HELLO_BYTES, type HelloResult } from './client-hello.js';
+export { RegistryClient, registryTarget, type RegistryClientOptions, type RemoteRecord } from './registry-client.js';

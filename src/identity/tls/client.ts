@@ -51,6 +51,8 @@ export interface DialTlsOptions {
   onSession?(session: Buffer): void;
   /** ALPN protocols to offer (e.g. `['h2']`). */
   alpnProtocols?: string[];
+  /** TLS server name (SNI) to send; default: the host of a `tls://` address when it is a name, none for an IP. */
+  servername?: string;
 }
 
 const fileSources = new Map<string, Promise<X509Source>>();
@@ -100,6 +102,7 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
   const where = a.kind === 'tcp'
     ? { host: a.host, port: a.port, ...(isIP(a.host) === 0 ? { servername: a.host } : {}) }
     : { path: unixSocketPath(a) };
+  if (opts.servername !== undefined) Object.assign(where, { servername: opts.servername });
   return new Promise<TLSSocket>((resolve, reject) => {
     let done = false;
     let connected = false;
