@@ -13,6 +13,8 @@ import { flymeError, type FlyMeError } from '../errors.js';
 import type { X509Source } from '../identity/source/types.js';
 import { secondsOption } from '../options/flags.js';
 import { ANONYMOUS_NOISE } from './ca.js';
+import { addRegistryClientCommands } from './registry-client.js';
+import type { IdentityFlags } from './registry-access.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const positive = (what: string) => (v: string): number => {
@@ -22,8 +24,11 @@ const positive = (what: string) => (v: string): number => {
 };
 export const defaultRegistryDir = (): string => (process.getuid?.() === 0 ? '/var/lib/flyme/registry' : join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'flyme', 'registry'));
 
-/** The serving identity comes from flyme's global options: --certs DIR (server.pem, server.key.pem, root-ca.pem) or --spiffe-socket URL. */
-export function registryCommand(identity: () => { certs?: string | undefined; spiffeSocket?: string | undefined }): Command {
+/**
+ * The serving identity (serve) comes from flyme's global options: --certs DIR (server.pem, server.key.pem,
+ * root-ca.pem) or --spiffe-socket URL; resolve and watch use the client side of the same flags (client.pem …).
+ */
+export function registryCommand(identity: IdentityFlags, json: () => boolean = () => false): Command {
   const registry = new Command('registry').description('the service registry: names owned by SPIFFE IDs (policy file), expiring registrations, a DNS server (docs/mesh.md)');
   registry.command('serve').description('serve flyme.mesh.v1.Registry over mutual TLS (reflection on) and, with --dns, answer DNS for the zone; its identity: --certs DIR (server.pem, server.key.pem, root-ca.pem) or --spiffe-socket URL')
     .requiredOption('--zone <domain>', 'the zone every registered name lies in, e.g. example.org')
@@ -93,5 +98,6 @@ export function registryCommand(identity: () => { certs?: string | undefined; sp
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     });
+  addRegistryClientCommands(registry, identity, json);
   return registry;
 }
