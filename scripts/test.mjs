@@ -19,6 +19,8 @@ const needs = [
   { bin: '/usr/bin/systemd-analyze', pkg: 'systemd' },
   // the registry's DNS server is queried with a real resolver tool (test/scenarios/mesh-dns-dig)
   { bin: '/usr/bin/dig', pkg: 'bind9-dnsutils' },
+  // the configuration `flyme haproxy config` writes is checked and run by HAProxy (test/scenarios/mesh-haproxy-routes)
+  { bin: '/usr/sbin/haproxy', pkg: 'haproxy' },
 ];
 const missing = needs.filter((n) => !existsSync(n.bin)).map((n) => n.pkg);
 if (missing.length > 0) {

@@ -127,8 +127,10 @@ program.command('unlock').description('release the kill switch')
   .action(() => rpc('unlock', {}, (r) => (r.wasLockedDown ? `unlocked (was locked down since ${String(r.since)})` : 'not locked down')));
 
 // Subcommands with heavy imports are loaded only when named (option values before them are skipped).
-const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe', 'install-unit', 'registry', 'router']);
+const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe', 'install-unit', 'registry', 'router', 'envoy', 'haproxy']);
 const first = process.argv.slice(2).find((a) => LAZY.has(a));
+/** The mesh commands' identity: --certs DIR or --spiffe-socket URL (their own files: server.pem to serve, client.pem to call). */
+const identityFlags = () => ({ certs: program.opts().certs as string | undefined, spiffeSocket: program.opts().spiffeSocket as string | undefined });
 if (first === 'certs') program.addCommand(withGlobalHelp((await import('./certs.js')).certsCommand(undefined, () => globals().json)));
 else program.command('certs').description('create a FlyMe CA and issue/inspect SPIFFE certificates (flyme certs --help)');
 if (first === 'token') program.addCommand(withGlobalHelp((await import('./token.js')).tokenCommand(undefined, () => globals().json)));
@@ -155,10 +157,14 @@ if (first === 'spiffe') program.addCommand(withGlobalHelp((await import('./spiff
 else program.command('spiffe').description('fetch this process\'s SVIDs from the Workload API, validate JWT-SVIDs (flyme spiffe --help)');
 if (first === 'install-unit') program.addCommand(withGlobalHelp((await import('./install-unit.js')).installUnitCommand()));
 else program.command('install-unit').description("print or write flymed's hardened systemd unit (flyme install-unit --help)");
-if (first === 'registry') program.addCommand(withGlobalHelp((await import('./registry.js')).registryCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket }))));
-else program.command('registry').description('run the service registry: names owned by SPIFFE IDs, expiring registrations, DNS (flyme registry --help)');
-if (first === 'router') program.addCommand(withGlobalHelp((await import('./router.js')).routerCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket }))));
+if (first === 'registry') program.addCommand(withGlobalHelp((await import('./registry.js')).registryCommand(identityFlags, () => globals().json)));
+else program.command('registry').description('run the service registry (names owned by SPIFFE IDs, expiring registrations, DNS), resolve or watch its records (flyme registry --help)');
+if (first === 'router') program.addCommand(withGlobalHelp((await import('./router.js')).routerCommand(identityFlags)));
 else program.command('router').description('route TLS by SNI to registered backends, passthrough (flyme router --help)');
+if (first === 'envoy') program.addCommand(withGlobalHelp((await import('./proxy-config.js')).envoyCommand(identityFlags)));
+else program.command('envoy').description('write an Envoy bootstrap that routes TLS by SNI to registered backends (flyme envoy config --help)');
+if (first === 'haproxy') program.addCommand(withGlobalHelp((await import('./proxy-config.js')).haproxyCommand(identityFlags)));
+else program.command('haproxy').description('write an HAProxy configuration that routes TLS by SNI to registered backends (flyme haproxy config --help)');
 if (first === 'explain') program.addCommand(withGlobalHelp((await import('./policy.js')).explainCommand(() => globals().json)));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 

@@ -9,10 +9,12 @@ import { pino } from 'pino';
 import { AuditLog } from '../audit/log.js';
 import { limitSecurityEvents } from '../auth/events.js';
 import { coalesceSecurityEvents } from '../auth/coalesce-events.js';
-import { flymeError } from '../errors.js';
+import { flymeError, type FlyMeError } from '../errors.js';
 import type { X509Source } from '../identity/source/types.js';
 import { secondsOption } from '../options/flags.js';
 import { ANONYMOUS_NOISE } from './ca.js';
+import { addRegistryClientCommands } from './registry-client.js';
+import type { IdentityFlags } from './registry-access.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const positive = (what: string) => (v: string): number => {
@@ -22,12 +24,15 @@ const positive = (what: string) => (v: string): number => {
 };
 export const defaultRegistryDir = (): string => (process.getuid?.() === 0 ? '/var/lib/flyme/registry' : join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'flyme', 'registry'));
 
-/** The serving identity comes from flyme's global options: --certs DIR (server.pem, server.key.pem, root-ca.pem) or --spiffe-socket URL. */
-export function registryCommand(identity: () => { certs?: string | undefined; spiffeSocket?: string | undefined }): Command {
+/**
+ * The serving identity (serve) comes from flyme's global options: --certs DIR (server.pem, server.key.pem,
+ * root-ca.pem) or --spiffe-socket URL; resolve and watch use the client side of the same flags (client.pem …).
+ */
+export function registryCommand(identity: IdentityFlags, json: () => boolean = () => false): Command {
   const registry = new Command('registry').description('the service registry: names owned by SPIFFE IDs (policy file), expiring registrations, a DNS server (docs/mesh.md)');
   registry.command('serve').description('serve flyme.mesh.v1.Registry over mutual TLS (reflection on) and, with --dns, answer DNS for the zone; its identity: --certs DIR (server.pem, server.key.pem, root-ca.pem) or --spiffe-socket URL')
     .requiredOption('--zone <domain>', 'the zone every registered name lies in, e.g. example.org')
-    .requiredOption('--policy <file>', 'YAML/JSON file with a registry: section (names and templates → owner SPIFFE IDs)')
+    .requiredOption('--policy <file>', 'YAML/JSON file with a registry: section (names and templates → owner SPIFFE IDs); SIGHUP re-reads it (all or nothing) and removes records whose owner it no longer names')
     .option('--listen <url>', 'mTLS listener, repeatable: tls://127.0.0.1:9090, tls://[::1]:9090, unix+tls:///run/flyme/registry.sock', collect, [] as string[])
     .option('--dns <ip:port>', 'also serve DNS on UDP and TCP at this address, e.g. 127.0.0.1:10053')
     .addOption(secondsOption('--ttl <duration>', 'registrations expire after this long unless renewed', '30s', { name: '--ttl', maxMs: 86_400_000 }))
@@ -39,6 +44,8 @@ export function registryCommand(identity: () => { certs?: string | undefined; sp
     .option('--log-level <level>', 'fatal|error|warn|info|debug', 'info')
     .action(async (o) => {
       const log = pino({ name: 'flyme-registry', level: o.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+      const ignoreHup = () => {}; // a reload signal before the registry is ready must not kill it (SIGHUP's default)
+      process.on('SIGHUP', ignoreHup);
       const [{ parseZone }, { Ownership }, { Registry }, { serveRegistry }] = await Promise.all([
         import('../mesh/names.js'), import('../mesh/ownership.js'), import('../mesh/registry.js'), import('../mesh/server.js'),
       ]);
@@ -70,9 +77,27 @@ export function registryCommand(identity: () => { certs?: string | undefined; sp
         await stopAll();
         throw err;
       }
+      // SIGHUP: the policy file again, all or nothing; records whose owner it no longer names are removed
+      process.off('SIGHUP', ignoreHup);
+      process.on('SIGHUP', () => {
+        let next: ReturnType<typeof Ownership.load>;
+        try {
+          next = Ownership.load(o.policy, zone);
+        } catch (err) {
+          const e = err as FlyMeError;
+          log.error({ event: 'policy_reload_failed', code: e.code, file: o.policy }, `policy reload refused, keeping the running rules: ${e.message}`);
+          events.emit({ kind: 'policy_reload_failed', severity: 'critical', source: 'registry', subject: o.policy, decision: 'deny', reason: e.code, message: `registry policy reload (SIGHUP) refused, keeping the running rules: ${e.message}` });
+          return;
+        }
+        reg.setOwnership(next).then((gone) => {
+          log.info({ event: 'policy_reloaded', file: o.policy, removed: gone.map((r) => `${r.name} ${r.address} ${r.port}`) }, `registry policy reloaded; ${gone.length} record(s) whose owner it no longer names removed`);
+          events.emit({ kind: 'policy_reloaded', severity: 'info', source: 'registry', subject: o.policy, decision: 'allow', message: `registry policy reloaded (SIGHUP); ${gone.length} record(s) removed`, details: { removed: gone.length } });
+        }, (err: Error) => log.error({ event: 'state_write_failed', file: o.policy }, `registry policy applied, but the state file could not be written: ${err.message}`));
+      });
       const stop = () => { void stopAll().then(() => process.exit(0)); };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     });
+  addRegistryClientCommands(registry, identity, json);
   return registry;
 }

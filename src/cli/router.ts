@@ -1,11 +1,10 @@
 /** `flyme router`: TLS passthrough by SNI to the backends registered in a registry (docs/mesh.md). */
 import { Command } from '@commander-js/extra-typings';
 import { pino } from 'pino';
-import { flymeError } from '../errors.js';
-import type { X509Source } from '../identity/source/types.js';
+import { clientSource, registryTarget, type IdentityFlags } from './registry-access.js';
 
 /** The router's own identity (for its Watch of the registry): flyme's global --certs DIR (client.pem …) or --spiffe-socket URL. */
-export function routerCommand(identity: () => { certs?: string | undefined; spiffeSocket?: string | undefined }): Command {
+export function routerCommand(identity: IdentityFlags): Command {
   return new Command('router').description('route TLS connections by SNI to registered backends without terminating TLS (routes follow the registry\'s Watch; unknown SNI is closed); its identity: --certs DIR (client.pem, client.key.pem, root-ca.pem) or --spiffe-socket URL')
     .requiredOption('--registry <url>', 'the registry: tls://host:port or unix+tls:///path')
     .requiredOption('--registry-id <spiffe-id>', 'the registry\'s SPIFFE ID, checked in its certificate')
@@ -13,13 +12,9 @@ export function routerCommand(identity: () => { certs?: string | undefined; spif
     .option('--log-level <level>', 'fatal|error|warn|info|debug', 'info')
     .action(async (o) => {
       const log = pino({ name: 'flyme-router', level: o.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
-      const { certs, spiffeSocket } = identity();
-      if (!certs === !spiffeSocket) throw flymeError('FLYME_INVALID_CONFIG', 'give exactly one identity: --certs DIR or --spiffe-socket URL');
+      const target = registryTarget(o.registry);
       const [{ RouteTable, startRouter }, { followRegistry }] = await Promise.all([import('../mesh/router.js'), import('../mesh/follow.js')]);
-      const source: X509Source = certs
-        ? await (await import('../identity/source/files.js')).certsDirSource(certs, 'client')
-        : await (await import('../spiffe/source.js')).workloadX509Source({ address: spiffeSocket! });
-      const target = (await import('../mesh/registry-client.js')).registryTarget(o.registry);
+      const source = await clientSource(identity);
       const table = new RouteTable();
       const follow = await followRegistry({
         target, registryId: o.registryId, source, table,

@@ -28,11 +28,11 @@ export interface DnsServer {
 }
 
 /** `127.0.0.1:10053`, `[::1]:10053` → host and port. */
-export function parseHostPort(text: string): { host: string; port: number } {
+export function parseHostPort(text: string, what = 'DNS address'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
-  if (!m || !host || isIP(host) === 0 || port > 65535) throw flymeError('FLYME_INVALID_ADDRESS', `DNS address "${text}" must be IP:PORT (e.g. 127.0.0.1:10053 or [::1]:10053)`);
+  if (!m || !host || isIP(host) === 0 || port > 65535) throw flymeError('FLYME_INVALID_ADDRESS', `${what} "${text}" must be IP:PORT (e.g. 127.0.0.1:10053 or [::1]:10053)`);
   return { host, port };
 }
 

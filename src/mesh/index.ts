@@ -1,4 +1,4 @@
-/** Service mesh (re-exports only): the registry with its DNS server, the SNI router. See docs/mesh.md. */
+/** Service mesh (re-exports only): the registry with its DNS server, the SNI router, its Envoy and HAProxy configs. See docs/mesh.md. */
 export { Registry, type RegistryOptions, type RegistryRecord, type ChangeKind, type RegisterInput, type RecordKey } from './registry.js';
 export { Ownership } from './ownership.js';
 export { serveRegistry, REGISTRY_PROTO, type RegistryServerOptions, type RegistryServer } from './server.js';
@@ -10,3 +10,7 @@ export { startRouter, RouteTable, type Route, type Router, type RouterOptions } 
 export { followRegistry, type FollowOptions } from './follow.js';
 export { readClientHello, MAX_CLIENT_HELLO_BYTES, type HelloResult } from './client-hello.js';
 export { RegistryClient, registryTarget, type RegistryClientOptions, type RemoteRecord } from './registry-client.js';
+export { readRegistrySnapshot, registryGrpcClient, type RegistryConnection, type WireRecord, type WatchMessage } from './snapshot.js';
+export { routesBySni, parseListen, type SniRoute, type Backend } from './proxy-routes.js';
+export { envoyBootstrap } from './envoy-config.js';
+export { haproxyConfig, type HaproxyOptions } from './haproxy-config.js';

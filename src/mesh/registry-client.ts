@@ -33,10 +33,10 @@ export interface RegistryClientOptions {
 }
 
 /** `tls://host:port` / `unix+tls:///path` → the grpc-js target (`host:port` / `unix:///path`). */
-export function registryTarget(url: string): string {
-  if (url.startsWith('tls://') && url.length > 'tls://'.length) return url.slice('tls://'.length);
+export function registryTarget(url: string, what = 'registry address'): string {
+  if (/^tls:\/\/[^/]+$/.test(url)) return url.slice('tls://'.length);
   if (url.startsWith('unix+tls:///')) return `unix://${url.slice('unix+tls://'.length)}`;
-  throw flymeError('FLYME_INVALID_ADDRESS', `registry address ${url}: use tls://host:port or unix+tls:///path`, { address: url });
+  throw flymeError('FLYME_INVALID_ADDRESS', `${what} ${url}: use tls://host:port or unix+tls:///path`, { address: url });
 }
 
 type Raw = { name: string; address: string; port: number; sni: string; owner: string; registeredAt?: string | number; expiresAt?: string | number; registered_at?: string | number; expires_at?: string | number };

@@ -4,7 +4,7 @@
  * expiring after a TTL unless renewed. Every change and every refusal goes to the security event sink (the
  * registry's signed audit log); the state is written atomically (0600) after every change, before it is
  * acknowledged; expired records, and records whose owner the policy no longer names, are dropped when it is
- * loaded.
+ * loaded, and when the policy is replaced (setOwnership: reported as DEREGISTERED, audited as revoked).
  */
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -64,11 +64,13 @@ export class Registry {
   readonly #events: SecurityEventSink;
   #chain: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
+  #ownership: Ownership;
 
   private constructor(private readonly o: RegistryOptions) {
     this.zone = o.zone;
     this.ttlSeconds = o.ttlSeconds ?? 30;
     this.#events = o.events ?? ignoreSecurityEvents;
+    this.#ownership = o.ownership;
   }
 
   static async open(o: RegistryOptions): Promise<Registry> {
@@ -88,8 +90,8 @@ export class Registry {
     return this.#guard(caller, 'register', input.name, async () => {
       const name = checkName(input.name, this.zone);
       const sni = input.sni ? checkName(input.sni, this.zone, 'sni') : name;
-      const owner = this.o.ownership.assertOwner(caller, name);
-      if (sni !== name) this.o.ownership.assertOwner(caller, sni);
+      const owner = this.#ownership.assertOwner(caller, name);
+      if (sni !== name) this.#ownership.assertOwner(caller, sni);
       const address = checkAddress(input.address);
       const port = checkPort(input.port);
       const records = this.#names.get(name);
@@ -114,7 +116,7 @@ export class Registry {
   renew(caller: string | undefined, k: RecordKey): Promise<RegistryRecord> {
     return this.#guard(caller, 'renew', k.name, async () => {
       const name = checkName(k.name, this.zone);
-      this.o.ownership.assertOwner(caller, name);
+      this.#ownership.assertOwner(caller, name);
       const key = keyOf({ address: checkAddress(k.address ?? ''), port: checkPort(k.port ?? 0) });
       const rec = this.#names.get(name)?.get(key);
       if (!rec || rec.expiresAt <= Date.now()) throw flymeError('FLYME_NOT_FOUND', `${name} has no live record at ${k.address} port ${k.port}: register it again`, { name });
@@ -127,7 +129,7 @@ export class Registry {
   deregister(caller: string | undefined, k: RecordKey): Promise<number> {
     return this.#guard(caller, 'deregister', k.name, async () => {
       const name = checkName(k.name, this.zone);
-      this.o.ownership.assertOwner(caller, name);
+      this.#ownership.assertOwner(caller, name);
       const records = this.#names.get(name);
       const gone: RegistryRecord[] = [];
       if (records) {
@@ -144,6 +146,32 @@ export class Registry {
       for (const r of gone) this.#changed('DEREGISTERED', r, `${caller} deregistered ${name} at ${r.address} port ${r.port}`);
       return gone.length;
     });
+  }
+
+  /**
+   * Replaces the ownership rules (a policy reload), after the changes already under way. Every record whose
+   * owner the new rules no longer name (for its name or its SNI) is removed: saved, reported to watchers as
+   * DEREGISTERED and audited (`registration_changed`, reason `revoked`). Returns the removed records.
+   */
+  setOwnership(ownership: Ownership): Promise<RegistryRecord[]> {
+    const run = this.#chain.then(async () => {
+      this.#ownership = ownership;
+      const gone: RegistryRecord[] = [];
+      for (const [name, m] of this.#names) {
+        for (const [k, r] of m) if (!this.#owns(r)) { m.delete(k); gone.push(r); }
+        if (m.size === 0) this.#names.delete(name);
+      }
+      if (gone.length === 0) return gone;
+      try {
+        await this.#save();
+      } finally {
+        // already gone from lookups: watchers and the audit log learn it even when the state file could not be written
+        for (const r of gone) this.#changed('DEREGISTERED', r, `${r.name} at ${r.address} port ${r.port} removed: ${ownership.source} no longer names its owner ${r.owner}${r.sni !== r.name ? ` (for the name or its sni ${r.sni})` : ''}`, 'revoked');
+      }
+      return gone;
+    });
+    this.#chain = run.catch(() => undefined);
+    return run;
   }
 
   // ---- reads ----------------------------------------------------------------------------------------------
@@ -210,9 +238,9 @@ export class Registry {
     return run;
   }
 
-  #changed(kind: ChangeKind, r: RegistryRecord, message: string): void {
+  #changed(kind: ChangeKind, r: RegistryRecord, message: string, reason: string = kind.toLowerCase()): void {
     this.#events.emit({
-      kind: 'registration_changed', severity: 'info', source: 'registry', decision: 'allow', message, subject: r.name, reason: kind.toLowerCase(),
+      kind: 'registration_changed', severity: reason === 'revoked' ? 'warning' : 'info', source: 'registry', decision: 'allow', message, subject: r.name, reason,
       details: { address: r.address, port: r.port, sni: r.sni, owner: r.owner, expiresAt: new Date(r.expiresAt).toISOString() },
     });
     for (const l of this.#listeners) {
@@ -233,12 +261,16 @@ export class Registry {
       if (r.expiresAt <= now) continue;
       // the policy may have changed while the registry was down: a record whose owner no longer owns its name
       // (or its SNI) is not brought back
-      const owns = (n: string) => this.o.ownership.owners(n).includes(r.owner);
-      if (!owns(r.name) || !owns(r.sni)) continue;
+      if (!this.#owns(r)) continue;
       let m = this.#names.get(r.name);
       if (!m) this.#names.set(r.name, (m = new Map()));
       m.set(keyOf(r), r);
     }
+  }
+
+  /** True when the current rules name the record's owner for its name and its SNI. */
+  #owns(r: RegistryRecord): boolean {
+    return this.#ownership.owners(r.name).includes(r.owner) && this.#ownership.owners(r.sni).includes(r.owner);
   }
 
   async #save(): Promise<void> {

@@ -1,7 +1,8 @@
 /** Scenario helpers for `flyme registry serve`: certificates for several workloads, the registry, a gRPC client per identity, DNS over UDP and TCP. */
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect as tlsConnect, createServer as tlsServer, type TLSSocket } from 'node:tls';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -11,6 +12,8 @@ import * as dns from 'dns-packet';
 import { runCli } from './daemon.js';
 import { startFlyme, type Proc } from './agent.js';
 import { SecureGrpcClientBuilder } from '../../src/grpc/client.js';
+import { spiffeIdFromCertificate } from '../../src/identity/validate.js';
+import { x509 } from '../../src/identity/x509.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 export const SERVER_ID = 'spiffe://example.org/flymed';
@@ -102,3 +105,37 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** What the tests read of a decoded answer (dns-packet's types omit rcode and union the record data). */
 export interface Decoded { id: number; rcode: string; flag_aa: boolean; flag_tc: boolean; answers: Array<{ type: string; data: unknown; ttl?: number }>; authorities: Array<{ type: string }> }
 export const decode = (b: Buffer): Decoded => dns.decode(b) as unknown as Decoded;
+
+/** The SPIFFE ID in the peer's certificate (from its DER). */
+export const peerId = (s: TLSSocket): string => spiffeIdFromCertificate(new x509.X509Certificate(s.getPeerX509Certificate()!.raw)).toString();
+
+/** A TLS backend with the SVID DIR/certs/<name>.pem requiring a client certificate; it answers "<its id> sees <client id>". */
+export async function tlsBackend(certs: string, name: string, id: string, host = '127.0.0.1') {
+  const s = tlsServer({
+    cert: readFileSync(join(certs, `${name}.pem`)), key: readFileSync(join(certs, `${name}.key.pem`)), ca: readFileSync(join(certs, 'root-ca.pem')),
+    requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3',
+  }, (sock) => { sock.end(`${id} sees ${peerId(sock)}`); });
+  await new Promise<void>((r) => s.listen(0, host, () => r()));
+  return { port: (s.address() as { port: number }).port, close: () => new Promise<void>((r) => s.close(() => r())) };
+}
+
+/**
+ * Mutual TLS to 127.0.0.1:PORT (a router or proxy) with server name `sni`, as the client DIR/certs/<client>.pem;
+ * resolves with the backend's SPIFFE ID and message, or the error (closed before the handshake, reset …).
+ */
+export function throughSni(certs: string, client: string, port: number, sni: string): Promise<{ id: string; text: string } | Error> {
+  return new Promise((res) => {
+    const s = tlsConnect({
+      host: '127.0.0.1', port, servername: sni, minVersion: 'TLSv1.3',
+      cert: readFileSync(join(certs, `${client}.pem`)), key: readFileSync(join(certs, `${client}.key.pem`)), ca: readFileSync(join(certs, 'root-ca.pem')),
+      checkServerIdentity: () => undefined, // the peer is checked by SPIFFE ID, not by DNS name
+    });
+    let text = '';
+    let id = '';
+    s.on('secureConnect', () => { id = peerId(s); });
+    s.on('data', (d: Buffer) => { text += d.toString(); });
+    s.on('end', () => res(id ? { id, text } : new Error('closed before the handshake')));
+    s.on('error', (e) => res(e));
+    s.setTimeout(10_000, () => { s.destroy(); res(new Error('timeout')); });
+  });
+}

@@ -5,46 +5,15 @@
 // the registered one is routed (control).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { connect, createServer, type TLSSocket } from 'node:tls';
+import { rmSync } from 'node:fs';
 import { tempDir } from '../helpers/daemon.js';
 import { startFlyme } from '../helpers/agent.js';
-import { meshCerts, registryClient, SERVER_ID, sleep, startRegistry } from '../helpers/mesh.js';
-import { spiffeIdFromCertificate } from '../../src/identity/validate.js';
-import { x509 } from '../../src/identity/x509.js';
+import { meshCerts, registryClient, SERVER_ID, sleep, startRegistry, throughSni, tlsBackend } from '../helpers/mesh.js';
 
 const A = 'spiffe://example.org/svc/service-a';
 const B = 'spiffe://example.org/svc/service-b';
-const peerId = (s: TLSSocket) => spiffeIdFromCertificate(new x509.X509Certificate(s.getPeerX509Certificate()!.raw)).toString();
-
-/** A backend with the SVID DIR/certs/<name>.pem requiring a client certificate; it answers "<its id> sees <client id>". */
-async function backend(certs: string, name: string, id: string) {
-  const s = createServer({
-    cert: readFileSync(join(certs, `${name}.pem`)), key: readFileSync(join(certs, `${name}.key.pem`)), ca: readFileSync(join(certs, 'root-ca.pem')),
-    requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3',
-  }, (sock) => { sock.end(`${id} sees ${peerId(sock)}`); });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  return { port: (s.address() as { port: number }).port, close: () => new Promise<void>((r) => s.close(() => r())) };
-}
-
-/** mTLS through the router with `sni`, as the client DIR/certs/a.pem; resolves with the backend's ID and message, or the error. */
-function through(certs: string, port: number, sni: string): Promise<{ id: string; text: string } | Error> {
-  return new Promise((res) => {
-    const s = connect({
-      host: '127.0.0.1', port, servername: sni, minVersion: 'TLSv1.3',
-      cert: readFileSync(join(certs, 'a.pem')), key: readFileSync(join(certs, 'a.key.pem')), ca: readFileSync(join(certs, 'root-ca.pem')),
-      checkServerIdentity: () => undefined, // the peer is checked by SPIFFE ID below, not by DNS name
-    });
-    let text = '';
-    let id = '';
-    s.on('secureConnect', () => { id = peerId(s); });
-    s.on('data', (d: Buffer) => { text += d.toString(); });
-    s.on('end', () => res(id ? { id, text } : new Error('closed before the handshake')));
-    s.on('error', (e) => res(e));
-    s.setTimeout(10_000, () => { s.destroy(); res(new Error('timeout')); });
-  });
-}
+const backend = tlsBackend;
+const through = (certs: string, port: number, sni: string) => throughSni(certs, 'a', port, sni);
 
 test('router: SNI passthrough reaches the registered backend end to end; unknown SNI is closed; routes follow Watch', { timeout: 90_000 }, async () => {
   const dir = tempDir('flyme-mesh-router-');

@@ -50,3 +50,29 @@ test('state: 0600, reloaded; records whose owner the policy no longer names are 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('setOwnership: records whose owner the new rules no longer name (for the name or the SNI) are removed and reported', async () => {
+  const events: SecurityEvent[] = [];
+  const changes: string[] = [];
+  const both = Ownership.parse('registry:\n  names:\n    a.example.org: ["spiffe://example.org/a"]\n    front.example.org: ["spiffe://example.org/a"]\n    b.example.org: ["spiffe://example.org/b"]\n', 'reg.yaml', 'example.org');
+  const r = await Registry.open({ zone: 'example.org', ownership: both, events: { emit: (e) => events.push(e) } });
+  try {
+    r.watch((kind, rec) => changes.push(`${kind} ${rec.name}`));
+    await r.register('spiffe://example.org/a', { name: 'a.example.org', address: '10.0.0.1', port: 1, sni: 'front.example.org' });
+    await r.register('spiffe://example.org/b', { name: 'b.example.org', address: '10.0.0.2', port: 1 });
+    // same rules: nothing removed
+    assert.deepEqual(await r.setOwnership(both), []);
+    // a still owns its name but no longer its SNI: its record goes; b's stays
+    const next = Ownership.parse('registry:\n  names:\n    a.example.org: ["spiffe://example.org/a"]\n    b.example.org: ["spiffe://example.org/b"]\n', 'reg2.yaml', 'example.org');
+    const gone = await r.setOwnership(next);
+    assert.deepEqual(gone.map((x) => x.name), ['a.example.org']);
+    assert.deepEqual(r.all().map((x) => x.name), ['b.example.org']);
+    assert.deepEqual(changes.slice(2), ['DEREGISTERED a.example.org']);
+    const revoked = events.filter((e) => e.reason === 'revoked');
+    assert.equal(revoked.length, 1);
+    assert.match(revoked[0]!.message, /reg2\.yaml no longer names its owner spiffe:\/\/example\.org\/a \(for the name or its sni front\.example\.org\)/);
+    await assert.rejects(r.register('spiffe://example.org/a', { name: 'a.example.org', address: '10.0.0.1', port: 1, sni: 'front.example.org' }), { code: 'FLYME_PERMISSION_DENIED' });
+  } finally {
+    r.close();
+  }
+});
