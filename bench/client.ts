@@ -1,8 +1,8 @@
 /**
  * Bench client process: `node client.js <kind> <socketPath> <certsDir> <mode> <arg>`; prints one JSON line.
  * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); inflight MS (32 calls in flight on one
- * connection: calls/s); connect-full MS / connect-resumed MS (new connection + first call + close, per
- * second; resumed reuses the TLS session ticket); idle N (open N connections, print "held", wait);
+ * connection: calls/s); connect-full MS[,SERVERPID] / connect-resumed MS[,SERVERPID] (new connection + first call +
+ * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection); idle N (open N connections, print "held", wait);
  * load N,CONNS,SERVERPID (CONNS connections x 32 in flight: calls/s, p99, CPU per call of client and server, server RSS).
  */
 import { connect as netConnect, type Socket } from 'node:net';
@@ -22,7 +22,7 @@ const [kind, path, certs, mode, arg] = process.argv.slice(2) as [string, string,
 const PAYLOAD = 'x'.repeat(64);
 const f = benchFiles(certs, 'client');
 type Call = () => Promise<unknown>;
-interface Conn { call: Call; close(): void; session?: Buffer | undefined }
+interface Conn { call: Call; close(): void; session?: Buffer | undefined; resumed?: () => boolean }
 
 /** Baseline client: hand-written NDJSON with a pending map, writes coalesced per tick, one timer per call. */
 function ndjson(socket: Socket): Call {
@@ -63,7 +63,7 @@ async function open(resume = false): Promise<Conn> {
       s.once('secureConnect', () => res(s));
       s.once('error', rej);
     });
-    return { call: ndjson(s), close: () => s.end() };
+    return { call: ndjson(s), close: () => s.end(), resumed: () => s.isSessionReused() };
   }
   if (kind === 'grpc') {
     const creds = grpc.credentials.createSsl(readFileSync(f.caPath), readFileSync(f.keyPath), readFileSync(f.certPath), { checkServerIdentity: () => undefined });
@@ -83,7 +83,7 @@ async function open(resume = false): Promise<Conn> {
       ...(resume && lastSession ? { session: lastSession } : {}), onSession: (s) => { lastSession = s; },
     });
     const c = await connect(`unix+tls://${path}`, { socket });
-    return { call: () => c.call('ping', { message: PAYLOAD }), close: () => { void c.close(); } };
+    return { call: () => c.call('ping', { message: PAYLOAD }), close: () => { void c.close(); }, resumed: () => socket.isSessionReused() };
   }
   const c = await connect(`unix://${path}`);
   return { call: () => c.call('ping', { message: PAYLOAD }), close: () => { void c.close(); } };
@@ -156,18 +156,29 @@ if (mode === 'seq' || mode === 'inflight') {
   out({ rate: calls / secs, p99: sorted[Math.floor(calls * 0.99)], clientUs: (cpu.user + cpu.system) / calls, serverUs: srv / 1000 / calls, serverRss: rss, calls });
   for (const c of cs) c.close();
 } else if (mode === 'connect-full' || mode === 'connect-resumed') {
+  // connect-* MS[,SERVERPID]: also reports how many connections resumed a TLS session (`resumed` of `n`: a
+  // resumed case that did not resume measures full handshakes) and, with SERVERPID, the CPU time per
+  // connection of this client (process.cpuUsage) and of the server (/proc/PID/schedstat), which unlike the
+  // rate does not swing with other load on the CPU.
   const resume = mode === 'connect-resumed';
-  const ms = Number(arg);
+  const [ms, serverPid] = arg.split(',').map(Number) as [number, number | undefined];
+  const serverCpuNs = () => (serverPid ? Number(readFileSync(`/proc/${serverPid}/schedstat`, 'utf8').split(' ')[0]) : 0);
   for (let i = 0; i < 20; i++) { const c = await open(resume); await c.call(); c.close(); } // warm-up, gets a ticket
   let n = 0;
+  let resumed = 0;
+  const cpu0 = process.cpuUsage();
+  const srv0 = serverCpuNs();
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
     const c = await open(resume);
+    if (c.resumed?.()) resumed++;
     await c.call();
     c.close();
     n++;
   }
-  out({ rate: n / ((Date.now() - t0) / 1000) });
+  const secs = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  out({ rate: n / secs, n, resumed, clientUs: (cpu.user + cpu.system) / n, ...(serverPid ? { serverUs: (serverCpuNs() - srv0) / 1000 / n } : {}) });
 } else if (mode === 'pubsub') {
   const { pubsubRate } = await import('./redis.js');
   out({ rate: await pubsubRate(kind as import('./redis.js').PubSubKind, path, certs, Number(arg)) });

@@ -117,6 +117,10 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
       await withServer(kind, async (path) => {
         const full = await client(0, kind, path, 'connect-full', C.connectMs);
         const resumed = await client(0, kind, path, 'connect-resumed', C.connectMs);
+        // The resumed figure must measure resumed handshakes (every connection resumed its ticket), the full one none.
+        if (resumed.resumed !== resumed.n || full.resumed !== 0) {
+          throw new Error(`${kind}: ${resumed.resumed} of ${resumed.n} connections resumed in connect-resumed, ${full.resumed} in connect-full`);
+        }
         if (r === 0) return;
         push(`${kind}.connectFull`, full.rate);
         push(`${kind}.connectResumed`, resumed.rate);

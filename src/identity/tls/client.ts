@@ -144,7 +144,7 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
       }
       fail(refusal(tlsErrorReason(err), `TLS handshake with ${url} failed: ${err.message}`, err, { address: url, tlsCode: err.code ?? null }));
     });
-    socket.once('close', () => fail(refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url })));
+    socket.once('close', () => { if (!done) fail(refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url })); });
     socket.once('secureConnect', () => {
       const resumed = socket.isSessionReused();
       const ders = presentedDers(socket.getPeerCertificate(true) as DetailedPeerCertificate | null);

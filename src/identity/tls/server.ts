@@ -143,6 +143,7 @@ export class TlsServerUpgrader implements SecureUpgrader {
         else fail(e);
       });
       socket.once('close', () => {
+        if (done) return; // the usual end of an upgraded connection: no refusal to build
         const e = refusal('handshake', 'the connection closed during the TLS handshake');
         if (verifying) lost ??= e;
         else fail(e);
