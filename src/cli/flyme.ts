@@ -127,7 +127,7 @@ program.command('unlock').description('release the kill switch')
   .action(() => rpc('unlock', {}, (r) => (r.wasLockedDown ? `unlocked (was locked down since ${String(r.since)})` : 'not locked down')));
 
 // Subcommands with heavy imports are loaded only when named (option values before them are skipped).
-const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe', 'install-unit', 'registry', 'router']);
+const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe', 'install-unit', 'registry', 'router', 'service']);
 const first = process.argv.slice(2).find((a) => LAZY.has(a));
 if (first === 'certs') program.addCommand(withGlobalHelp((await import('./certs.js')).certsCommand(undefined, () => globals().json)));
 else program.command('certs').description('create a FlyMe CA and issue/inspect SPIFFE certificates (flyme certs --help)');
@@ -159,6 +159,8 @@ if (first === 'registry') program.addCommand(withGlobalHelp((await import('./reg
 else program.command('registry').description('run the service registry: names owned by SPIFFE IDs, expiring registrations, DNS (flyme registry --help)');
 if (first === 'router') program.addCommand(withGlobalHelp((await import('./router.js')).routerCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket }))));
 else program.command('router').description('route TLS by SNI to registered backends, passthrough (flyme router --help)');
+if (first === 'service') program.addCommand(withGlobalHelp((await import('./service.js')).serviceCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket }))));
+else program.command('service').description('the attested service: registers itself, serves endpoint.Endpoint Connect/Whoami over mTLS (flyme service --help)');
 if (first === 'explain') program.addCommand(withGlobalHelp((await import('./policy.js')).explainCommand(() => globals().json)));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 

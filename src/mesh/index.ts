@@ -1,4 +1,4 @@
-/** Service mesh (re-exports only): the registry with its DNS server, the SNI router. See docs/mesh.md. */
+/** Service mesh (re-exports only): the registry with its DNS server, the SNI router, the attested service. See docs/mesh.md. */
 export { Registry, type RegistryOptions, type RegistryRecord, type ChangeKind, type RegisterInput, type RecordKey } from './registry.js';
 export { Ownership } from './ownership.js';
 export { serveRegistry, REGISTRY_PROTO, type RegistryServerOptions, type RegistryServer } from './server.js';
@@ -10,3 +10,7 @@ export { startRouter, RouteTable, type Route, type Router, type RouterOptions } 
 export { followRegistry, type FollowOptions } from './follow.js';
 export { readClientHello, MAX_CLIENT_HELLO_BYTES, type HelloResult } from './client-hello.js';
 export { RegistryClient, registryTarget, type RegistryClientOptions, type RemoteRecord } from './registry-client.js';
+export { serveEndpoint, connectStatus, ENDPOINT_PROTO, type EndpointOptions, type EndpointServer } from './service/endpoint.js';
+export { probe, type Prober, type ConnectResult } from './service/connect.js';
+export { keepRegistered, type Registration, type RegistrationEvents } from './service/registration.js';
+export { parseTarget, parseSni, type Target } from './service/target.js';
