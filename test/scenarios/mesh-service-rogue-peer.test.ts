@@ -57,7 +57,7 @@ test('service: Connect refuses a peer that is not the registry\'s owner of the S
     stops.unshift(() => new Promise<void>((res) => squatter.server.close(() => res())));
     await assert.rejects(connect(b.target), refusedAsNotOwner);
     // a name nobody registered: NOT_FOUND before anything is dialled
-    await assert.rejects(toA.call('Connect', { address: b.target, sni: 'service-x.example.org' }), (e: grpc.ServiceError) => e.code === grpc.status.NOT_FOUND && /no live registration for SNI service-x\.example\.org/.test(e.details));
+    await assert.rejects(toA.call('Connect', { address: b.target, sni: 'service-x.example.org' }), (e: grpc.ServiceError) => e.code === grpc.status.NOT_FOUND && /^FLYME_NOT_FOUND: no live registration for SNI service-x\.example\.org/.test(e.details));
     assert.match(a.proc.log(), /connect_refused/);
   } finally {
     for (const s of stops) await s();

@@ -33,7 +33,7 @@ export interface EndpointOptions extends Prober {
 
 export interface EndpointServer { port: number; close(): Promise<void> }
 
-/** FlyMe's error for a Connect → its gRPC status (the details keep FlyMe's code and reason). */
+/** FlyMe's error for a Connect → its gRPC status; the details are `FLYME_CODE: reason` (internal errors excepted). */
 export function connectStatus(err: unknown): GrpcStatusError {
   if (!(err instanceof FlyMeError)) return grpcError(err);
   const code =
@@ -42,7 +42,10 @@ export function connectStatus(err: unknown): GrpcStatusError {
     : err.code === 'FLYME_UNREACHABLE' || err.code === 'FLYME_HANDSHAKE_FAILED' || err.code === 'FLYME_SOCKET_ACCESS_DENIED' ? grpc.status.UNAVAILABLE
     : err.code === 'FLYME_REGISTRY_FULL' || err.code === 'FLYME_TOO_MANY_REQUESTS' ? grpc.status.RESOURCE_EXHAUSTED
     : undefined;
-  if (code === undefined) return grpcError(err);
+  if (code === undefined) {
+    const s = grpcError(err);
+    return s.code === grpc.status.INTERNAL ? s : { ...s, details: `${err.code}: ${s.details}` };
+  }
   return { code, details: `${err.code}: ${err.message}` };
 }
 
