@@ -127,7 +127,7 @@ program.command('unlock').description('release the kill switch')
   .action(() => rpc('unlock', {}, (r) => (r.wasLockedDown ? `unlocked (was locked down since ${String(r.since)})` : 'not locked down')));
 
 // Subcommands with heavy imports are loaded only when named (option values before them are skipped).
-const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe', 'install-unit', 'registry', 'router', 'envoy', 'haproxy']);
+const LAZY = new Set(['certs', 'token', 'policy', 'explain', 'audit-log', 'probe', 'doctor', 'pub', 'sub', 'redis', 'ca', 'agent', 'spiffe', 'install-unit', 'registry', 'router', 'envoy', 'haproxy', 'service']);
 const first = process.argv.slice(2).find((a) => LAZY.has(a));
 /** The mesh commands' identity: --certs DIR or --spiffe-socket URL (their own files: server.pem to serve, client.pem to call). */
 const identityFlags = () => ({ certs: program.opts().certs as string | undefined, spiffeSocket: program.opts().spiffeSocket as string | undefined });
@@ -165,6 +165,8 @@ if (first === 'envoy') program.addCommand(withGlobalHelp((await import('./proxy-
 else program.command('envoy').description('write an Envoy bootstrap that routes TLS by SNI to registered backends (flyme envoy config --help)');
 if (first === 'haproxy') program.addCommand(withGlobalHelp((await import('./proxy-config.js')).haproxyCommand(identityFlags)));
 else program.command('haproxy').description('write an HAProxy configuration that routes TLS by SNI to registered backends (flyme haproxy config --help)');
+if (first === 'service') program.addCommand(withGlobalHelp((await import('./service.js')).serviceCommand(() => ({ certs: program.opts().certs, spiffeSocket: program.opts().spiffeSocket }))));
+else program.command('service').description('the attested service: registers itself, serves endpoint.Endpoint Connect/Whoami over mTLS (flyme service --help)');
 if (first === 'explain') program.addCommand(withGlobalHelp((await import('./policy.js')).explainCommand(() => globals().json)));
 else program.command('explain').description('which binding/role grants METHOD to a uid/gid/SPIFFE ID under a policy file (flyme explain --help)');
 

@@ -1,4 +1,4 @@
-/** Service mesh (re-exports only): the registry with its DNS server, the SNI router, its Envoy and HAProxy configs. See docs/mesh.md. */
+/** Service mesh (re-exports only): the registry with its DNS server, the SNI router, its Envoy and HAProxy configs, the attested service. See docs/mesh.md. */
 export { Registry, type RegistryOptions, type RegistryRecord, type ChangeKind, type RegisterInput, type RecordKey } from './registry.js';
 export { Ownership } from './ownership.js';
 export { serveRegistry, REGISTRY_PROTO, type RegistryServerOptions, type RegistryServer } from './server.js';
@@ -14,3 +14,7 @@ export { readRegistrySnapshot, registryGrpcClient, type RegistryConnection, type
 export { routesBySni, parseListen, type SniRoute, type Backend } from './proxy-routes.js';
 export { envoyBootstrap } from './envoy-config.js';
 export { haproxyConfig, type HaproxyOptions } from './haproxy-config.js';
+export { serveEndpoint, connectStatus, ENDPOINT_PROTO, type EndpointOptions, type EndpointServer } from './service/endpoint.js';
+export { probe, type Prober, type ConnectResult } from './service/connect.js';
+export { keepRegistered, type Registration, type RegistrationEvents } from './service/registration.js';
+export { parseTarget, parseSni, type Target } from './service/target.js';

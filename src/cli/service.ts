@@ -1,0 +1,86 @@
+/**
+ * `flyme service`: the attested service (docs/mesh.md). It takes its SVID from --certs DIR (--svid NAME) or the
+ * Workload API, registers {sni, bind-ip, port} in the registry and keeps it renewed, and serves
+ * endpoint.Endpoint (Connect, Whoami) over mutual TLS on bind-ip:port.
+ */
+import { isIP } from 'node:net';
+import { Command, Option } from '@commander-js/extra-typings';
+import { pino } from 'pino';
+import { flymeError } from '../errors.js';
+import type { X509Source } from '../identity/source/types.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+const port = (v: string): number => {
+  const n = Number(v);
+  if (!/^\d{1,5}$/.test(v) || n > 65535) throw flymeError('FLYME_INVALID_CONFIG', `--port must be 0-65535 (0: a free port), not "${v}"`);
+  return n;
+};
+const bindIp = (v: string): string => {
+  if (isIP(v) === 0) throw flymeError('FLYME_INVALID_CONFIG', `--bind-ip "${v}" is not an IPv4 or IPv6 address`);
+  if (v === '0.0.0.0' || v === '::') throw flymeError('FLYME_INVALID_CONFIG', `--bind-ip ${v} is not one address: the registry needs the address clients reach (e.g. 127.0.0.2)`);
+  return v;
+};
+
+export function serviceCommand(identity: () => { certs?: string | undefined; spiffeSocket?: string | undefined }): Command {
+  return new Command('service')
+    .description('the attested service: registers --sni in the registry (renewed every ttl/3, deregistered on SIGTERM/SIGINT) and serves endpoint.Endpoint (Connect, Whoami) over mutual TLS 1.3 on --bind-ip:--port with reflection on; its identity: --certs DIR (DIR/NAME.pem, DIR/NAME.key.pem, DIR/root-ca.pem with --svid NAME) or --spiffe-socket URL')
+    .requiredOption('--sni <name>', 'the name it registers and the TLS server name clients use, e.g. service-a.example.org (its SPIFFE ID must own it)')
+    .requiredOption('--registry <url>', 'the registry: tls://host:port or unix+tls:///path')
+    .requiredOption('--registry-id <spiffe-id>', 'the registry\'s SPIFFE ID, checked in its certificate')
+    .option('--bind-ip <ip>', 'the address it serves on and registers (one address, not 0.0.0.0 or ::)', bindIp, '127.0.0.1')
+    .option('--port <port>', 'the port it serves on and registers (0: a free port)', port, 9005)
+    .option('--router <ip:port>', 'the SNI router (flyme router): Connect requests with an empty address go through it')
+    .addOption(new Option('--allow-connect <spiffe-id>', 'a SPIFFE ID that may call Connect, repeatable (Whoami is open to its trust domain)').argParser(collect).default([] as string[], 'only this service\'s own SPIFFE ID'))
+    .option('--svid <name>', 'with --certs DIR: the SVID files DIR/NAME.pem and DIR/NAME.key.pem (trust bundle DIR/root-ca.pem)', 'server')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug', 'info')
+    .action(async (o) => {
+      const log = pino({ name: 'flyme-service', level: o.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+      const { certs, spiffeSocket } = identity();
+      if (!certs === !spiffeSocket) throw flymeError('FLYME_INVALID_CONFIG', 'give exactly one identity: --certs DIR or --spiffe-socket URL');
+      const [{ parseSni, parseTarget }, { serveEndpoint }, { keepRegistered }, { RegistryClient }, { SpiffeId }] = await Promise.all([
+        import('../mesh/service/target.js'), import('../mesh/service/endpoint.js'), import('../mesh/service/registration.js'),
+        import('../mesh/registry-client.js'), import('../identity/spiffe-id.js'),
+      ]);
+      const sni = parseSni(o.sni);
+      const router = o.router ? parseTarget(o.router, '--router') : undefined;
+      if (router && isIP(router.host) === 0) throw flymeError('FLYME_INVALID_CONFIG', `--router ${o.router}: give IP:PORT`);
+      const allow = o.allowConnect.map((id) => SpiffeId.parse(id).toString());
+      SpiffeId.parse(o.registryId);
+      const source: X509Source = certs
+        ? await (await import('../identity/source/files.js')).certsDirSource(certs, o.svid)
+        : await (await import('../spiffe/source.js')).workloadX509Source({ address: spiffeSocket!, onStreamError: (e) => log.warn({ event: 'workload_api_error', code: e.code }, e.message) });
+      const self = source.svid().spiffeId.toString();
+      const cleanup: Array<() => Promise<void> | void> = [() => source.close()];
+      const stopAll = async () => { for (const c of cleanup.reverse()) await c(); };
+      try {
+        const registry = await RegistryClient.connect({ url: o.registry, registryId: o.registryId, source });
+        cleanup.push(() => registry.close());
+        const owners = async (name: string) => (await registry.resolveSni(name)).map((r) => r.owner);
+        const endpoint = await serveEndpoint({
+          source, owners, listen: `${isIP(o.bindIp) === 6 ? `[${o.bindIp}]` : o.bindIp}:${o.port}`,
+          allowConnect: allow.length ? allow : [self], ...(router ? { router } : {}),
+          onConnect: (caller, r) => (r.ok ? log.info({ event: 'connect', caller, peer: r.peer }, 'Connect verified its peer') : log.warn({ event: 'connect_refused', caller, code: r.code }, r.message)),
+        });
+        cleanup.push(() => endpoint.close());
+        const reg = await keepRegistered(registry, { name: sni, address: o.bindIp, port: endpoint.port }, {
+          renewed: (r) => log.debug({ event: 'renewed', expiresAt: r.expiresAt }, 'registration renewed'),
+          reregistered: (r) => log.warn({ event: 'reregistered', expiresAt: r.expiresAt }, 'registration had expired: registered again'),
+          failed: (e) => log.warn({ event: 'registration_error', code: (e as { code?: string }).code }, e.message),
+        });
+        cleanup.push(async () => { await reg.stop(); log.info({ event: 'deregistered', name: sni }, 'registration removed'); });
+        const listen = `${isIP(o.bindIp) === 6 ? `[${o.bindIp}]` : o.bindIp}:${endpoint.port}`;
+        log.info({ id: self, listen, record: reg.record, ttlSeconds: reg.ttlSeconds, registry: o.registry, router: o.router }, 'flyme service ready');
+      } catch (err) {
+        await stopAll();
+        throw err;
+      }
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        void stopAll().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    });
+}
