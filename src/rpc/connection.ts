@@ -5,7 +5,7 @@
 import { flymeError, type FlyMeError, type FlyMeErrorCode } from '../errors.js';
 import { LineDecoder, type LineSink } from '../wire/framing.js';
 import { encodeError, encodeNotification, encodeResult, parseFrame, parseText, type JsonRpcId, type RpcMessage } from '../wire/jsonrpc.js';
-import type { AcceptedConnection } from '../transport/listener.js';
+import { ignoreSocketError, type AcceptedConnection } from '../transport/listener.js';
 import type { Principal } from '../auth/principal.js';
 import type { ServerLimits } from './limits.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -65,8 +65,11 @@ export class ServerConnection implements LineSink {
     this.decoder = new LineDecoder(this, limits.maxFrameBytes);
     socket[OWNER] = this;
     socket.on('data', ServerConnection.onData);
-    socket.on('drain', ServerConnection.onDrain);
+    // 'drain' is listened to only while paused for backpressure (see flush): one listener less per idle socket.
     socket.on('error', ServerConnection.onError);
+    // This handler replaces the listener's placeholder (kept from accept until now so an early reset could not
+    // crash the process): a single 'error' listener instead of an array of two on every socket.
+    socket.removeListener('error', ignoreSocketError);
     socket.on('close', ServerConnection.onSocketClose);
     // A peer that half-closes after its requests still gets every answer: without this Node ends our side as
     // soon as theirs ends, and answers of calls still in flight (or queued in this tick) were lost.
@@ -331,6 +334,7 @@ export class ServerConnection implements LineSink {
     if (!ok || socket.writableLength > this.limits.maxWriteBufferBytes) {
       if (!this.paused) {
         this.paused = true;
+        socket.on('drain', ServerConnection.onDrain);
         socket.pause(); // backpressure: stop reading from a peer that does not read
         // 'drain' only fires when write() returned false; otherwise resume once the queue is flushed.
         if (ok) socket.write('', () => this.maybeResume());
@@ -341,6 +345,7 @@ export class ServerConnection implements LineSink {
   private maybeResume(): void {
     if (this.paused && !this.closed && this.conn.socket.writableLength <= this.limits.maxWriteBufferBytes / 2) {
       this.paused = false;
+      this.conn.socket.removeListener('drain', ServerConnection.onDrain);
       if (!this.decoder.overflowed) this.conn.socket.resume();
     } else if (this.paused && !this.closed && !this.conn.socket.writableNeedDrain) {
       this.conn.socket.write('', () => this.maybeResume()); // no 'drain' will come: check again after this flush

@@ -95,6 +95,12 @@ export class RpcServer {
   private nextId = 1;
   /** Admitted sockets not yet closed: serving, or still in their TLS handshake. */
   private openSockets = 0;
+  private readonly socketClosed = (): void => { this.openSockets--; };
+  /** One function for every connection (not a closure each). */
+  private readonly connectionClosed = (closed: ServerConnection): void => {
+    this.connections.delete(closed);
+    this.stats.connections = this.connections.size;
+  };
   private sweeper: NodeJS.Timeout | undefined;
   private shuttingDown = false;
   readonly stats: ServerStats = { connections: 0, connectionsTotal: 0, requestsServed: 0, refused: 0, denied: 0 };
@@ -159,7 +165,7 @@ export class RpcServer {
           return flymeError('FLYME_TOO_MANY_CONNECTIONS', `server is at its limit of ${this.limits.maxConnections} connections`);
         }
         this.openSockets++;
-        raw.once('close', () => { this.openSockets--; });
+        raw.on('close', this.socketClosed); // one function for every socket; 'close' is emitted once
         return undefined;
       },
       onRefused: (reason, _raw, peer) => {
@@ -189,8 +195,7 @@ export class RpcServer {
       conn.socket.destroy();
       return;
     }
-    const principal = emptyPrincipal(conn.address.url);
-    if (conn.peer) principal.peer = conn.peer;
+    const principal = emptyPrincipal(conn.address.url, conn.peer);
     if (conn.cert) {
       const { der: _der, ...cert } = conn.cert;
       principal.cert = cert;
@@ -211,10 +216,7 @@ export class RpcServer {
       setTimeout(() => conn.socket.destroy(), 1000).unref();
       return;
     }
-    const c = new ServerConnection(this.nextId++, conn, principal, this.limits, this.dispatcher, (closed) => {
-      this.connections.delete(closed);
-      this.stats.connections = this.connections.size;
-    });
+    const c = new ServerConnection(this.nextId++, conn, principal, this.limits, this.dispatcher, this.connectionClosed);
     this.connections.add(c);
     this.stats.connections = this.connections.size;
     this.stats.connectionsTotal++;
