@@ -75,16 +75,17 @@ export class ServerConnection implements LineSink {
     // soon as theirs ends, and answers of calls still in flight (or queued in this tick) were lost.
     socket.allowHalfOpen = true;
     socket.on('end', ServerConnection.onEnd);
-    // A listener that stays (setTimeout(ms, fn) adds a once-listener: an idle check that found a call in flight
-    // used to leave the connection without any idle timeout from then on).
-    socket.on('timeout', ServerConnection.onTimeout);
-    socket.setTimeout(this.idleTimeoutMs);
+    // No timer per socket for the idle timeout: the server's sweep calls checkIdle on every connection.
   }
 
   private readonly idleTimeoutMs: number;
+  /** Last read or write on the socket (Date.now()); Infinity once closed for idleness. */
+  private lastActive = Date.now();
 
   private static onData(this: Owned, chunk: Buffer): void {
-    this[OWNER].decoder.push(chunk);
+    const c = this[OWNER];
+    c.lastActive = Date.now();
+    c.decoder.push(chunk);
   }
 
   private static onDrain(this: Owned): void {
@@ -105,10 +106,16 @@ export class ServerConnection implements LineSink {
     if (c.pending === 0) c.end();
   }
 
-  private static onTimeout(this: Owned): void {
-    const c = this[OWNER];
-    if (c.pending > 0 || c.keepAlive) return;
-    c.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${c.idleTimeoutMs} ms; closing`));
+  /**
+   * The idle timeout, called by the server's sweep (RpcServer, every min(250 ms, timeouts / 4)): a connection with
+   * nothing read or written for idleTimeoutMs, no call in flight and no subscription is closed with FLYME_TIMEOUT.
+   * One shared sweep instead of a timer per socket (a Timeout object and a bound function each, refreshed on
+   * every read and write); an idle connection is closed at most one sweep period late.
+   */
+  checkIdle(now: number): void {
+    if (this.closed || this.pending > 0 || this.keepAlive || now - this.lastActive < this.idleTimeoutMs) return;
+    this.lastActive = Infinity; // once
+    this.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${this.idleTimeoutMs} ms; closing`));
   }
 
   /** LineSink: a frame with non-ASCII bytes (checked for UTF-8 by parseFrame). */
@@ -330,6 +337,7 @@ export class ServerConnection implements LineSink {
     if (data === '') return;
     this.out = '';
     if (this.closed || socket.destroyed || socket.writableEnded) return;
+    if (this.lastActive !== Infinity) this.lastActive = Date.now();
     const ok = socket.write(data);
     if (!ok || socket.writableLength > this.limits.maxWriteBufferBytes) {
       if (!this.paused) {

@@ -185,7 +185,8 @@ export class RpcServer {
       onConnection: (conn) => this.accept(conn),
     });
     this.listeners.push(l);
-    this.sweeper ??= setInterval(() => this.sweep(), Math.min(250, Math.max(20, this.limits.requestTimeoutMs / 4))).unref();
+    // Request deadlines and the idle timeout of every connection (no timer per socket), each at most one period late.
+    this.sweeper ??= setInterval(() => this.sweep(), Math.min(250, Math.max(20, Math.min(this.limits.requestTimeoutMs, this.limits.idleTimeoutMs) / 4))).unref();
     return l.address.url;
   }
 
@@ -240,7 +241,10 @@ export class RpcServer {
 
   private sweep(): void {
     const now = Date.now();
-    for (const c of this.connections) if (c.pending > 0) c.sweep(now);
+    for (const c of this.connections) {
+      if (c.pending > 0) c.sweep(now);
+      else c.checkIdle(now);
+    }
   }
 
   /** Stop accepting, let in-flight requests finish up to the grace deadline, close everything. */
