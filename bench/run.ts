@@ -30,8 +30,8 @@ const want = (name: string) => !only || only.includes(name);
 const C = smoke
   ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, idleUnix: 1000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
-    ? { repeats: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, idleUnix: 1000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
-    : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, idleUnix: 1000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
+    ? { repeats: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
+    : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
 const haveTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pin = (cpu: number, args: string[]) => (haveTaskset ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args]) as [string, string[]];
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
@@ -47,10 +47,10 @@ function run(cmd: [string, string[]], until?: string): Promise<{ out: string; pr
 }
 const client = async (cpu: number, kind: string, path: string, mode: string, arg: number | string) => JSON.parse((await run(pin(cpu, [join(here, 'client.js'), kind, path, certs, mode, String(arg)]))).out);
 
-async function withServer<T>(kind: string, fn: (path: string, pid: number) => Promise<T>): Promise<T> {
+async function withServer<T>(kind: string, fn: (path: string, pid: number) => Promise<T>, nodeFlags: string[] = []): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'flyme-bench-'));
   const path = join(dir, 's.sock');
-  const { proc } = await run(pin(0, ['--expose-gc', join(here, 'server.js'), kind, path, certs]), 'ready');
+  const { proc } = await run(pin(0, [...nodeFlags, '--expose-gc', join(here, 'server.js'), kind, path, certs]), 'ready');
   try {
     return await fn(path, proc.pid!);
   } finally {
@@ -127,22 +127,35 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
       });
     }
   }
-  for (const kind of want('rss') ? ['net', 'flyme-unix', 'tls', 'flyme-tls'] : []) {
-    await withServer(kind, async (path, pid) => {
-      const settled = async () => { process.kill(pid, 'SIGUSR2'); await new Promise((res) => setTimeout(res, 300)); return rssKb(pid); };
-      // Unix connections are cheap to open and small (a few KB): 1000 of them rise above RSS noise even in --smoke.
-      const n = kind.includes('tls') ? C.idle : C.idleUnix;
-      const hold = () => run(pin(1, [join(here, 'client.js'), kind, path, certs, 'idle', String(n)]), 'held');
-      // The marginal cost: a first set of connections stays open (heap, code and buffers at their working size),
-      // then a second set is measured on top of it. Measured from a fresh server, a GC giving back start-up
-      // memory could outweigh the connections and gave negative figures.
-      const first = await hold();
-      const before = await settled();
-      const { proc } = await hold();
-      push(`${kind}.rssPerConn`, ((await settled() - before) * 1024) / n);
-      proc.kill('SIGKILL');
-      first.proc.kill('SIGKILL');
-    });
+  // RSS per idle connection: interleaved repeats, median of 3 (one sample each used to be reported as the
+  // "median"; single samples of the same server swung from 3 to 23 KB per connection). Each repeat starts a fresh
+  // server, so there is no warm-up round to discard. Every server (baselines
+  // and FlyMe alike) runs with the same fixed young generation (V8 semi-spaces of 1 MB): V8 grows and shrinks it
+  // with the allocation rate of the moment (the burst of accepts and first calls), by up to 16 MB at once, and a
+  // server whose young generation happened to change size between the two readings showed ±2-16 KB per
+  // connection that no idle connection holds. Old space, code, malloc'ed and native memory are all still counted.
+  for (let r = 1; r <= Math.min(3, C.repeats); r++) {
+    for (const kind of want('rss') ? ['net', 'flyme-unix', 'tls', 'flyme-tls'] : []) {
+      await withServer(kind, async (path, pid) => {
+        const settled = async () => { process.kill(pid, 'SIGUSR2'); await new Promise((res) => setTimeout(res, 300)); return rssKb(pid); };
+        // Unix connections are cheap to open and small (a few KB): 4000 of them (1000 in --smoke) rise above the
+        // server's other RSS movements (malloc arenas of V8's helper threads, pages given back after a GC: about
+        // ±1.5 MB between two readings, i.e. ±1.5 KB per connection over 1000 of them).
+        const n = kind.includes('tls') ? C.idle : C.idleUnix;
+        const hold = () => run(pin(1, [join(here, 'client.js'), kind, path, certs, 'idle', String(n)]), 'held');
+        // The marginal cost: a first set of connections stays open (heap, code and buffers at their working size),
+        // then a second set is measured on top of it. Measured from a fresh server, a GC giving back start-up
+        // memory could outweigh the connections and gave negative figures (so did a warm-up set opened and closed
+        // first: the pages it freed were given back during the measured set).
+        const first = await hold();
+        const before = await settled();
+        const { proc } = await hold();
+        const after = await settled();
+        proc.kill('SIGKILL');
+        first.proc.kill('SIGKILL');
+        push(`${kind}.rssPerConn`, ((after - before) * 1024) / n);
+      }, ['--min-semi-space-size=1', '--max-semi-space-size=1']);
+    }
   }
   if (want('cli')) await withServer('flyme-unix', async (path) => {
     const flyme = join(here, '../src/cli/flyme.js');

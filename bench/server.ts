@@ -64,7 +64,7 @@ if (kind === 'net') {
 } else {
   // flyme-unix and flyme-tls: what flymed does per call (roles at accept, policy authorize, schema check).
   const policy = Policy.parse(`roles:\n  pinger: { methods: [ping] }\nbindings:\n  - { uid: ${process.getuid?.() ?? 0}, roles: [pinger] }\n  - { spiffeId: "spiffe://bench.local/client", roles: [pinger] }\n`, 'bench');
-  const server = new RpcServer({ limits: { maxConnections: 5000, maxConnectionsPerPeer: 5000, idleTimeoutMs: 600_000 }, policy });
+  const server = new RpcServer({ limits: { maxConnections: 10_000, maxConnectionsPerPeer: 10_000, idleTimeoutMs: 600_000 }, policy });
   server.method({
     name: 'ping',
     permission: 'ping',

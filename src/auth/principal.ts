@@ -54,8 +54,12 @@ export interface Principal {
   transport: string;
 }
 
-export function emptyPrincipal(transport: string): Principal {
-  return { roles: new Set(), roleSources: new Map(), transport };
+/**
+ * A principal without roles. `peer`, when given, is part of the new object from the start (a principal kept per
+ * connection then holds it in the object itself, not in an extra property store).
+ */
+export function emptyPrincipal(transport: string, peer?: PeerIdentity): Principal {
+  return peer ? { peer, roles: new Set(), roleSources: new Map(), transport } : { roles: new Set(), roleSources: new Map(), transport };
 }
 
 /** A JSON-safe view of a principal (for `whoami`, logs and audit records). */

@@ -5,7 +5,7 @@
 import { flymeError, type FlyMeError, type FlyMeErrorCode } from '../errors.js';
 import { LineDecoder, type LineSink } from '../wire/framing.js';
 import { encodeError, encodeNotification, encodeResult, parseFrame, parseText, type JsonRpcId, type RpcMessage } from '../wire/jsonrpc.js';
-import type { AcceptedConnection } from '../transport/listener.js';
+import { ignoreSocketError, type AcceptedConnection } from '../transport/listener.js';
 import type { Principal } from '../auth/principal.js';
 import type { ServerLimits } from './limits.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -65,23 +65,27 @@ export class ServerConnection implements LineSink {
     this.decoder = new LineDecoder(this, limits.maxFrameBytes);
     socket[OWNER] = this;
     socket.on('data', ServerConnection.onData);
-    socket.on('drain', ServerConnection.onDrain);
+    // 'drain' is listened to only while paused for backpressure (see flush): one listener less per idle socket.
     socket.on('error', ServerConnection.onError);
+    // This handler replaces the listener's placeholder (kept from accept until now so an early reset could not
+    // crash the process): a single 'error' listener instead of an array of two on every socket.
+    socket.removeListener('error', ignoreSocketError);
     socket.on('close', ServerConnection.onSocketClose);
     // A peer that half-closes after its requests still gets every answer: without this Node ends our side as
     // soon as theirs ends, and answers of calls still in flight (or queued in this tick) were lost.
     socket.allowHalfOpen = true;
     socket.on('end', ServerConnection.onEnd);
-    // A listener that stays (setTimeout(ms, fn) adds a once-listener: an idle check that found a call in flight
-    // used to leave the connection without any idle timeout from then on).
-    socket.on('timeout', ServerConnection.onTimeout);
-    socket.setTimeout(this.idleTimeoutMs);
+    // No timer per socket for the idle timeout: the server's sweep calls checkIdle on every connection.
   }
 
   private readonly idleTimeoutMs: number;
+  /** Last read or write on the socket (Date.now()); Infinity once closed for idleness. */
+  private lastActive = Date.now();
 
   private static onData(this: Owned, chunk: Buffer): void {
-    this[OWNER].decoder.push(chunk);
+    const c = this[OWNER];
+    c.lastActive = Date.now();
+    c.decoder.push(chunk);
   }
 
   private static onDrain(this: Owned): void {
@@ -102,10 +106,16 @@ export class ServerConnection implements LineSink {
     if (c.pending === 0) c.end();
   }
 
-  private static onTimeout(this: Owned): void {
-    const c = this[OWNER];
-    if (c.pending > 0 || c.keepAlive) return;
-    c.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${c.idleTimeoutMs} ms; closing`));
+  /**
+   * The idle timeout, called by the server's sweep (RpcServer, every min(250 ms, timeouts / 4)): a connection with
+   * nothing read or written for idleTimeoutMs, no call in flight and no subscription is closed with FLYME_TIMEOUT.
+   * One shared sweep instead of a timer per socket (a Timeout object and a bound function each, refreshed on
+   * every read and write); an idle connection is closed at most one sweep period late.
+   */
+  checkIdle(now: number): void {
+    if (this.closed || this.pending > 0 || this.keepAlive || now - this.lastActive < this.idleTimeoutMs) return;
+    this.lastActive = Infinity; // once
+    this.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${this.idleTimeoutMs} ms; closing`));
   }
 
   /** LineSink: a frame with non-ASCII bytes (checked for UTF-8 by parseFrame). */
@@ -327,10 +337,12 @@ export class ServerConnection implements LineSink {
     if (data === '') return;
     this.out = '';
     if (this.closed || socket.destroyed || socket.writableEnded) return;
+    if (this.lastActive !== Infinity) this.lastActive = Date.now();
     const ok = socket.write(data);
     if (!ok || socket.writableLength > this.limits.maxWriteBufferBytes) {
       if (!this.paused) {
         this.paused = true;
+        socket.on('drain', ServerConnection.onDrain);
         socket.pause(); // backpressure: stop reading from a peer that does not read
         // 'drain' only fires when write() returned false; otherwise resume once the queue is flushed.
         if (ok) socket.write('', () => this.maybeResume());
@@ -341,6 +353,7 @@ export class ServerConnection implements LineSink {
   private maybeResume(): void {
     if (this.paused && !this.closed && this.conn.socket.writableLength <= this.limits.maxWriteBufferBytes / 2) {
       this.paused = false;
+      this.conn.socket.removeListener('drain', ServerConnection.onDrain);
       if (!this.decoder.overflowed) this.conn.socket.resume();
     } else if (this.paused && !this.closed && !this.conn.socket.writableNeedDrain) {
       this.conn.socket.write('', () => this.maybeResume()); // no 'drain' will come: check again after this flush

@@ -95,6 +95,12 @@ export class RpcServer {
   private nextId = 1;
   /** Admitted sockets not yet closed: serving, or still in their TLS handshake. */
   private openSockets = 0;
+  private readonly socketClosed = (): void => { this.openSockets--; };
+  /** One function for every connection (not a closure each). */
+  private readonly connectionClosed = (closed: ServerConnection): void => {
+    this.connections.delete(closed);
+    this.stats.connections = this.connections.size;
+  };
   private sweeper: NodeJS.Timeout | undefined;
   private shuttingDown = false;
   readonly stats: ServerStats = { connections: 0, connectionsTotal: 0, requestsServed: 0, refused: 0, denied: 0 };
@@ -159,7 +165,7 @@ export class RpcServer {
           return flymeError('FLYME_TOO_MANY_CONNECTIONS', `server is at its limit of ${this.limits.maxConnections} connections`);
         }
         this.openSockets++;
-        raw.once('close', () => { this.openSockets--; });
+        raw.on('close', this.socketClosed); // one function for every socket; 'close' is emitted once
         return undefined;
       },
       onRefused: (reason, _raw, peer) => {
@@ -179,7 +185,8 @@ export class RpcServer {
       onConnection: (conn) => this.accept(conn),
     });
     this.listeners.push(l);
-    this.sweeper ??= setInterval(() => this.sweep(), Math.min(250, Math.max(20, this.limits.requestTimeoutMs / 4))).unref();
+    // Request deadlines and the idle timeout of every connection (no timer per socket), each at most one period late.
+    this.sweeper ??= setInterval(() => this.sweep(), Math.min(250, Math.max(20, Math.min(this.limits.requestTimeoutMs, this.limits.idleTimeoutMs) / 4))).unref();
     return l.address.url;
   }
 
@@ -189,8 +196,7 @@ export class RpcServer {
       conn.socket.destroy();
       return;
     }
-    const principal = emptyPrincipal(conn.address.url);
-    if (conn.peer) principal.peer = conn.peer;
+    const principal = emptyPrincipal(conn.address.url, conn.peer);
     if (conn.cert) {
       const { der: _der, ...cert } = conn.cert;
       principal.cert = cert;
@@ -211,10 +217,7 @@ export class RpcServer {
       setTimeout(() => conn.socket.destroy(), 1000).unref();
       return;
     }
-    const c = new ServerConnection(this.nextId++, conn, principal, this.limits, this.dispatcher, (closed) => {
-      this.connections.delete(closed);
-      this.stats.connections = this.connections.size;
-    });
+    const c = new ServerConnection(this.nextId++, conn, principal, this.limits, this.dispatcher, this.connectionClosed);
     this.connections.add(c);
     this.stats.connections = this.connections.size;
     this.stats.connectionsTotal++;
@@ -238,7 +241,10 @@ export class RpcServer {
 
   private sweep(): void {
     const now = Date.now();
-    for (const c of this.connections) if (c.pending > 0) c.sweep(now);
+    for (const c of this.connections) {
+      if (c.pending > 0) c.sweep(now);
+      else c.checkIdle(now);
+    }
   }
 
   /** Stop accepting, let in-flight requests finish up to the grace deadline, close everything. */

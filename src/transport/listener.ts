@@ -71,6 +71,13 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/**
+ * Keeps a peer's reset (even while a refusal is written) from being an unhandled 'error' that ends the process.
+ * One function for every socket (no closure per connection); a connection's owner adds its own handler and may
+ * then remove this one (see rpc/connection.ts).
+ */
+export function ignoreSocketError(): void {}
+
 function refuse(raw: Socket, err: FlyMeError): void {
   if (raw.destroyed) return;
   raw.resume(); // read (and discard) so the peer's close is noticed at once
@@ -114,7 +121,7 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
   const server: Server = createServer({ pauseOnConnect: false, noDelay: true } as never, (raw) => {
     // A peer may reset at any moment (even while we write a refusal): never let that be an unhandled error.
     // Owners add their own handlers; this one only keeps an error from crashing the process.
-    raw.on('error', () => undefined);
+    raw.on('error', ignoreSocketError);
     let peer: PeerCredentials | undefined;
     if (isUnix) {
       try {

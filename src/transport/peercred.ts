@@ -232,10 +232,10 @@ export function readPeerCredentialsFromFd(fd: number): PeerCredentials {
   if (!Number.isInteger(raw.uid) || raw.uid < 0 || !Number.isInteger(raw.gid) || raw.gid < 0) {
     throw flymeError('FLYME_UNAUTHENTICATED', 'cannot read peer credentials: kernel returned no uid/gid');
   }
-  const creds: PeerCredentials = { uid: raw.uid, gid: raw.gid };
-  if (!(raw.pid > 0)) return creds;
-  creds.pid = raw.pid;
-  creds.pidfd = false;
+  // Each result is built by one object literal with every field it has (not grown field by field), so it
+  // keeps its fields in the object itself: one of these is kept per connection for the connection's life.
+  const { uid, gid, pid } = raw;
+  if (!(pid > 0)) return { uid, gid };
 
   let pidfd = -1;
   try {
@@ -243,18 +243,17 @@ export function readPeerCredentialsFromFd(fd: number): PeerCredentials {
   } catch {
     pidfd = -1;
   }
-  if (pidfd < 0) return creds; // kernel < 6.5, macOS, or the peer already exited: no exe/startTime.
+  if (pidfd < 0) return { uid, gid, pid, pidfd: false }; // kernel < 6.5, macOS, or the peer already exited: no exe/startTime.
+  let proven: VerifiedProcess | undefined;
   try {
-    const proven = verifyPeerProcess(pidfd, raw.pid, addon);
-    if (proven) {
-      creds.pidfd = true;
-      if (proven.exe !== undefined) creds.exe = proven.exe;
-      if (proven.startTime !== undefined) creds.startTime = proven.startTime;
-    }
+    proven = verifyPeerProcess(pidfd, pid, addon);
   } finally {
     addon.closeFd(pidfd);
   }
-  return creds;
+  if (!proven) return { uid, gid, pid, pidfd: false };
+  const { exe, startTime } = proven;
+  if (exe !== undefined) return startTime !== undefined ? { uid, gid, pid, pidfd: true, exe, startTime } : { uid, gid, pid, pidfd: true, exe };
+  return startTime !== undefined ? { uid, gid, pid, pidfd: true, startTime } : { uid, gid, pid, pidfd: true };
 }
 
 /**

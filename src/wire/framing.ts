@@ -26,7 +26,8 @@ export interface LineSink {
  * several chunks; the common case (whole lines in one chunk) is sliced without copying.
  */
 export class LineDecoder {
-  private pending: Buffer[] = [];
+  /** Pieces of a frame spanning several chunks; created on first use (most connections never need it). */
+  private pending: Buffer[] | undefined;
   private pendingBytes = 0;
   private failed = false;
 
@@ -62,9 +63,9 @@ export class LineDecoder {
       if (this.pendingBytes === 0) {
         frame = piece;
       } else {
-        this.pending.push(piece);
-        frame = Buffer.concat(this.pending, this.pendingBytes + piece.length);
-        this.pending = [];
+        this.pending!.push(piece);
+        frame = Buffer.concat(this.pending!, this.pendingBytes + piece.length);
+        this.pending = undefined;
         this.pendingBytes = 0;
       }
       if (frame.length > 0 && frame[frame.length - 1] === 0x0d) frame = frame.subarray(0, frame.length - 1);
@@ -82,7 +83,7 @@ export class LineDecoder {
         return;
       }
       // Copy: the caller may reuse chunk memory, and a small tail must not pin a large chunk.
-      this.pending.push(Buffer.from(chunk.subarray(start)));
+      (this.pending ??= []).push(Buffer.from(chunk.subarray(start)));
       this.pendingBytes += rest;
     }
   }
@@ -113,7 +114,7 @@ export class LineDecoder {
 
   private fail(bytes: number): void {
     this.failed = true;
-    this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
     this.sink.overflow(bytes);
   }
