@@ -6,7 +6,7 @@
  * A token presented again (a bearer token on every call) reuses jose's verdict on its exact text while the
  * key set is the same object and its time claims hold; binding, the caller's check and replay run every time.
  */
-import { jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload } from 'jose';
+import { jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { flymeError } from '../../errors.js';
 import type { TokenIdentity } from '../principal.js';
 import { ReplayCache } from '../replay-cache.js';
@@ -107,6 +107,8 @@ export class TokenVerifier {
   readonly #maxTokenLength: number;
   readonly #clock: () => Date;
   readonly #verdicts = new Map<string, Verdict>();
+  /** jose's options, built once (each verification adds its own currentDate). */
+  readonly #joseOptions: Readonly<JWTVerifyOptions>;
 
   constructor(options: TokenVerifierOptions) {
     this.algorithms = Object.freeze(checkAlgorithms(options.algorithms ?? DEFAULT_ALGORITHMS));
@@ -121,6 +123,14 @@ export class TokenVerifier {
     this.#clock = options.clock ?? (() => new Date());
     const keys = options.keys as Partial<KeySource>;
     this.#keys = typeof keys.current === 'function' ? (keys as KeySource) : staticKeySource(options.keys, this.algorithms);
+    this.#joseOptions = Object.freeze({
+      algorithms: [...this.algorithms],
+      audience: this.#audience,
+      ...(this.#issuer ? { issuer: this.#issuer } : {}),
+      requiredClaims: [...REQUIRED_CLAIMS],
+      clockTolerance: this.clockSkewSeconds,
+      maxTokenAge: this.maxLifetimeSeconds,
+    });
   }
 
   /**
@@ -182,15 +192,7 @@ export class TokenVerifier {
           checkHeader(h);
           return keys.resolve(h);
         },
-        {
-          algorithms: [...this.algorithms],
-          audience: this.#audience,
-          ...(this.#issuer ? { issuer: this.#issuer } : {}),
-          requiredClaims: [...REQUIRED_CLAIMS],
-          clockTolerance: this.clockSkewSeconds,
-          maxTokenAge: this.maxLifetimeSeconds,
-          currentDate: now,
-        },
+        { ...this.#joseOptions, currentDate: now },
       ));
     } catch (err) {
       throw mapJoseError(err);
