@@ -3,7 +3,8 @@
  * authorizer), an optional bearer token is verified, roles are decided by the server (token roles from a
  * trusted issuer ∩ the role config, plus roles bound to the SPIFFE ID), and the method's required roles
  * are checked. Methods not in the map are denied unless listed as public. The handler reads the result
- * with `principalOf(call)`.
+ * with `principalOf(call)`. Allowed decisions are remembered per connection (decision-memo.ts); the
+ * certificate refusal and the token are checked on every call before a remembered one is used.
  */
 import * as grpc from '@grpc/grpc-js';
 import { describePrincipal, emptyPrincipal, type PeerIdentity, type Principal } from '../auth/principal.js';
