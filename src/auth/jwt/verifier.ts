@@ -143,15 +143,16 @@ export class TokenVerifier {
     if (typeof token !== 'string' || token.length === 0 || token.length > this.#maxTokenLength) {
       throw flymeError('FLYME_TOKEN_INVALID', `the token is empty or longer than ${this.#maxTokenLength} characters`, { reason: 'size' });
     }
+    // A remembered verdict is keyed by the exact text, which passed the format check below when it was verified.
+    const seen = this.#verdicts.get(token);
     // Strict compact form: base64url's lenient decoders skip whitespace and stray characters, so a token with
     // an appended space would otherwise verify as if it were the original.
-    if (!COMPACT_JWS.test(token)) {
+    if (seen === undefined && !COMPACT_JWS.test(token)) {
       throw flymeError('FLYME_TOKEN_INVALID', 'the token is not a compact JWS (three base64url parts separated by dots)', { reason: 'format' });
     }
     const now = this.#clock();
     const keys = this.#keys.current();
     const nowS = Math.floor(now.getTime() / 1000);
-    const seen = this.#verdicts.get(token);
     const { payload, header, checked } = seen !== undefined && seen.keys === keys && nowS >= seen.fromS && nowS < seen.untilS
       ? seen
       : await this.#verifySignedToken(token, keys, now);
