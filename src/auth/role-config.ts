@@ -30,6 +30,12 @@ export type RoleConfigObject = Record<string, Record<string, string[]>>;
  */
 export class RoleConfig {
   readonly #grants = new Map<string, Map<string, Set<string>>>();
+  #version = 0;
+
+  /** Counts the changes made to this configuration (a decision remembered under another version is stale). */
+  get version(): number {
+    return this.#version;
+  }
 
   /**
    * Builds a RoleConfig from a parsed policy section. Throws FLYME_INVALID_CONFIG naming the bad path.
@@ -70,7 +76,10 @@ export class RoleConfig {
     if (!services) this.#grants.set(issuer, (services = new Map()));
     let roles = services.get(service);
     if (!roles) services.set(service, (roles = new Set()));
-    roles.add(role);
+    if (!roles.has(role)) {
+      roles.add(role);
+      this.#version++;
+    }
     return this;
   }
 

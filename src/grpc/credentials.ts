@@ -50,14 +50,20 @@ export function tokenCallCredentials(provider: TokenProvider, refreshBeforeSecon
     const now = Date.now() / 1000;
     return { ...t, refreshAt: t.exp - Math.min(refreshBeforeSeconds, (t.exp - now) / 2) };
   };
+  const send = (t: { token: string }, callback: (e: Error | null, md?: grpc.Metadata) => void) => {
+    const md = new grpc.Metadata();
+    md.add('authorization', `Bearer ${t.token}`);
+    callback(null, md);
+  };
   return grpc.credentials.createFromMetadataGenerator((_params, callback) => {
-    const now = Date.now() / 1000;
-    const ready = cached && cached.refreshAt > now ? Promise.resolve(cached) : (pending ??= fetch().finally(() => { pending = undefined; }));
-    ready.then((t) => {
+    // A token that is not due for refresh is attached at once (no promise per call).
+    if (cached && cached.refreshAt > Date.now() / 1000) {
+      send(cached, callback);
+      return;
+    }
+    (pending ??= fetch().finally(() => { pending = undefined; })).then((t) => {
       cached = t;
-      const md = new grpc.Metadata();
-      md.add('authorization', `Bearer ${t.token}`);
-      callback(null, md);
+      send(t, callback);
     }, (e: Error) => callback(e));
   });
 }

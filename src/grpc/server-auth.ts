@@ -3,16 +3,18 @@
  * authorizer), an optional bearer token is verified, roles are decided by the server (token roles from a
  * trusted issuer ∩ the role config, plus roles bound to the SPIFFE ID), and the method's required roles
  * are checked. Methods not in the map are denied unless listed as public. The handler reads the result
- * with `principalOf(call)`.
+ * with `principalOf(call)`. Allowed decisions are remembered per connection (decision-memo.ts); the
+ * certificate refusal and the token are checked on every call before a remembered one is used.
  */
 import * as grpc from '@grpc/grpc-js';
 import { describePrincipal, emptyPrincipal, type PeerIdentity, type Principal } from '../auth/principal.js';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
-import type { TokenVerifier } from '../auth/jwt/verifier.js';
+import type { TokenVerifier, VerifiedToken } from '../auth/jwt/verifier.js';
 import type { RoleConfig } from '../auth/role-config.js';
 import { FlyMeError, flymeError } from '../errors.js';
 import { decide as decideAccess, type RoleTable } from '../auth/decision.js';
 import { policyGetter, type Policy } from '../auth/policy/policy.js';
+import { DecisionMemo } from './decision-memo.js';
 import type { PeerRegistry } from './peers.js';
 import { PRINCIPAL_KEY } from './principal.js';
 
@@ -64,6 +66,13 @@ function methodTable(methods: MethodRoles): RoleTable {
   };
 }
 
+/** A frozen copy of a path/ID → roles map (own entries only, arrays copied). */
+function copyRoleMap(map: Readonly<Record<string, readonly string[]>> | undefined): Readonly<Record<string, readonly string[]>> {
+  const out: Record<string, readonly string[]> = Object.create(null) as Record<string, readonly string[]>;
+  for (const [k, v] of Object.entries(map ?? {})) out[k] = Object.freeze([...v]);
+  return Object.freeze(out);
+}
+
 /** Either table granting is enough. */
 function eitherTable(a: RoleTable, b: RoleTable): RoleTable {
   return {
@@ -88,22 +97,30 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
   const events = o.events ?? ignoreSecurityEvents;
   const publicSet = new Set(o.publicMethods ?? []);
   const policyOf = policyGetter(o.policy);
-  const methodRoles = methodTable(o.methods ?? {});
+  // The maps are copied when the interceptor is built: a decision remembered for a connection (decision-memo.ts)
+  // must not outlive a change made to them afterwards, so later changes to the objects passed in are not seen.
+  const methodRoles = methodTable(copyRoleMap(o.methods));
+  const idRoles = copyRoleMap(o.idRoles);
+  const memo = new DecisionMemo();
   const anonymousSet = new Set(o.unauthenticatedMethods ?? []);
   const report = (kind: 'unauthenticated' | 'denied' | 'token_refused', path: string, p: Principal, e: { code?: string; message: string }) => {
     events.emit({ kind, severity: 'warning', source: 'grpc', message: e.message, principal: describePrincipal(p), subject: path, decision: 'deny', ...(e.code ? { reason: e.code } : {}) });
   };
 
-  async function decide(path: string, call: grpc.ServerInterceptingCallInterface, metadata: grpc.Metadata): Promise<{ principal: Principal } | { status: StatusObject }> {
+  type Outcome = { principalJson: string } | { status: StatusObject };
+  const allow = (p: Principal): Outcome => ({ principalJson: JSON.stringify(describePrincipal(p)) });
+
+  async function decide(path: string, call: grpc.ServerInterceptingCallInterface, metadata: grpc.Metadata): Promise<Outcome> {
     const p = emptyPrincipal(o.transport ?? 'grpc');
     // The certificate was verified (chain, SVID rules, client authorizer) before grpc-js saw the connection.
     const conn = o.peers.lookup(call.getPeer());
     if (conn?.peer) p.peer = conn.peer;
-    if (conn?.refusal?.data.reason === 'no-certificate' && anonymousSet.has(path)) return { principal: p };
+    if (conn?.refusal?.data.reason === 'no-certificate' && anonymousSet.has(path)) return allow(p);
     if (conn?.refusal?.code === 'FLYME_ID_NOT_AUTHORIZED') {
       report('denied', path, p, conn.refusal);
       return { status: status(grpc.status.PERMISSION_DENIED, conn.refusal.message) };
     }
+    const policy = policyOf?.();
     if (o.local) {
       if (!conn?.peer) {
         report('unauthenticated', path, p, { code: 'FLYME_UNAUTHENTICATED', message: 'no kernel credentials for this connection' });
@@ -113,8 +130,8 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
         p.roles.add(r);
         if (!p.roleSources.has(r)) p.roleSources.set(r, `uid:${conn.peer.uid}`);
       }
-      policyOf?.().assignRoles(p);
-      return authorizeMethod(path, p);
+      policy?.assignRoles(p);
+      return authorizeMethod(path, p, policy);
     }
     if (!conn?.cert) {
       const why = conn?.refusal?.message ?? 'the call did not arrive on a connection FlyMe verified';
@@ -122,51 +139,67 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
       return { status: status(grpc.status.UNAUTHENTICATED, `no verified client certificate: ${why}`) };
     }
     const { der: certDer, ...cert } = conn.cert;
-    p.cert = cert;
-    for (const r of o.idRoles?.[p.cert.spiffeId] ?? []) {
-      p.roles.add(r);
-      if (!p.roleSources.has(r)) p.roleSources.set(r, `spiffe-id:${p.cert.spiffeId}`);
-    }
-    policyOf?.().assignRoles(p);
+    // Roles from the certificate: SPIFFE ID roles, then the policy's bindings (the first source of a role is kept).
+    const certRoles = (): void => {
+      p.cert = cert;
+      for (const r of idRoles[cert.spiffeId] ?? []) {
+        p.roles.add(r);
+        if (!p.roleSources.has(r)) p.roleSources.set(r, `spiffe-id:${cert.spiffeId}`);
+      }
+      policy?.assignRoles(p);
+    };
+    let token: string | undefined;
+    let verified: VerifiedToken | undefined;
     if (o.tokens) {
       const header = metadata.get('authorization')[0];
-      const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
       if (!token) {
+        certRoles();
         report('unauthenticated', path, p, { code: 'FLYME_UNAUTHENTICATED', message: 'no bearer token' });
         return { status: status(grpc.status.UNAUTHENTICATED, 'a bearer token is required (authorization: Bearer <jwt>)') };
       }
       try {
-        // A token binds to the first client certificate that presents it: a stolen token is useless elsewhere.
-        const v = await o.tokens.verify(token, { connectionId: `cert:${p.cert.thumbprint}`, clientCertDer: certDer });
-        p.token = v.identity;
-        const granted = o.tokenRoles ? o.tokenRoles.grantedRoles(v.identity.claimedRoles, v.identity.iss, v.identity.sub).granted : v.identity.claimedRoles;
-        for (const r of granted) {
-          p.roles.add(r);
-          if (!p.roleSources.has(r)) p.roleSources.set(r, `token:${v.identity.iss}/${v.identity.sub}`);
-        }
+        // Every call: a token binds to the first client certificate that presents it (a stolen token is useless
+        // elsewhere), and expiry, the key in the JWKS and replay are checked before any remembered decision is used.
+        verified = await o.tokens.verify(token, { connectionId: `cert:${cert.thumbprint}`, clientCertDer: certDer });
       } catch (e) {
         const err = e as FlyMeError;
+        certRoles();
         report('token_refused', path, p, err);
         return { status: status(grpc.status.UNAUTHENTICATED, `token refused: ${err.code ?? 'FLYME_TOKEN_INVALID'}: ${err.message}`) };
       }
     }
-    return authorizeMethod(path, p);
+    const inputs = { token, policy, rolesVersion: o.tokenRoles?.version ?? 0 };
+    const remembered = memo.get(conn, path, inputs);
+    if (remembered !== undefined) return { principalJson: remembered };
+    certRoles();
+    if (verified) {
+      const v = verified;
+      p.token = v.identity;
+      const granted = o.tokenRoles ? o.tokenRoles.grantedRoles(v.identity.claimedRoles, v.identity.iss, v.identity.sub).granted : v.identity.claimedRoles;
+      for (const r of granted) {
+        p.roles.add(r);
+        if (!p.roleSources.has(r)) p.roleSources.set(r, `token:${v.identity.iss}/${v.identity.sub}`);
+      }
+    }
+    const outcome = authorizeMethod(path, p, policy);
+    if ('principalJson' in outcome) memo.set(conn, path, inputs, outcome.principalJson);
+    return outcome;
   }
 
   // The role table of this call: the method map, joined with the policy in force (rebuilt only when it changes).
   let joined: { policy: Policy; table: RoleTable } | undefined;
-  const tableNow = (): RoleTable => {
-    const policy = policyOf?.();
+  const tableOf = (policy: Policy | undefined): RoleTable => {
     if (!policy) return methodRoles;
     if (joined?.policy !== policy) joined = { policy, table: eitherTable(methodRoles, policy) };
     return joined.table;
   };
 
-  function authorizeMethod(path: string, p: Principal): { principal: Principal } | { status: StatusObject } {
-    const table = tableNow();
+  function authorizeMethod(path: string, p: Principal, policy: Policy | undefined): Outcome {
+    const table = tableOf(policy);
     // The same decision flymed makes (auth/decision.ts); the token was verified for this very call.
     const denied = decideAccess(table, p, path, path, { publicPermissions: publicSet });
-    if (!denied) return { principal: p };
+    if (!denied) return allow(p);
     const needed = table.rolesGranting(path);
     if (needed.length === 0) {
       report('denied', path, p, { code: 'FLYME_PERMISSION_DENIED', message: `${path} is not in the method role map (deny by default)` });
@@ -186,7 +219,7 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
           call.sendStatus(d.status);
           return;
         }
-        metadata.set(PRINCIPAL_KEY, Buffer.from(JSON.stringify(describePrincipal(d.principal))));
+        metadata.set(PRINCIPAL_KEY, Buffer.from(d.principalJson));
         mdNext(metadata);
       }, (e: Error) => call.sendStatus(status(grpc.status.INTERNAL, `authorization failed: ${e.message}`)));
     }).build());

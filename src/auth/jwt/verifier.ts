@@ -6,7 +6,7 @@
  * A token presented again (a bearer token on every call) reuses jose's verdict on its exact text while the
  * key set is the same object and its time claims hold; binding, the caller's check and replay run every time.
  */
-import { jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload } from 'jose';
+import { jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { flymeError } from '../../errors.js';
 import type { TokenIdentity } from '../principal.js';
 import { ReplayCache } from '../replay-cache.js';
@@ -107,6 +107,8 @@ export class TokenVerifier {
   readonly #maxTokenLength: number;
   readonly #clock: () => Date;
   readonly #verdicts = new Map<string, Verdict>();
+  /** jose's options, built once (each verification adds its own currentDate). */
+  readonly #joseOptions: Readonly<JWTVerifyOptions>;
 
   constructor(options: TokenVerifierOptions) {
     this.algorithms = Object.freeze(checkAlgorithms(options.algorithms ?? DEFAULT_ALGORITHMS));
@@ -121,6 +123,14 @@ export class TokenVerifier {
     this.#clock = options.clock ?? (() => new Date());
     const keys = options.keys as Partial<KeySource>;
     this.#keys = typeof keys.current === 'function' ? (keys as KeySource) : staticKeySource(options.keys, this.algorithms);
+    this.#joseOptions = Object.freeze({
+      algorithms: [...this.algorithms],
+      audience: this.#audience,
+      ...(this.#issuer ? { issuer: this.#issuer } : {}),
+      requiredClaims: [...REQUIRED_CLAIMS],
+      clockTolerance: this.clockSkewSeconds,
+      maxTokenAge: this.maxLifetimeSeconds,
+    });
   }
 
   /**
@@ -133,15 +143,16 @@ export class TokenVerifier {
     if (typeof token !== 'string' || token.length === 0 || token.length > this.#maxTokenLength) {
       throw flymeError('FLYME_TOKEN_INVALID', `the token is empty or longer than ${this.#maxTokenLength} characters`, { reason: 'size' });
     }
+    // A remembered verdict is keyed by the exact text, which passed the format check below when it was verified.
+    const seen = this.#verdicts.get(token);
     // Strict compact form: base64url's lenient decoders skip whitespace and stray characters, so a token with
     // an appended space would otherwise verify as if it were the original.
-    if (!COMPACT_JWS.test(token)) {
+    if (seen === undefined && !COMPACT_JWS.test(token)) {
       throw flymeError('FLYME_TOKEN_INVALID', 'the token is not a compact JWS (three base64url parts separated by dots)', { reason: 'format' });
     }
     const now = this.#clock();
     const keys = this.#keys.current();
     const nowS = Math.floor(now.getTime() / 1000);
-    const seen = this.#verdicts.get(token);
     const { payload, header, checked } = seen !== undefined && seen.keys === keys && nowS >= seen.fromS && nowS < seen.untilS
       ? seen
       : await this.#verifySignedToken(token, keys, now);
@@ -182,15 +193,7 @@ export class TokenVerifier {
           checkHeader(h);
           return keys.resolve(h);
         },
-        {
-          algorithms: [...this.algorithms],
-          audience: this.#audience,
-          ...(this.#issuer ? { issuer: this.#issuer } : {}),
-          requiredClaims: [...REQUIRED_CLAIMS],
-          clockTolerance: this.clockSkewSeconds,
-          maxTokenAge: this.maxLifetimeSeconds,
-          currentDate: now,
-        },
+        { ...this.#joseOptions, currentDate: now },
       ));
     } catch (err) {
       throw mapJoseError(err);
