@@ -10,3 +10,4 @@ export { startRouter, RouteTable, type Route, type Router, type RouterOptions } 
 export { followRegistry, type FollowOptions } from './follow.js';
 export { readClientHello, MAX_CLIENT_HELLO_BYTES, type HelloResult } from './client-hello.js';
 export { RegistryClient, registryTarget, type RegistryClientOptions, type RemoteRecord } from './registry-client.js';
+export { startEgressProxy, parseUpstreams, type EgressOptions, type EgressEvent, type EgressProxy, type Upstream } from './egress.js';
