@@ -1,6 +1,6 @@
 /** Test helpers for the egress proxy: an mTLS upstream with an SVID from meshCerts, a plain local client. */
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
 import { spiffeIdFromCertificate } from '../../src/identity/validate.js';
@@ -30,12 +30,15 @@ export async function upstreamServer(certs: string, name: string, id: string): P
     sock.on('end', () => { sock.end(`${id} sees ${peerId(sock)}: ${Buffer.concat(chunks).toString()}`); });
   });
   s.on('tlsClientError', () => undefined);
+  // A client that hangs up before the handshake ends leaves a half-open socket behind (allowHalfOpen): close() ends them.
+  const raw = new Set<Socket>();
+  s.on('connection', (c: Socket) => { raw.add(c); c.on('close', () => raw.delete(c)); });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   return {
     port: (s.address() as { port: number }).port,
     received: () => received,
     connections: () => connections,
-    close: () => new Promise<void>((r) => s.close(() => r())),
+    close: () => new Promise<void>((r) => { s.close(() => r()); for (const c of raw) c.destroy(); }),
   };
 }
 
@@ -61,10 +64,12 @@ export function eventLog(): { onEvent(e: EgressEvent): void; all: EgressEvent[];
     all,
     onEvent: (e) => { all.push(e); for (const w of waiters.splice(0)) w(); },
     next: async (kind) => {
+      const deadline = Date.now() + 20_000;
       for (;;) {
         const i = all.findIndex((e, n) => n >= taken && e.kind === kind);
         if (i >= 0) { taken = i + 1; return all[i]!; }
-        await new Promise<void>((r) => waiters.push(r));
+        if (Date.now() > deadline) throw new Error(`no ${kind} event in 20 s; events: ${JSON.stringify(all)}`);
+        await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 1000); });
       }
     },
   };
