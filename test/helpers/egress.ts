@@ -14,9 +14,10 @@ export interface Upstream { port: number; received: () => number; connections: (
 /**
  * A TLS 1.3 server with the SVID DIR/certs/<name>.pem requiring a client certificate of the trust domain. It reads
  * a request until the client half-closes, then answers `<id> sees <client id>: <request>` and ends.
+ * With `answerOnNewline` it answers at the first newline instead (for paths that do not carry half-close).
  * `received()` counts the application bytes it ever read (a refused connection must leave it at 0).
  */
-export async function upstreamServer(certs: string, name: string, id: string): Promise<Upstream> {
+export async function upstreamServer(certs: string, name: string, id: string, answerOnNewline = false): Promise<Upstream> {
   let received = 0;
   let connections = 0;
   const s = createServer({
@@ -26,8 +27,9 @@ export async function upstreamServer(certs: string, name: string, id: string): P
     connections++;
     const chunks: Buffer[] = [];
     sock.on('error', () => undefined);
-    sock.on('data', (d: Buffer) => { received += d.length; chunks.push(d); });
-    sock.on('end', () => { sock.end(`${id} sees ${peerId(sock)}: ${Buffer.concat(chunks).toString()}`); });
+    const answer = () => sock.end(`${id} sees ${peerId(sock)}: ${Buffer.concat(chunks).toString()}`);
+    sock.on('data', (d: Buffer) => { received += d.length; chunks.push(d); if (answerOnNewline && d.includes(10)) answer(); });
+    sock.on('end', answer);
   });
   s.on('tlsClientError', () => undefined);
   // A client that hangs up before the handshake ends leaves a half-open socket behind (allowHalfOpen): close() ends them.
@@ -42,14 +44,15 @@ export async function upstreamServer(certs: string, name: string, id: string): P
   };
 }
 
-/** A plain TCP client: sends `request`, half-closes, collects the answer until the proxy closes. */
-export function plainRequest(port: number, request: string | Buffer, host = '127.0.0.1'): Promise<{ text: string; bytes: number }> {
+/** A plain TCP client: sends `request`, half-closes (unless `halfClose` is false), collects the answer until the proxy closes. */
+export function plainRequest(port: number, request: string | Buffer, host = '127.0.0.1', halfClose = true): Promise<{ text: string; bytes: number }> {
   return new Promise((res, rej) => {
     const s = connect({ host, port, allowHalfOpen: true });
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => { s.destroy(); rej(new Error('no answer and no close in 20 s')); }, 20_000);
-    s.on('connect', () => s.end(request));
+    s.on('connect', () => (halfClose ? s.end(request) : s.write(request)));
     s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('end', () => s.end());
     s.on('error', () => undefined); // a reset is a close without data here
     s.on('close', () => { clearTimeout(timer); const b = Buffer.concat(chunks); res({ text: b.toString(), bytes: b.length }); });
   });
