@@ -18,3 +18,4 @@ export { serveEndpoint, connectStatus, ENDPOINT_PROTO, type EndpointOptions, typ
 export { probe, type Prober, type ConnectResult } from './service/connect.js';
 export { keepRegistered, type Registration, type RegistrationEvents } from './service/registration.js';
 export { parseTarget, parseSni, type Target } from './service/target.js';
+export { startEgressProxy, parseUpstreams, type EgressOptions, type EgressEvent, type EgressProxy, type Upstream } from './egress.js';
