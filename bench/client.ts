@@ -169,8 +169,8 @@ if (mode === 'seq' || mode === 'inflight') {
   }
   out({ rate: n / ((Date.now() - t0) / 1000) });
 } else if (mode === 'pubsub') {
-  const { pubsubRate } = await import('./redis.js');
-  out({ rate: await pubsubRate(kind as import('./redis.js').PubSubKind, path, certs, Number(arg)) });
+  const redis = await import('./redis.js');
+  out({ rate: await redis.pubsubRate(kind as import('./redis.js').PubSubKind, path, certs, Number(arg)), cpuUsPerMessage: redis.lastPubsubCpuUsPerMessage });
 } else if (mode === 'idle') {
   const n = Number(arg);
   const held: Conn[] = [];
