@@ -180,8 +180,8 @@ if (mode === 'seq' || mode === 'inflight') {
   const cpu = process.cpuUsage(cpu0);
   out({ rate: n / secs, n, resumed, clientUs: (cpu.user + cpu.system) / n, ...(serverPid ? { serverUs: (serverCpuNs() - srv0) / 1000 / n } : {}) });
 } else if (mode === 'pubsub') {
-  const { pubsubRate } = await import('./redis.js');
-  out({ rate: await pubsubRate(kind as import('./redis.js').PubSubKind, path, certs, Number(arg)) });
+  const redis = await import('./redis.js');
+  out({ rate: await redis.pubsubRate(kind as import('./redis.js').PubSubKind, path, certs, Number(arg)), cpuUsPerMessage: redis.lastPubsubCpuUsPerMessage });
 } else if (mode === 'idle') {
   const n = Number(arg);
   const held: Conn[] = [];

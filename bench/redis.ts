@@ -27,6 +27,9 @@ export async function startBenchRedis(certs: string, cpu: string[]): Promise<{ u
 
 export type PubSubKind = 'redis-plain' | 'redis-signed' | 'cluster-plain' | 'cluster-signed';
 
+/** CPU time (user + system, this process: publisher and subscriber) per message of the last pubsubRate's timed part. */
+export let lastPubsubCpuUsPerMessage = 0;
+
 /**
  * Publish `n` 64-byte messages (32 in flight) and wait until the subscriber has them all: messages/s end to end.
  * For the cluster kinds, `url` is the comma-separated seed URLs.
@@ -68,11 +71,14 @@ export async function pubsubRate(kind: PubSubKind, url: string, certs: string, n
   for (let i = 0; i < 200; i++) await publish(); // warm-up
   await new Promise((r) => setTimeout(r, 200));
   received = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   let sent = 0;
   await Promise.all(Array.from({ length: 32 }, async () => { while (sent < n) { sent++; await publish(); } }));
   await Promise.race([all, new Promise((r) => setTimeout(r, 30_000))]);
   const rate = received / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(c0);
+  lastPubsubCpuUsPerMessage = received ? (cpu.user + cpu.system) / received : 0;
   await close();
   return rate;
 }

@@ -18,8 +18,9 @@ import type { X509Source, X509Svid } from '../identity/source/types.js';
 import { clientContext } from '../identity/tls/contexts.js';
 import { spiffeServerIdentity } from '../identity/tls/server-identity.js';
 import { policyGetter, type Policy } from '../auth/policy/policy.js';
-import { EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, EnvelopeVerifier, MessageRejected, sealEnvelope, signerFromPem, type Signer, type VerifiedMessage } from './envelope.js';
 import { Subscription } from './subscription.js';
+import { PublishBatcher } from './batcher.js';
 import { givesUpBeforeReady, isRedisAuthError, redisLoginError, redisLoginOptions, type RedisCredentials } from './credentials.js';
 import { nodeLink, type PubSubLink, type RawListener } from './link.js';
 import { clusterSeeds, connectCluster, type ClusterOptions } from './cluster.js';
@@ -81,6 +82,12 @@ export interface SecureRedisOptions {
   allowInsecure?: boolean;
   windowSeconds?: number;
   maxMessageBytes?: number;
+  /**
+   * Publishes issued in the same tick to the same channel share one signed batch envelope (v2) and one Redis
+   * PUBLISH (default true). Subscribers of FlyMe before batch envelopes refuse those as `malformed`: set false
+   * (one v1 envelope per message) until every subscriber is upgraded. See docs/redis.md.
+   */
+  batch?: boolean;
   /** Messages buffered per subscription before the oldest are dropped (default 1000). */
   maxQueued?: number;
   /** Called for each rejected message (also reported to `events`). */
@@ -92,8 +99,15 @@ export class SecureRedis {
   readonly #subs = new Set<Subscription>();
 
   readonly #signers = new WeakMap<X509Svid, Signer>();
+  readonly #batcher: PublishBatcher;
 
-  private constructor(private readonly o: SecureRedisOptions, readonly source: X509Source, private readonly ownsSource: boolean, private readonly link: PubSubLink, private readonly verifier: EnvelopeVerifier, private readonly access: ChannelAccess) {}
+  private constructor(private readonly o: SecureRedisOptions, readonly source: X509Source, private readonly ownsSource: boolean, private readonly link: PubSubLink, private readonly verifier: EnvelopeVerifier, private readonly access: ChannelAccess) {
+    this.#batcher = new PublishBatcher({
+      signer: () => this.#signer,
+      send: (channel, envelope, broadcast) => this.link.publish(channel, envelope, { broadcast }),
+      maxBytes: o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    });
+  }
 
   /** The signer of the SVID in force (a rotation brings a new key and x5c for the next message). */
   get #signer(): Signer {
@@ -186,8 +200,14 @@ export class SecureRedis {
       throw flymeError('FLYME_PERMISSION_DENIED', `${this.spiffeId} may not publish to ${channel} under the channel ACL`, { channel });
     }
     const jwt = typeof this.o.jwt === 'function' ? await this.o.jwt() : this.o.jwt;
-    const env = await sealEnvelope(this.#signer, channel, payload, { ...(o.contentType ? { contentType: o.contentType } : {}), ...(jwt ? { jwt } : {}), ...(this.o.maxMessageBytes ? { maxBytes: this.o.maxMessageBytes } : {}) });
-    const n = await this.link.publish(channel, env, { broadcast: o.broadcast === true }).catch((e: unknown) => { throw redisError('publish', e); });
+    let n: number;
+    if (this.o.batch === false) {
+      const env = await sealEnvelope(this.#signer, channel, payload, { ...(o.contentType ? { contentType: o.contentType } : {}), ...(jwt ? { jwt } : {}), ...(this.o.maxMessageBytes ? { maxBytes: this.o.maxMessageBytes } : {}) });
+      n = await this.link.publish(channel, env, { broadcast: o.broadcast === true }).catch((e: unknown) => { throw redisError('publish', e); });
+    } else {
+      n = await this.#batcher.publish(channel, payload, { ...(o.contentType ? { contentType: o.contentType } : {}), ...(jwt ? { jwt } : {}), broadcast: o.broadcast === true })
+        .catch((e: unknown) => { throw redisError('publish', e); });
+    }
     this.stats.published++;
     return n;
   }
@@ -200,9 +220,11 @@ export class SecureRedis {
     const sub: Subscription = new Subscription(this.o.maxQueued ?? 1000, (): Promise<void> => this.#unsubscribe(sub, channel, listener));
     const events = this.o.events ?? ignoreSecurityEvents;
     const listener: RawListener = (raw, arrivedOn) => {
-      this.verifier.open(raw, arrivedOn).then((m: VerifiedMessage) => {
-        this.stats.delivered++;
-        sub.push(m);
+      this.verifier.openAll(raw, arrivedOn).then((ms: VerifiedMessage[]) => {
+        for (const m of ms) {
+          this.stats.delivered++;
+          sub.push(m);
+        }
       }, (e: unknown) => {
         const r = e instanceof MessageRejected ? e : new MessageRejected('malformed', (e as Error).message);
         this.stats.rejected[r.reason] = (this.stats.rejected[r.reason] ?? 0) + 1;
