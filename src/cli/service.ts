@@ -23,13 +23,15 @@ const bindIp = (v: string): string => {
 
 export function serviceCommand(identity: () => { certs?: string | undefined; spiffeSocket?: string | undefined }): Command {
   return new Command('service')
-    .description('the attested service: registers --sni in the registry (renewed every ttl/3, deregistered on SIGTERM/SIGINT) and serves endpoint.Endpoint (Connect, Whoami) over mutual TLS 1.3 on --bind-ip:--port with reflection on; its identity: --certs DIR (DIR/NAME.pem, DIR/NAME.key.pem, DIR/root-ca.pem with --svid NAME) or --spiffe-socket URL')
+    .description('the attested service: registers --sni in the registry (renewed every ttl/3, deregistered on SIGTERM/SIGINT) and serves endpoint.Endpoint (Connect, Whoami) over mutual TLS 1.3 on --bind-ip:--port with reflection on, and an egress proxy per --upstream; its identity: --certs DIR (DIR/NAME.pem, DIR/NAME.key.pem, DIR/root-ca.pem with --svid NAME) or --spiffe-socket URL')
     .requiredOption('--sni <name>', 'the name it registers and the TLS server name clients use, e.g. service-a.example.org (its SPIFFE ID must own it)')
     .requiredOption('--registry <url>', 'the registry: tls://host:port or unix+tls:///path')
     .requiredOption('--registry-id <spiffe-id>', 'the registry\'s SPIFFE ID, checked in its certificate')
     .option('--bind-ip <ip>', 'the address it serves on and registers (one address, not 0.0.0.0 or ::)', bindIp, '127.0.0.1')
     .option('--port <port>', 'the port it serves on and registers (0: a free port)', port, 9005)
     .option('--router <ip:port>', 'the SNI router (flyme router): Connect requests with an empty address go through it')
+    .option('--proxy-port <port>', 'the egress proxy: the local port (127.0.0.1) of the first --upstream given without =PORT', port)
+    .option('--upstream <name[=port]>', 'an upstream reached through the egress proxy: plain TCP on 127.0.0.1:PORT (or --proxy-port) becomes mutual TLS to NAME\'s registered address (through --router when set), its SPIFFE ID checked against the registry\'s owner; repeatable', collect, [] as string[])
     .addOption(new Option('--allow-connect <spiffe-id>', 'a SPIFFE ID that may call Connect, repeatable (Whoami is open to its trust domain)').argParser(collect).default([] as string[], 'only this service\'s own SPIFFE ID'))
     .option('--svid <name>', 'with --certs DIR: the SVID files DIR/NAME.pem and DIR/NAME.key.pem (trust bundle DIR/root-ca.pem)', 'server')
     .option('--log-level <level>', 'fatal|error|warn|info|debug', 'info')
@@ -37,10 +39,11 @@ export function serviceCommand(identity: () => { certs?: string | undefined; spi
       const log = pino({ name: 'flyme-service', level: o.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
       const { certs, spiffeSocket } = identity();
       if (!certs === !spiffeSocket) throw flymeError('FLYME_INVALID_CONFIG', 'give exactly one identity: --certs DIR or --spiffe-socket URL');
-      const [{ parseSni, parseTarget }, { serveEndpoint }, { keepRegistered }, { RegistryClient }, { SpiffeId }] = await Promise.all([
+      const [{ parseSni, parseTarget }, { serveEndpoint }, { keepRegistered }, { RegistryClient }, { SpiffeId }, { startEgressProxy, parseUpstreams }] = await Promise.all([
         import('../mesh/service/target.js'), import('../mesh/service/endpoint.js'), import('../mesh/service/registration.js'),
-        import('../mesh/registry-client.js'), import('../identity/spiffe-id.js'),
+        import('../mesh/registry-client.js'), import('../identity/spiffe-id.js'), import('../mesh/egress.js'),
       ]);
+      const upstreams = parseUpstreams(o.proxyPort, o.upstream);
       const sni = parseSni(o.sni);
       const router = o.router ? parseTarget(o.router, '--router') : undefined;
       if (router && isIP(router.host) === 0) throw flymeError('FLYME_INVALID_CONFIG', `--router ${o.router}: give IP:PORT`);
@@ -62,6 +65,15 @@ export function serviceCommand(identity: () => { certs?: string | undefined; spi
           onConnect: (caller, r) => (r.ok ? log.info({ event: 'connect', caller, peer: r.peer }, 'Connect verified its peer') : log.warn({ event: 'connect_refused', caller, code: r.code }, r.message)),
         });
         cleanup.push(() => endpoint.close());
+        const egress: string[] = [];
+        for (const u of upstreams) {
+          const proxy = await startEgressProxy({
+            listen: { host: '127.0.0.1', port: u.port }, upstream: u.name, registry, source, ...(router ? { router } : {}),
+            onEvent: (e) => (e.kind === 'accepted' ? log.info({ event: 'egress_accepted', ...e }, 'egress connection verified its upstream') : log.warn({ event: `egress_${e.kind}`, ...e }, `egress connection ${e.kind}`)),
+          });
+          cleanup.push(() => proxy.close());
+          egress.push(`127.0.0.1:${proxy.port} → ${u.name}`);
+        }
         const reg = await keepRegistered(registry, { name: sni, address: o.bindIp, port: endpoint.port }, {
           renewed: (r) => log.debug({ event: 'renewed', expiresAt: r.expiresAt }, 'registration renewed'),
           reregistered: (r) => log.warn({ event: 'reregistered', expiresAt: r.expiresAt }, 'registration had expired: registered again'),
@@ -69,7 +81,7 @@ export function serviceCommand(identity: () => { certs?: string | undefined; spi
         });
         cleanup.push(async () => { await reg.stop(); log.info({ event: 'deregistered', name: sni }, 'registration removed'); });
         const listen = `${isIP(o.bindIp) === 6 ? `[${o.bindIp}]` : o.bindIp}:${endpoint.port}`;
-        log.info({ id: self, listen, record: reg.record, ttlSeconds: reg.ttlSeconds, registry: o.registry, router: o.router }, 'flyme service ready');
+        log.info({ id: self, listen, record: reg.record, ttlSeconds: reg.ttlSeconds, registry: o.registry, router: o.router, egress }, 'flyme service ready');
       } catch (err) {
         await stopAll();
         throw err;
