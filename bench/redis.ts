@@ -25,7 +25,7 @@ export async function startBenchRedis(certs: string, cpu: string[]): Promise<{ u
   return { url: `rediss://localhost:${port}`, stop: () => p.kill('SIGKILL') };
 }
 
-export type PubSubKind = 'redis-plain' | 'redis-signed' | 'cluster-plain' | 'cluster-signed';
+export type PubSubKind = 'redis-plain' | 'redis-signed' | 'redis-signed-single' | 'cluster-plain' | 'cluster-signed';
 
 /** CPU time (user + system, this process: publisher and subscriber) per message of the last pubsubRate's timed part. */
 export let lastPubsubCpuUsPerMessage = 0;
@@ -62,7 +62,7 @@ export async function pubsubRate(kind: PubSubKind, url: string, certs: string, n
   } else {
     const acl = new ChannelAcl([{ channel: 'bench', publish: [{ spiffeId: 'spiffe://bench.local/client' }], subscribe: [{ spiffeId: 'spiffe://bench.local/client' }] }]);
     const [first, ...seeds] = url.split(',');
-    const r = await SecureRedis.connect({ url: first!, ...(kind === 'cluster-signed' ? { cluster: { seeds } } : {}), certsDir: certs, acl, serverId: 'spiffe://bench.local/redis', maxQueued: n + 10 });
+    const r = await SecureRedis.connect({ url: first!, ...(kind === 'cluster-signed' ? { cluster: { seeds } } : {}), certsDir: certs, acl, serverId: 'spiffe://bench.local/redis', maxQueued: n + 10, ...(kind === 'redis-signed-single' ? { batch: false } : {}) });
     const sub = await r.subscribe('bench');
     void (async () => { for await (const _m of sub) count(); })();
     publish = () => r.publish('bench', payload);

@@ -172,7 +172,7 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
     const redis = await startBenchRedis(certs, haveTaskset ? ['taskset', '-c', '0'] : []);
     try {
       for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
-        for (const kind of ['redis-plain', 'redis-signed']) {
+        for (const kind of ['redis-plain', 'redis-signed', 'redis-signed-single']) {
           const x = await client(1, kind, redis.url, 'pubsub', C.pubsub);
           if (r > 0) push(`${kind}.pubsub`, x.rate);
         }
