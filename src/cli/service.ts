@@ -26,11 +26,11 @@ export function serviceCommand(identity: () => { certs?: string | undefined; spi
     .description('the attested service: registers --sni in the registry (renewed every ttl/3, deregistered on SIGTERM/SIGINT) and serves endpoint.Endpoint (Connect, Whoami) over mutual TLS 1.3 on --bind-ip:--port with reflection on, and an egress proxy per --upstream; its identity: --certs DIR (DIR/NAME.pem, DIR/NAME.key.pem, DIR/root-ca.pem with --svid NAME) or --spiffe-socket URL')
     .requiredOption('--sni <name>', 'the name it registers and the TLS server name clients use, e.g. service-a.example.org (its SPIFFE ID must own it)')
     .requiredOption('--registry <url>', 'the registry: tls://host:port or unix+tls:///path')
-    .requiredOption('--registry-id <spiffe-id>', 'the registry\'s SPIFFE ID, checked in its certificate')
+    .option('--registry-id <spiffe-id>', 'the registry\'s SPIFFE ID, checked in its certificate (default: any SPIFFE ID of this service\'s trust domain, with a warning: pin it)')
     .option('--bind-ip <ip>', 'the address it serves on and registers (one address, not 0.0.0.0 or ::)', bindIp, '127.0.0.1')
     .option('--port <port>', 'the port it serves on and registers (0: a free port)', port, 9005)
     .option('--router <ip:port>', 'the SNI router (flyme router): Connect requests with an empty address go through it')
-    .option('--proxy-port <port>', 'the egress proxy: the local port (127.0.0.1) of the first --upstream given without =PORT', port)
+    .option('--proxy-port <port>', 'the egress proxy: the local port (127.0.0.1) of the first --upstream given without =PORT; with no such --upstream, an HTTP CONNECT proxy there (CONNECT NAME:PORT names a registered upstream)', port)
     .option('--upstream <name[=port]>', 'an upstream reached through the egress proxy: plain TCP on 127.0.0.1:PORT (or --proxy-port) becomes mutual TLS to NAME\'s registered address (through --router when set), its SPIFFE ID checked against the registry\'s owner; repeatable', collect, [] as string[])
     .addOption(new Option('--allow-connect <spiffe-id>', 'a SPIFFE ID that may call Connect, repeatable (Whoami is open to its trust domain)').argParser(collect).default([] as string[], 'only this service\'s own SPIFFE ID'))
     .option('--svid <name>', 'with --certs DIR: the SVID files DIR/NAME.pem and DIR/NAME.key.pem (trust bundle DIR/root-ca.pem)', 'server')
@@ -48,7 +48,7 @@ export function serviceCommand(identity: () => { certs?: string | undefined; spi
       const router = o.router ? parseTarget(o.router, '--router') : undefined;
       if (router && isIP(router.host) === 0) throw flymeError('FLYME_INVALID_CONFIG', `--router ${o.router}: give IP:PORT`);
       const allow = o.allowConnect.map((id) => SpiffeId.parse(id).toString());
-      SpiffeId.parse(o.registryId);
+      if (o.registryId !== undefined) SpiffeId.parse(o.registryId);
       const source: X509Source = certs
         ? await (await import('../identity/source/files.js')).certsDirSource(certs, o.svid)
         : await (await import('../spiffe/source.js')).workloadX509Source({ address: spiffeSocket!, onStreamError: (e) => log.warn({ event: 'workload_api_error', code: e.code }, e.message) });
@@ -56,7 +56,10 @@ export function serviceCommand(identity: () => { certs?: string | undefined; spi
       const cleanup: Array<() => Promise<void> | void> = [() => source.close()];
       const stopAll = async () => { for (const c of cleanup.reverse()) await c(); };
       try {
-        const registry = await RegistryClient.connect({ url: o.registry, registryId: o.registryId, source });
+        const td = source.svid().spiffeId.trustDomain;
+        if (o.registryId === undefined) log.warn({ event: 'registry_id_unpinned', trustDomain: td }, `no --registry-id: any SPIFFE ID of ${td} is accepted as the registry; pin it with --registry-id`);
+        const { authorizeMemberOf } = await import('../identity/authorizer.js');
+        const registry = await RegistryClient.connect({ url: o.registry, registryId: o.registryId ?? authorizeMemberOf(td), source });
         cleanup.push(() => registry.close());
         const owners = async (name: string) => (await registry.resolveSni(name)).map((r) => r.owner);
         const endpoint = await serveEndpoint({
@@ -68,11 +71,11 @@ export function serviceCommand(identity: () => { certs?: string | undefined; spi
         const egress: string[] = [];
         for (const u of upstreams) {
           const proxy = await startEgressProxy({
-            listen: { host: '127.0.0.1', port: u.port }, upstream: u.name, registry, source, ...(router ? { router } : {}),
+            listen: { host: '127.0.0.1', port: u.port }, ...(u.name ? { upstream: u.name } : {}), registry, source, ...(router ? { router } : {}),
             onEvent: (e) => (e.kind === 'accepted' ? log.info({ event: 'egress_accepted', ...e }, 'egress connection verified its upstream') : log.warn({ event: `egress_${e.kind}`, ...e }, `egress connection ${e.kind}`)),
           });
           cleanup.push(() => proxy.close());
-          egress.push(`127.0.0.1:${proxy.port} → ${u.name}`);
+          egress.push(`127.0.0.1:${proxy.port} → ${u.name ?? 'HTTP CONNECT'}`);
         }
         const reg = await keepRegistered(registry, { name: sni, address: o.bindIp, port: endpoint.port }, {
           renewed: (r) => log.debug({ event: 'renewed', expiresAt: r.expiresAt }, 'registration renewed'),

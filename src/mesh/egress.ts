@@ -5,7 +5,7 @@
  * as the record's owner. Nothing from the local client reaches the network before that check, and a refused
  * upstream never sees a byte of it: the local connection is closed without data.
  */
-import { createServer, isIPv6, type Socket } from 'node:net';
+import { createServer, isIP, isIPv6, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { FlyMeError, flymeError } from '../errors.js';
 import { authorizeId } from '../identity/authorizer.js';
@@ -21,8 +21,11 @@ export interface EgressOptions {
   /** Plain TCP listen address; loopback only unless allowRemote (refuse otherwise with FLYME_INVALID_ADDRESS). */
   listen: { host: string; port: number };
   allowRemote?: boolean;
-  /** The registry name of the upstream, e.g. service-b.example.org. */
-  upstream: string;
+  /**
+   * The registry name of the upstream, e.g. service-b.example.org. Absent: an HTTP CONNECT proxy, where each
+   * client names its upstream (`CONNECT service-b.example.org:443 HTTP/1.1`; the port is the registry's).
+   */
+  upstream?: string;
   /** Looks up the live records (RegistryClient satisfies it). */
   registry: Pick<RegistryClient, 'resolve'>;
   /** The service's own SVID (client certificate) and trust bundle; rotation reaches the next connection. */
@@ -82,7 +85,7 @@ function checkOptions(o: EgressOptions): void {
   if (!o.allowRemote && !isLoopbackHost(host)) {
     throw flymeError('FLYME_INVALID_ADDRESS', `refusing to listen on ${hostPort(host, port)}: the egress proxy is plain TCP (anyone who reaches it speaks with this service's identity), so it listens on loopback only (127.0.0.0/8 or ::1)`, { address: hostPort(host, port) });
   }
-  if (typeof o.upstream !== 'string' || !isDnsName(canonicalName(o.upstream))) throw bad('upstream is not a DNS name');
+  if (o.upstream !== undefined && (typeof o.upstream !== 'string' || !isDnsName(canonicalName(o.upstream)))) throw bad('upstream is not a DNS name');
   if (o.router && (typeof o.router.host !== 'string' || !o.router.host || !Number.isInteger(o.router.port) || o.router.port < 1 || o.router.port > 65535)) throw bad('router needs a host and a port in 1-65535');
   if (o.timeoutMs !== undefined && !(Number.isInteger(o.timeoutMs) && o.timeoutMs > 0)) throw bad(`timeoutMs ${o.timeoutMs} is not a positive integer`);
   if (o.maxConnections !== undefined && !(Number.isInteger(o.maxConnections) && o.maxConnections > 0)) throw bad(`maxConnections ${o.maxConnections} is not a positive integer`);
@@ -111,6 +114,60 @@ class Upstreams {
   }
 }
 
+/** Most upstream names an HTTP CONNECT proxy keeps resolve results for (oldest forgotten first). */
+const MAX_CONNECT_NAMES = 256;
+/** Largest HTTP CONNECT request head (request line + headers) read from a local client. */
+const MAX_CONNECT_HEAD = 4096;
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 502: 'Bad Gateway', 504: 'Gateway Timeout' };
+
+/** An HTTP error answer to a CONNECT client (FlyMe's code in a header and the body), then close. */
+function answer(local: Socket, status: number, e: FlyMeError): void {
+  const body = `${e.code}: ${e.message.replace(/[\r\n]+/g, ' ').slice(0, 500)}\n`;
+  local.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nX-FlyMe-Error: ${e.code}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Reads `CONNECT NAME:PORT HTTP/1.x` and its headers (at most 4 KiB, within `timeoutMs`); NAME must be a DNS
+ * name (a registry name), PORT 1-65535 (not used: the registry's record says where NAME is served). Returns the
+ * bytes after the head (sent upstream once it is verified); the socket is paused again.
+ * @throws FlyMeError FLYME_PROTOCOL_ERROR (not a CONNECT, too long, closed early), FLYME_TIMEOUT.
+ */
+function readConnectHead(local: Socket, timeoutMs: number): Promise<{ name: string; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buf: Buffer = Buffer.alloc(0);
+    const finish = (err: FlyMeError | undefined, v?: { name: string; rest: Buffer }) => {
+      clearTimeout(timer);
+      local.off('data', onData);
+      local.off('end', onEnd);
+      local.pause();
+      if (err) reject(err); else resolve(v!);
+    };
+    const timer = setTimeout(() => finish(flymeError('FLYME_TIMEOUT', `no complete CONNECT request within ${timeoutMs} ms`)), timeoutMs);
+    const onEnd = () => finish(flymeError('FLYME_PROTOCOL_ERROR', 'the client closed before a complete CONNECT request'));
+    const onData = (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0 || end + 4 > MAX_CONNECT_HEAD) {
+        if (buf.length > MAX_CONNECT_HEAD || end >= 0) finish(flymeError('FLYME_PROTOCOL_ERROR', `CONNECT request head over ${MAX_CONNECT_HEAD} bytes`));
+        return;
+      }
+      const line = buf.subarray(0, buf.indexOf('\r\n')).toString('latin1');
+      const m = /^CONNECT ([^\s:[\]]+):(\d{1,5}) HTTP\/1\.[01]$/.exec(line);
+      const name = m ? canonicalName(m[1]!) : '';
+      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+        finish(flymeError('FLYME_PROTOCOL_ERROR', `not an HTTP CONNECT request for NAME:PORT: ${JSON.stringify(line.slice(0, 200))}`));
+      } else if (isIP(m[1]!) !== 0 || !isDnsName(name)) {
+        finish(flymeError('FLYME_PROTOCOL_ERROR', `CONNECT ${m[1]!.slice(0, 200)}: the target must be a registry name (a DNS name), not an address`));
+      } else {
+        finish(undefined, { name, rest: buf.subarray(end + 4) });
+      }
+    };
+    local.on('data', onData);
+    local.on('end', onEnd);
+    local.resume();
+  });
+}
+
 /** Splices two connections with backpressure and half-close; an abrupt end or error of either closes both. */
 function splice(local: Socket, remote: TLSSocket): void {
   remote.allowHalfOpen = true;
@@ -125,14 +182,24 @@ function splice(local: Socket, remote: TLSSocket): void {
 }
 
 /**
- * Starts one egress proxy (one local port → one upstream).
+ * Starts one egress proxy: one local port → one upstream, or (without `upstream`) an HTTP CONNECT proxy.
  * @throws FlyMeError FLYME_INVALID_ADDRESS (a non-loopback listen address without allowRemote),
  *   FLYME_INVALID_CONFIG (a bad option), or the listen error.
  */
 export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
   checkOptions(o);
-  const upstream = canonicalName(o.upstream);
-  const records = new Upstreams(upstream, o.registry);
+  const fixed = o.upstream === undefined ? undefined : canonicalName(o.upstream);
+  const label = fixed ?? 'CONNECT';
+  const table = new Map<string, Upstreams>();
+  const recordsOf = (name: string): Upstreams => {
+    let u = table.get(name);
+    if (!u) {
+      if (table.size >= MAX_CONNECT_NAMES) table.delete(table.keys().next().value!);
+      u = new Upstreams(name, o.registry);
+      table.set(name, u);
+    }
+    return u;
+  };
   const maxConnections = o.maxConnections ?? 256;
   const alpn = o.alpn ?? ['h2'];
   const sockets = new Set<Socket>();
@@ -142,13 +209,26 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
 
   const handle = async (local: Socket): Promise<void> => {
     const client = hostPort(local.remoteAddress ?? '?', local.remotePort ?? 0);
+    let upstream = fixed;
+    let early: Buffer | undefined;
+    if (upstream === undefined) {
+      try {
+        ({ name: upstream, rest: early } = await readConnectHead(local, o.timeoutMs ?? 5000));
+      } catch (err) {
+        const e = err as FlyMeError;
+        answer(local, e.code === 'FLYME_TIMEOUT' ? 408 : 400, e);
+        emit({ kind: 'failed', upstream: label, client, code: e.code, reason: e.message });
+        return;
+      }
+    }
     const base = { upstream, client };
     let record: RemoteRecord;
     try {
-      record = await records.pick();
+      record = await recordsOf(upstream).pick();
     } catch (err) {
       const e = err instanceof FlyMeError ? err : flymeError('FLYME_UNREACHABLE', String(err));
-      local.destroy();
+      if (fixed === undefined) answer(local, e.code === 'FLYME_NOT_FOUND' ? 404 : 502, e);
+      else local.destroy();
       emit({ ...base, kind: 'failed', code: e.code, reason: `registry: ${e.message}` });
       return;
     }
@@ -162,7 +242,8 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
       });
     } catch (err) {
       const e = err instanceof FlyMeError ? err : flymeError('FLYME_UNREACHABLE', String(err));
-      local.destroy();
+      if (fixed === undefined) answer(local, REFUSALS.has(e.code) ? 403 : e.code === 'FLYME_TIMEOUT' ? 504 : 502, e);
+      else local.destroy();
       const presented = typeof e.data.spiffeId === 'string' ? { peerId: e.data.spiffeId } : {};
       emit({ ...about, ...presented, kind: REFUSALS.has(e.code) ? 'refused' : 'failed', code: e.code, reason: e.message });
       return;
@@ -171,6 +252,10 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
     sockets.add(remote);
     remote.on('close', () => sockets.delete(remote));
     emit({ ...about, kind: 'accepted', peerId: record.owner });
+    if (fixed === undefined) {
+      local.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (early?.length) remote.write(early);
+    }
     splice(local, remote);
   };
 
@@ -181,7 +266,7 @@ export async function startEgressProxy(o: EgressOptions): Promise<EgressProxy> {
     if (closing || locals >= maxConnections) {
       const client = hostPort(local.remoteAddress ?? '?', local.remotePort ?? 0);
       local.destroy();
-      emit({ kind: 'refused', upstream, client, code: 'FLYME_TOO_MANY_CONNECTIONS', reason: `at most ${maxConnections} connections to ${upstream}` });
+      emit({ kind: 'refused', upstream: label, client, code: 'FLYME_TOO_MANY_CONNECTIONS', reason: `at most ${maxConnections} connections to ${label}` });
       return;
     }
     locals++;

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { flymeError, type FlyMeError } from '../errors.js';
 import { SecureGrpcClientBuilder } from '../grpc/client.js';
 import { serviceOf } from '../grpc/proto-files.js';
+import type { Authorizer } from '../identity/authorizer.js';
 import type { X509Source } from '../identity/source/types.js';
 import { REGISTRY_PROTO } from './server.js';
 
@@ -24,8 +25,8 @@ export interface RemoteRecord {
 export interface RegistryClientOptions {
   /** `tls://host:port`, `tls://[v6]:port` or `unix+tls:///path`. */
   url: string;
-  /** The registry's SPIFFE ID, checked in its certificate. */
-  registryId: string;
+  /** The registry's SPIFFE ID, checked in its certificate (or any Authorizer, e.g. authorizeMemberOf). */
+  registryId: string | Authorizer;
   /** The caller's SVID (its SPIFFE ID is what the registry's ownership rules see). */
   source: X509Source;
   /** Deadline of each unary call (default 5000 ms). */

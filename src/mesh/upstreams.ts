@@ -6,8 +6,8 @@ import { flymeError } from '../errors.js';
 import { canonicalName, isDnsName } from './names.js';
 
 export interface Upstream {
-  /** The registry name of the upstream (lower case, no trailing dot). */
-  name: string;
+  /** The registry name of the upstream (lower case, no trailing dot); absent: an HTTP CONNECT proxy (the client names the upstream). */
+  name?: string;
   /** The local (loopback) port its plain proxy listens on. */
   port: number;
 }
@@ -22,7 +22,8 @@ function localPort(text: string, what: string): number {
 /**
  * Parses `--proxy-port` and the `--upstream NAME[=PORT]` flags (in order).
  * @throws FlyMeError FLYME_INVALID_CONFIG naming the flag: a bad name or port, an upstream without a port
- *   (none left for `--proxy-port`), an unused `--proxy-port`, the same name or port twice.
+ *   (none left for `--proxy-port`), the same name or port twice. A `--proxy-port` no upstream takes is an HTTP
+ *   CONNECT proxy (`{ port }` without a name).
  * @example parseUpstreams(15001, ['service-b.example.org', 'db.example.org=15002'])
  */
 export function parseUpstreams(proxyPort: number | undefined, upstreams: readonly string[]): Upstream[] {
@@ -52,10 +53,11 @@ export function parseUpstreams(proxyPort: number | undefined, upstreams: readonl
     if (samePort) throw flymeError('FLYME_INVALID_CONFIG', `--upstream ${name} and --upstream ${samePort.name} both use local port ${port}`, { upstream: name, port });
     out.push({ name, port });
   }
+  // --proxy-port without an upstream of its own: an HTTP CONNECT proxy there (the client names the upstream).
   if (proxyPort !== undefined && !proxyUsed) {
-    throw flymeError('FLYME_INVALID_CONFIG', upstreams.length === 0
-      ? `--proxy-port ${proxyPort} needs an --upstream NAME to forward to`
-      : `--proxy-port ${proxyPort} is unused: every --upstream has its own =PORT (drop --proxy-port or one =PORT)`, { port: proxyPort });
+    const clash = out.find((u) => u.port === proxyPort);
+    if (clash) throw flymeError('FLYME_INVALID_CONFIG', `--proxy-port ${proxyPort} and --upstream ${clash.name} both use local port ${proxyPort}`, { port: proxyPort });
+    out.push({ port: proxyPort });
   }
   return out;
 }

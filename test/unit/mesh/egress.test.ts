@@ -22,8 +22,9 @@ test('parseUpstreams: missing ports, duplicates and bad values are FLYME_INVALID
   assert.throws(() => parseUpstreams(15001, ['a.example.org', 'A.example.org=15002']), invalid(/a\.example\.org is given twice/));
   assert.throws(() => parseUpstreams(15001, ['a.example.org', 'b.example.org=15001']), invalid(/b\.example\.org and --upstream a\.example\.org both use local port 15001/));
   assert.throws(() => parseUpstreams(undefined, ['a.example.org=15002', 'b.example.org=15002']), invalid(/both use local port 15002/));
-  assert.throws(() => parseUpstreams(15001, []), invalid(/--proxy-port 15001 needs an --upstream/));
-  assert.throws(() => parseUpstreams(15001, ['a.example.org=15002']), invalid(/--proxy-port 15001 is unused/));
+  assert.deepEqual(parseUpstreams(15001, []), [{ port: 15001 }], 'alone: an HTTP CONNECT proxy');
+  assert.deepEqual(parseUpstreams(15001, ['a.example.org=15002']), [{ name: 'a.example.org', port: 15002 }, { port: 15001 }]);
+  assert.throws(() => parseUpstreams(15001, ['a.example.org=15001', 'b.example.org=15002']), invalid(/--proxy-port 15001 and --upstream a\.example\.org both use local port 15001/));
   assert.throws(() => parseUpstreams(70000, ['a.example.org']), invalid(/--proxy-port: port "70000" is not in 1-65535/));
   for (const bad of ['a.example.org=0', 'a.example.org=', 'a.example.org=80x', 'a.example.org=65536']) {
     assert.throws(() => parseUpstreams(undefined, [bad]), invalid(/is not in 1-65535/), bad);
