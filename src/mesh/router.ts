@@ -85,7 +85,7 @@ export async function startRouter(o: RouterOptions): Promise<Router> {
     o.events?.emit({ kind: 'connection_refused', severity: 'info', source: 'router', decision: 'deny', message: `router closed a connection from ${s.remoteAddress}: ${why}`, ...(sni ? { subject: sni.slice(0, 253) } : {}), reason: 'sni' });
     s.destroy();
   };
-  const server = createServer({ pauseOnConnect: false }, (client) => {
+  const server = createServer({ pauseOnConnect: false, allowHalfOpen: true }, (client) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.on('error', () => undefined);
@@ -105,14 +105,19 @@ export async function startRouter(o: RouterOptions): Promise<Router> {
       if (!hello.sni) return refuse(client, 'no server name (SNI) in the ClientHello');
       const route = o.routes.pick(hello.sni);
       if (!route) return refuse(client, `no registered backend for SNI ${hello.sni}`, hello.sni);
-      const backend = connect({ host: route.address, port: route.port });
+      // Half-close is carried both ways (a client may send its request, then FIN, then read the answer); an
+      // abrupt close or error of either side, or any close before the splice, ends both.
+      const backend = connect({ host: route.address, port: route.port, allowHalfOpen: true });
+      let spliced = false;
       sockets.add(backend);
-      backend.on('close', () => { sockets.delete(backend); client.destroy(); });
-      client.on('close', () => backend.destroy());
+      backend.on('close', () => { sockets.delete(backend); if (!spliced || !backend.readableEnded) client.destroy(); });
+      client.on('close', () => { if (!spliced || !client.readableEnded) backend.destroy(); });
       backend.on('error', () => client.destroy());
+      client.on('error', () => backend.destroy());
       backend.setTimeout(o.connectTimeoutMs ?? 5000, () => backend.destroy());
       backend.once('connect', () => {
         backend.setTimeout(0);
+        spliced = true;
         backend.write(buf);
         client.pipe(backend);
         backend.pipe(client);

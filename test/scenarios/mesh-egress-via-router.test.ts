@@ -2,7 +2,7 @@
 // record's address and the record's SNI selects the upstream. The proxy still checks the upstream's SPIFFE ID end
 // to end (the router cannot): service-b works (control), and when service-b's record points at a rogue with
 // another SPIFFE ID of the same trust domain, the router routes there but the proxy refuses it without a byte.
-// (The router does not carry a half-close, so the exchange here is a line, not request-then-FIN.)
+// The router carries a half-close: a request, then FIN, still gets its answer (it lost it before the fix).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -54,6 +54,9 @@ test('egress proxy via the SNI router: reaches service-b; a rogue behind the rou
     const accepted = await events.next('accepted');
     assert.equal(accepted.target, `127.0.0.1:${routerPort}`);
     assert.equal(accepted.peerId, B);
+    const halfClosed = await plainRequest(proxy.port, 'request then FIN', '127.0.0.1', true);
+    assert.equal(halfClosed.text, `${B} sees ${A}: request then FIN`);
+    await events.next('accepted');
 
     // attack: service-b's record now points at the rogue; the router sends the SNI there
     await regB.deregister({ name: 'service-b.example.org' });
