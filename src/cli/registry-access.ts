@@ -12,12 +12,12 @@ export type IdentityFlags = () => { certs?: string | undefined; spiffeSocket?: s
 /** `tls://host:port` → `host:port`, `unix+tls:///path` → `unix:///path` (FLYME_INVALID_ADDRESS naming --registry). */
 export const registryTarget = (url: string): string => registryTargetOf(url, '--registry');
 
-/** The caller's client identity (exactly one of --certs DIR and --spiffe-socket URL). */
-export async function clientSource(identity: IdentityFlags, onStreamError?: (e: { code: string; message: string }) => void): Promise<X509Source> {
+/** The caller's identity (exactly one of --certs DIR, whose SVID is DIR/NAME.pem, and --spiffe-socket URL). */
+export async function clientSource(identity: IdentityFlags, onStreamError?: (e: { code: string; message: string }) => void, name = 'client'): Promise<X509Source> {
   const { certs, spiffeSocket } = identity();
   if (!certs === !spiffeSocket) throw flymeError('FLYME_INVALID_CONFIG', 'give exactly one identity: --certs DIR or --spiffe-socket URL');
   return certs
-    ? (await import('../identity/source/files.js')).certsDirSource(certs, 'client')
+    ? (await import('../identity/source/files.js')).certsDirSource(certs, name)
     : (await import('../spiffe/source.js')).workloadX509Source({ address: spiffeSocket!, ...(onStreamError ? { onStreamError } : {}) });
 }
 

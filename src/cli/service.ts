@@ -37,8 +37,6 @@ export function serviceCommand(identity: () => { certs?: string | undefined; spi
     .option('--log-level <level>', 'fatal|error|warn|info|debug', 'info')
     .action(async (o) => {
       const log = pino({ name: 'flyme-service', level: o.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
-      const { certs, spiffeSocket } = identity();
-      if (!certs === !spiffeSocket) throw flymeError('FLYME_INVALID_CONFIG', 'give exactly one identity: --certs DIR or --spiffe-socket URL');
       const [{ parseSni, parseTarget }, { serveEndpoint }, { keepRegistered }, { RegistryClient }, { SpiffeId }, { startEgressProxy, parseUpstreams }] = await Promise.all([
         import('../mesh/service/target.js'), import('../mesh/service/endpoint.js'), import('../mesh/service/registration.js'),
         import('../mesh/registry-client.js'), import('../identity/spiffe-id.js'), import('../mesh/egress.js'),
@@ -49,9 +47,7 @@ export function serviceCommand(identity: () => { certs?: string | undefined; spi
       if (router && isIP(router.host) === 0) throw flymeError('FLYME_INVALID_CONFIG', `--router ${o.router}: give IP:PORT`);
       const allow = o.allowConnect.map((id) => SpiffeId.parse(id).toString());
       if (o.registryId !== undefined) SpiffeId.parse(o.registryId);
-      const source: X509Source = certs
-        ? await (await import('../identity/source/files.js')).certsDirSource(certs, o.svid)
-        : await (await import('../spiffe/source.js')).workloadX509Source({ address: spiffeSocket!, onStreamError: (e) => log.warn({ event: 'workload_api_error', code: e.code }, e.message) });
+      const source: X509Source = await (await import('./registry-access.js')).clientSource(identity, (e) => log.warn({ event: 'workload_api_error', code: e.code }, e.message), o.svid);
       const self = source.svid().spiffeId.toString();
       const cleanup: Array<() => Promise<void> | void> = [() => source.close()];
       const stopAll = async () => { for (const c of cleanup.reverse()) await c(); };

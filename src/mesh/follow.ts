@@ -3,11 +3,9 @@
  * table is emptied (routes unknown) and the watch is retried with backoff (250 ms doubling to 5 s).
  */
 import * as grpc from '@grpc/grpc-js';
-import { SecureGrpcClientBuilder } from '../grpc/client.js';
-import { serviceOf } from '../grpc/proto-files.js';
 import type { X509Source } from '../identity/source/types.js';
 import type { RouteTable } from './router.js';
-import { REGISTRY_PROTO } from './server.js';
+import { registryGrpcClient } from './snapshot.js';
 
 export interface FollowOptions {
   /** `host:port` or `unix:///path`. */
@@ -22,8 +20,7 @@ export interface FollowOptions {
 type WatchMsg = { kind: string; record?: { name: string; sni: string; address: string; port: number; owner: string } };
 
 export async function followRegistry(o: FollowOptions): Promise<{ close(): void }> {
-  const Registry = serviceOf(REGISTRY_PROTO, 'flyme.mesh.v1.Registry');
-  const client = await new SecureGrpcClientBuilder().withTls(o.source, o.registryId).build(o.target, Registry);
+  const client = await registryGrpcClient(o);
   let call: grpc.ClientReadableStream<WatchMsg> | undefined;
   let closed = false;
   let delay = 250;

@@ -5,11 +5,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { flymeError, type FlyMeError } from '../errors.js';
-import { SecureGrpcClientBuilder } from '../grpc/client.js';
-import { serviceOf } from '../grpc/proto-files.js';
+import { fromGrpcError } from '../grpc/call.js';
 import type { Authorizer } from '../identity/authorizer.js';
 import type { X509Source } from '../identity/source/types.js';
-import { REGISTRY_PROTO } from './server.js';
+import { registryGrpcClient } from './snapshot.js';
 
 /** A record as the registry returns it (times in Unix seconds). */
 export interface RemoteRecord {
@@ -46,18 +45,10 @@ const toRecord = (r: Raw): RemoteRecord => ({
   registeredAt: Number(r.registeredAt ?? r.registered_at ?? 0), expiresAt: Number(r.expiresAt ?? r.expires_at ?? 0),
 });
 
-const CODES: Partial<Record<grpc.status, Parameters<typeof flymeError>[0]>> = {
-  [grpc.status.PERMISSION_DENIED]: 'FLYME_PERMISSION_DENIED',
-  [grpc.status.UNAUTHENTICATED]: 'FLYME_UNAUTHENTICATED',
-  [grpc.status.NOT_FOUND]: 'FLYME_NOT_FOUND',
-  [grpc.status.INVALID_ARGUMENT]: 'FLYME_INVALID_PARAMS',
-  [grpc.status.RESOURCE_EXHAUSTED]: 'FLYME_REGISTRY_FULL',
-  [grpc.status.DEADLINE_EXCEEDED]: 'FLYME_TIMEOUT',
-};
-
+/** The shared gRPC → FlyMe mapping, plus the registry's own limit (RESOURCE_EXHAUSTED: names or records per name). */
 function fromStatus(method: string, e: grpc.ServiceError): FlyMeError {
-  const code = CODES[e.code] ?? 'FLYME_UNREACHABLE';
-  return flymeError(code, `registry ${method}: ${e.details || e.message}`, { grpcCode: e.code });
+  const err = fromGrpcError(e, `registry ${method}`);
+  return e.code === grpc.status.RESOURCE_EXHAUSTED ? flymeError('FLYME_REGISTRY_FULL', err.message, err.data) : err;
 }
 
 type Unary = (req: object, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res: Record<string, unknown>) => void) => void;
@@ -72,9 +63,8 @@ export class RegistryClient {
   }
 
   static async connect(o: RegistryClientOptions): Promise<RegistryClient> {
-    const Registry = serviceOf(REGISTRY_PROTO, 'flyme.mesh.v1.Registry');
-    const client = await new SecureGrpcClientBuilder().withTls(o.source, o.registryId).build(registryTarget(o.url), Registry);
-    return new RegistryClient(client as grpc.Client, o.timeoutMs ?? 5000);
+    const client = await registryGrpcClient({ target: registryTarget(o.url), registryId: o.registryId, source: o.source });
+    return new RegistryClient(client, o.timeoutMs ?? 5000);
   }
 
   #call(method: string, req: object): Promise<Record<string, unknown>> {

@@ -8,6 +8,7 @@ import { flymeError, FlyMeError } from '../errors.js';
 import { fromGrpcError } from '../grpc/call.js';
 import { SecureGrpcClientBuilder } from '../grpc/client.js';
 import { serviceOf } from '../grpc/proto-files.js';
+import type { Authorizer } from '../identity/authorizer.js';
 import type { X509Source } from '../identity/source/types.js';
 import { REGISTRY_PROTO } from './server.js';
 
@@ -18,8 +19,8 @@ export interface WatchMessage { kind: string; record?: WireRecord }
 export interface RegistryConnection {
   /** `host:port` or `unix:///path` (see grpcTarget). */
   target: string;
-  /** The registry's SPIFFE ID (checked in its certificate). */
-  registryId: string;
+  /** The registry's SPIFFE ID (checked in its certificate), or an Authorizer for it. */
+  registryId: string | Authorizer;
   source: X509Source;
 }
 
