@@ -219,8 +219,13 @@ export class SecureRedis {
     }
     const sub: Subscription = new Subscription(this.o.maxQueued ?? 1000, (): Promise<void> => this.#unsubscribe(sub, channel, listener));
     const events = this.o.events ?? ignoreSecurityEvents;
+    // Envelopes are verified concurrently, but delivered (or refused) in the order Redis delivered them: a
+    // verification that takes longer (a signer chain not yet in the cache) must not let a later message pass it.
+    let inOrder: Promise<void> = Promise.resolve();
     const listener: RawListener = (raw, arrivedOn) => {
-      this.verifier.openAll(raw, arrivedOn).then((ms: VerifiedMessage[]) => {
+      const opened = this.verifier.openAll(raw, arrivedOn);
+      opened.catch(() => undefined); // handled below, in order; not an unhandled rejection meanwhile
+      inOrder = inOrder.then(() => opened).then((ms: VerifiedMessage[]) => {
         for (const m of ms) {
           this.stats.delivered++;
           sub.push(m);
@@ -230,7 +235,7 @@ export class SecureRedis {
         this.stats.rejected[r.reason] = (this.stats.rejected[r.reason] ?? 0) + 1;
         events.emit({ kind: 'message_rejected', severity: 'warning', source: 'redis', message: r.message, subject: arrivedOn, reason: r.reason, decision: 'deny', ...(r.from ? { principal: { cert: { spiffeId: r.from } } } : {}) });
         this.o.onRejected?.(r, arrivedOn);
-      });
+      }).catch(() => undefined); // a throwing onRejected hook must not stop later deliveries
     };
     await this.link.subscribe(channel, listener).catch((e: unknown) => { throw redisError('subscribe', e); });
     this.#subs.add(sub);
