@@ -149,13 +149,9 @@ export function socketFd(socket: Socket): number {
 export function parseProcStatStartTime(stat: string): number | undefined {
   const close = stat.lastIndexOf(')');
   if (close < 0) return undefined;
-  // Fields after the command start at field 3 (state); field 22 is the 20th. Scanned in place (no copy of
-  // the ~50 fields; this runs once per accepted Unix connection): the same fields as trim().split(/\s+/).
-  const field = /\S+/g;
-  field.lastIndex = close + 1;
-  let m: RegExpExecArray | null = null;
-  for (let i = 0; i < 20 && (m = field.exec(stat)) !== null; i++);
-  const raw = m?.[0];
+  // Fields after the command start at field 3 (state); field 22 is index 19.
+  const fields = stat.slice(close + 1).trim().split(/\s+/);
+  const raw = fields[19];
   if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
   const value = Number(raw);
   return Number.isSafeInteger(value) ? value : undefined;
