@@ -6,7 +6,7 @@
  * load N,CONNS,SERVERPID (CONNS connections x 32 in flight: calls/s, p99, CPU per call of client and server, server RSS).
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { connect } from '../src/rpc/client.js';
@@ -51,6 +51,10 @@ function ndjson(socket: Socket): Call {
 }
 
 let lastSession: Buffer | undefined;
+// The hand-written TLS baseline builds its SecureContext once per process, as a real client would (and as FlyMe's
+// dialTls does, one per identity): passing cert/key/ca to every tls.connect built a new context (OpenSSL SSL_CTX_new,
+// ~1.2 ms) per connection and slowed the baseline's handshakes with work that is not a handshake.
+let tlsContext: SecureContext | undefined;
 async function open(resume = false): Promise<Conn> {
   if (kind === 'net') {
     const s = await new Promise<Socket>((res, rej) => { const s = netConnect(path); s.once('connect', () => res(s)); s.once('error', rej); });
@@ -58,7 +62,8 @@ async function open(resume = false): Promise<Conn> {
   }
   if (kind === 'tls') {
     const s = await new Promise<TLSSocket>((res, rej) => {
-      const s = tlsConnect({ path, cert: readFileSync(f.certPath), key: readFileSync(f.keyPath), ca: readFileSync(f.caPath), minVersion: 'TLSv1.3', checkServerIdentity: () => undefined, ...(resume && lastSession ? { session: lastSession } : {}) });
+      tlsContext ??= createSecureContext({ cert: readFileSync(f.certPath), key: readFileSync(f.keyPath), ca: readFileSync(f.caPath), minVersion: 'TLSv1.3' });
+      const s = tlsConnect({ path, secureContext: tlsContext, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined, ...(resume && lastSession ? { session: lastSession } : {}) });
       s.on('session', (sess: Buffer) => { lastSession = sess; });
       s.once('secureConnect', () => res(s));
       s.once('error', rej);

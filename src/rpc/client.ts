@@ -41,10 +41,16 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+const serverClosed = (): FlyMeError => flymeError('FLYME_CONNECTION_CLOSED', 'the server closed the connection');
+
 export class Client {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private closedError: FlyMeError | undefined;
+  /**
+   * Why the connection ended: the error, or (for the usual end, the server closing) a function building it
+   * on first use: a normal close then builds no error (message, stack) when nothing is waiting on it.
+   */
+  private ended: FlyMeError | (() => FlyMeError) | undefined;
   private outbox: string[] = [];
   private flushScheduled = false;
   private readonly notifications: Notification[] = [];
@@ -65,12 +71,12 @@ export class Client {
     );
     socket.on('data', (c: Buffer) => decoder.push(c));
     socket.on('error', (err: Error) => this.shutdown(flymeError('FLYME_CONNECTION_CLOSED', `connection error: ${err.message}`)));
-    socket.on('close', () => this.shutdown(flymeError('FLYME_CONNECTION_CLOSED', 'the server closed the connection')));
+    socket.on('close', () => this.shutdown(serverClosed));
   }
 
   /** Call a method and wait for its result. Rejects with a FlyMeError. */
   call<T = Record<string, unknown>>(method: string, params?: Record<string, unknown>, options: CallOptions = {}): Promise<T> {
-    if (this.closedError) return Promise.reject(this.closedError);
+    if (this.ended) return Promise.reject(this.closedError);
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
     return new Promise<T>((resolve, reject) => {
@@ -85,7 +91,7 @@ export class Client {
 
   /** Send a notification (no response). */
   notify(method: string, params?: Record<string, unknown>): void {
-    if (!this.closedError) this.send(encodeNotification(method, params));
+    if (!this.ended) this.send(encodeNotification(method, params));
   }
 
   /** Server-to-client notifications, in order, until the connection closes. */
@@ -94,7 +100,7 @@ export class Client {
       next: () => {
         const n = this.notifications.shift();
         if (n) return Promise.resolve({ value: n, done: false });
-        if (this.closedError) return Promise.resolve({ value: undefined, done: true });
+        if (this.ended) return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => this.waiters.push(resolve));
       },
       return: () => Promise.resolve({ value: undefined, done: true }),
@@ -102,12 +108,17 @@ export class Client {
   }
 
   get closed(): boolean {
-    return this.closedError !== undefined;
+    return this.ended !== undefined;
   }
 
   /** The reason the connection ended, once it has. */
   get closeReason(): FlyMeError | undefined {
     return this.closedError;
+  }
+
+  private get closedError(): FlyMeError | undefined {
+    if (typeof this.ended === 'function') this.ended = this.ended();
+    return this.ended;
   }
 
   close(): Promise<void> {
@@ -161,12 +172,12 @@ export class Client {
     }
   }
 
-  private shutdown(err: FlyMeError): void {
-    if (this.closedError) return;
-    this.closedError = err;
+  private shutdown(err: FlyMeError | (() => FlyMeError)): void {
+    if (this.ended) return;
+    this.ended = err;
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(err);
+      p.reject(this.closedError!);
     }
     this.pending.clear();
     for (const w of this.waiters) w({ value: undefined, done: true });
