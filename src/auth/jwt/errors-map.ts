@@ -56,3 +56,38 @@ export function mapJoseError(err: unknown): FlyMeError {
   // jose throws TypeError for a malformed key/JWT input shape; anything else is also bad input here.
   return flymeError('FLYME_TOKEN_INVALID', 'the token could not be verified', { reason: 'malformed' }, err);
 }
+
+/**
+ * Maps an error of fast-jwt's verifier (see signature-check.ts; it checks signature, crit, iss and aud) to the
+ * FlyMe error jose's equivalent got above. A code not listed still refuses the token (FLYME_TOKEN_INVALID).
+ *
+ * @example
+ * try { verify(token) } catch (e) { throw mapFastJwtError(e) }
+ */
+export function mapFastJwtError(err: unknown): FlyMeError {
+  if (err instanceof FlyMeError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : '';
+  switch (code) {
+    case 'FAST_JWT_INVALID_SIGNATURE':
+    case 'FAST_JWT_VERIFY_ERROR':
+      return flymeError('FLYME_TOKEN_INVALID', 'the token signature does not verify', { reason: 'signature' }, err);
+    case 'FAST_JWT_INVALID_ALGORITHM':
+      return flymeError('FLYME_TOKEN_INVALID', 'the token algorithm is not allowed', { claim: 'alg', reason: 'alg_not_allowed' }, err);
+    case 'FAST_JWT_INVALID_CRIT_HEADER':
+      return flymeError('FLYME_TOKEN_INVALID', 'the token uses an unsupported algorithm or header', { reason: 'not_supported' }, err);
+    case 'FAST_JWT_INVALID_CLAIM_VALUE': {
+      // fast-jwt names the claim only in its message ("The aud claim value is not allowed.").
+      const claim = /\b(iss|aud)\b/.exec(message)?.[1];
+      if (claim === 'iss') return flymeError('FLYME_TOKEN_WRONG_ISSUER', 'the token issuer is not trusted', { claim }, err);
+      if (claim === 'aud') return flymeError('FLYME_TOKEN_WRONG_AUDIENCE', 'the token is for another audience', { claim }, err);
+      return flymeError('FLYME_TOKEN_INVALID', 'a token claim is invalid', { reason: 'invalid' }, err);
+    }
+    case 'FAST_JWT_INVALID_CLAIM_TYPE': {
+      const claim = /\b(iss|aud)\b/.exec(message)?.[1];
+      return flymeError('FLYME_TOKEN_INVALID', `the token "${claim ?? 'claim'}" has the wrong type`, { ...(claim ? { claim } : {}), reason: 'invalid' }, err);
+    }
+    default:
+      return flymeError('FLYME_TOKEN_INVALID', 'the token is malformed', { reason: 'malformed' }, err);
+  }
+}
