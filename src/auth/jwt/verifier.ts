@@ -1,9 +1,9 @@
 /**
- * TokenVerifier: jose's jwtVerify with FlyMe's policy around it — an explicit algorithm
+ * TokenVerifier: a signature check on node:crypto (fast-jwt, see signature-check.ts) with FlyMe's policy around it — an explicit algorithm
  * allow-list, kid-only key selection, every registered claim required, a maximum lifetime,
  * certificate binding (RFC 8705) and replay refusal. Order: size → header → signature →
  * claims → binding → replay, so a refused token never consumes a replay-cache entry.
- * A token presented again (a bearer token on every call) reuses jose's verdict on its exact text while the
+ * A token presented again (a bearer token on every call) reuses the verdict on its exact text while the
  * key set is the same object and its time claims hold; binding, the caller's check and replay run every time.
  */
 import type { JSONWebKeySet, JWSHeaderParameters, JWTPayload } from 'jose';
@@ -46,13 +46,13 @@ export interface TokenVerifierOptions {
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** Tokens whose signature and claims jose accepted, remembered for re-presentations (bounded, oldest out). */
+/** Tokens whose signature and claims were accepted, remembered for re-presentations (bounded, oldest out). */
 const MAX_VERDICTS = 1024;
 
 /**
- * jose's verdict on one exact token string: valid for the key set that verified it, and only while every
+ * The verdict on one exact token string: valid for the key set that verified it, and only while every
  * time claim holds without the skew allowance (from max(nbf, iat) to min(exp, iat + max lifetime)). Outside
- * that window, or with another key set, the token goes through jwtVerify again and gets jose's answer.
+ * that window, or with another key set, the token is verified again in full.
  */
 interface Verdict {
   keys: object;
