@@ -39,6 +39,7 @@ describe('signature check edges (each with a passing control)', () => {
     edPriv = (await importJWK(ed.privateJwk, 'EdDSA')) as CryptoKey;
   });
 
+  // jose accepted crit ["b64"] with b64: true (RFC 7797 it knows); FlyMe now refuses every crit (docs/tokens.md).
   it('a crit header is refused (FlyMe understands no extension); the same token without it verifies', async () => {
     const v = verifier([es.publicJwk!]);
     const key = createPrivateKey({ key: es.privateJwk as never, format: 'jwk' });
