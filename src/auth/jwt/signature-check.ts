@@ -5,8 +5,8 @@
  *
  * Checks, in jose's order and with the same FlyMe errors as before (errors-map.ts):
  * header (FlyMe's forbidden headers, typ) → alg in the allow-list → kid names a key of that algorithm (the
- * algorithm is pinned per key: no alg confusion, no `none`) → fast-jwt: signature, `crit` (none understood),
- * iss, aud → every required claim present → nbf, exp, iat (type, clock skew, maximum age) as jose checked them.
+ * algorithm is pinned per key: no alg confusion, no `none`) → fast-jwt: signature, `crit` (none understood) →
+ * every required claim present → iss, aud → nbf, exp, iat (type, clock skew, maximum age) as jose checked them.
  */
 import { createVerifier } from 'fast-jwt';
 import { decodeProtectedHeader, type JWSHeaderParameters, type JWTPayload } from 'jose';
@@ -61,6 +61,11 @@ export class SignatureCheck {
     for (const claim of REQUIRED_CLAIMS) {
       if (!(claim in payload)) throw flymeError('FLYME_TOKEN_INVALID', `the token has no "${claim}" claim`, { claim, reason: 'missing' });
     }
+    const { issuer, audience } = this.#options;
+    if (issuer !== undefined && !issuer.includes(payload.iss as string)) {
+      throw flymeError('FLYME_TOKEN_WRONG_ISSUER', 'the token issuer is not trusted', { claim: 'iss' });
+    }
+    if (!audiencePresent(payload.aud, audience)) throw flymeError('FLYME_TOKEN_WRONG_AUDIENCE', 'the token is for another audience', { claim: 'aud' });
     checkTimes(payload, Math.floor(now.getTime() / 1000), this.#options.clockSkewSeconds, this.#options.maxLifetimeSeconds);
     return { header, payload };
   }
@@ -68,19 +73,17 @@ export class SignatureCheck {
   #verifierFor(keys: VerificationKeySet, kid: string, alg: string): Verify {
     const material = keys.keyFor(kid, alg);
     if (material === undefined) {
-      throw flymeError('FLYME_TOKEN_INVALID', 'no key in the key set matches the token\'s kid and algorithm', { claim: 'kid', kid });
+      throw flymeError('FLYME_TOKEN_INVALID', 'no single key matches the token\'s kid and algorithm', { claim: 'kid', reason: 'no_key' });
     }
     const cached = this.#verifiers.get(material);
     if (cached !== undefined) return cached;
-    const { audience, issuer } = this.#options;
+    // Registered claims are checked after it exactly as jose checked them (verify above); time claims with the
+    // verifier's clock (fast-jwt reads Date.now()).
     const verify: Verify = createVerifier({
       key: material.key,
       algorithms: [material.alg],
       complete: true,
       cache: false,
-      allowedAud: [...audience],
-      ...(issuer !== undefined ? { allowedIss: [...issuer] } : {}),
-      // Time claims are checked by checkTimes with the verifier's clock (fast-jwt reads Date.now()).
       ignoreExpiration: true,
       ignoreNotBefore: true,
     });
@@ -104,6 +107,14 @@ function checkTimes(payload: JWTPayload, now: number, tolerance: number, maxAge:
 
 function numericDate(payload: JWTPayload, claim: 'iat' | 'nbf' | 'exp'): number {
   const value = payload[claim];
-  if (typeof value !== 'number') throw flymeError('FLYME_TOKEN_INVALID', `the token's "${claim}" is invalid`, { claim, reason: 'invalid' });
-  return value;
+  if (typeof value === 'number') return value;
+  // As mapped from jose: any failed nbf check read as "not yet valid".
+  if (claim === 'nbf') throw flymeError('FLYME_TOKEN_EXPIRED', 'the token is not yet valid (nbf is in the future)', { claim, reason: 'not_yet_valid' });
+  throw flymeError('FLYME_TOKEN_INVALID', `the token's "${claim}" is invalid`, { claim, reason: 'invalid' });
+}
+
+/** jose's audience rule: a string aud in the list, or an array aud sharing a value with it (types: checkClaims). */
+function audiencePresent(aud: unknown, accepted: readonly string[]): boolean {
+  if (typeof aud === 'string') return accepted.includes(aud);
+  return Array.isArray(aud) && accepted.some((a) => aud.includes(a));
 }

@@ -72,6 +72,20 @@ describe('signature check edges (each with a passing control)', () => {
     await v.verify(`${input}.${jose}`);
   });
 
+  it('iss, aud and nbf of the wrong type keep the codes jose gave them; the well-typed token verifies', async () => {
+    const v = verifier([es.publicJwk!]);
+    const key = createPrivateKey({ key: es.privateJwk as never, format: 'jwk' });
+    const signed = (over: object) => {
+      const input = `${b64({ alg: 'ES256', kid: 'es', typ: 'JWT' })}.${b64({ ...claims(), ...over })}`;
+      return `${input}.${cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+    };
+    await assert.rejects(v.verify(signed({ iss: 5 })), refused('FLYME_TOKEN_WRONG_ISSUER'));
+    await assert.rejects(v.verify(signed({ aud: 5 })), refused('FLYME_TOKEN_WRONG_AUDIENCE'));
+    await assert.rejects(v.verify(signed({ aud: [1, 'flymed'] })), refused('FLYME_TOKEN_INVALID'));
+    await assert.rejects(v.verify(signed({ nbf: 'soon' })), refused('FLYME_TOKEN_EXPIRED', 'not_yet_valid'));
+    await v.verify(signed({ aud: ['other', 'flymed'] }));
+  });
+
   it('HS256: the secret verifies its tokens; a token under another secret is refused', async () => {
     const hs = await generateSigningKey('HS256', 'hs');
     const other = await generateSigningKey('HS256', 'hs');
