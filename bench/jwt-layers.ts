@@ -5,7 +5,7 @@
  *   raw     crypto.verify of the token's bytes (the "JWT verify/s" baseline in bench/micro.ts)
  *   subtle  crypto.subtle.verify of the same bytes (what jose calls: a promise through the thread pool)
  *   jose    jose's jwtVerify with FlyMe's options (signature, header, time, issuer and audience claims)
- *   flyme   TokenVerifier.verify (jose + FlyMe's claim checks, binding, replay cache, verdict cache insert)
+ *   flyme   TokenVerifier.verify (fast-jwt on node:crypto + FlyMe's claim checks, binding, replay cache, verdict cache insert)
  */
 import { createPublicKey, verify, webcrypto } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';

@@ -56,3 +56,31 @@ export function mapJoseError(err: unknown): FlyMeError {
   // jose throws TypeError for a malformed key/JWT input shape; anything else is also bad input here.
   return flymeError('FLYME_TOKEN_INVALID', 'the token could not be verified', { reason: 'malformed' }, err);
 }
+
+/**
+ * Maps an error of fast-jwt's verifier (see signature-check.ts; it checks the signature and crit) to the
+ * FlyMe error jose's equivalent got above. A code not listed still refuses the token (FLYME_TOKEN_INVALID).
+ *
+ * @example
+ * try { verify(token) } catch (e) { throw mapFastJwtError(e) }
+ */
+export function mapFastJwtError(err: unknown): FlyMeError {
+  if (err instanceof FlyMeError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : '';
+  switch (code) {
+    case 'FAST_JWT_INVALID_SIGNATURE':
+    case 'FAST_JWT_VERIFY_ERROR':
+      return flymeError('FLYME_TOKEN_INVALID', 'the token signature does not verify', { reason: 'signature' }, err);
+    case 'FAST_JWT_INVALID_ALGORITHM':
+      return flymeError('FLYME_TOKEN_INVALID', 'the token algorithm is not allowed', { claim: 'alg', reason: 'alg_not_allowed' }, err);
+    case 'FAST_JWT_INVALID_CRIT_HEADER':
+      // An extension it does not understand (jose: JOSENotSupported); a malformed crit list (jose: JWSInvalid).
+      if (/is not supported/.test(message)) {
+        return flymeError('FLYME_TOKEN_INVALID', 'the token uses an unsupported algorithm or header', { reason: 'not_supported' }, err);
+      }
+      return flymeError('FLYME_TOKEN_INVALID', 'the token is malformed', { reason: 'malformed' }, err);
+    default:
+      return flymeError('FLYME_TOKEN_INVALID', 'the token is malformed', { reason: 'malformed' }, err);
+  }
+}

@@ -3,7 +3,7 @@
  * secrets only when the allow-list names HS256. Key selection is by `kid` only — a token
  * without a kid is refused, and there is no "try every key" fallback.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWSHeaderParameters, type CryptoKey } from 'jose';
 import { flymeError } from '../../errors.js';
 import { isValidKid, type JwtAlgorithm } from './algorithms.js';
@@ -22,14 +22,26 @@ export class VerificationKeySet {
   readonly #local: ReturnType<typeof createLocalJWKSet> | undefined;
   readonly #secrets: ReadonlyMap<string, Uint8Array>;
   readonly #fingerprints = new Map<string, string>();
+  /** Per kid: the one algorithm its key verifies and the key as node:crypto takes it (SPKI PEM, or the HS256 secret). */
+  readonly #material = new Map<string, VerificationKeyMaterial>();
 
   private constructor(kids: string[], publicKeys: JWK[], secrets: Map<string, Uint8Array>) {
     this.kids = Object.freeze(kids);
     for (const k of publicKeys) {
       const { kty, crv, x, y, n, e } = k;
       this.#fingerprints.set(k.kid!, createHash('sha256').update(JSON.stringify({ kty, crv, x, y, n, e })).digest('base64url'));
+      let pem: string;
+      try {
+        pem = createPublicKey({ key: { kty, crv, x, y } as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
+      } catch (err) {
+        throw flymeError('FLYME_INVALID_CONFIG', `JWKS key ${JSON.stringify(k.kid)}: not a valid ${crv ?? kty} public key`, undefined, err);
+      }
+      this.#material.set(k.kid!, { alg: kty === 'OKP' ? 'EdDSA' : 'ES256', key: pem });
     }
-    for (const [kid, secret] of secrets) this.#fingerprints.set(kid, createHash('sha256').update('oct:').update(secret).digest('base64url'));
+    for (const [kid, secret] of secrets) {
+      this.#fingerprints.set(kid, createHash('sha256').update('oct:').update(secret).digest('base64url'));
+      this.#material.set(kid, { alg: 'HS256', key: Buffer.from(secret) });
+    }
     this.#local = publicKeys.length > 0 ? createLocalJWKSet({ keys: publicKeys }) : undefined;
     this.#secrets = secrets;
   }
@@ -77,6 +89,18 @@ export class VerificationKeySet {
   }
 
   /**
+   * The key under `kid` when it verifies `alg` (the algorithm is pinned per key: an ES256 key never checks an
+   * HS256 or EdDSA token); undefined otherwise.
+   *
+   * @example
+   * keys.keyFor('2026-01', 'ES256') // → { alg: 'ES256', key: '-----BEGIN PUBLIC KEY-----…' }
+   */
+  keyFor(kid: string, alg: unknown): VerificationKeyMaterial | undefined {
+    const material = this.#material.get(kid);
+    return material !== undefined && material.alg === alg ? material : undefined;
+  }
+
+  /**
    * The key for a token's protected header. Throws FLYME_TOKEN_INVALID when the header has no
    * usable kid or no key matches (kid and algorithm family must both match).
    *
@@ -94,6 +118,13 @@ export class VerificationKeySet {
     }
     throw flymeError('FLYME_TOKEN_INVALID', 'no key in the key set matches the token\'s kid and algorithm', { claim: 'kid', kid });
   }
+}
+
+/** One verification key as node:crypto takes it, with the single algorithm it verifies. */
+export interface VerificationKeyMaterial {
+  readonly alg: JwtAlgorithm;
+  /** SPKI PEM of a public key, or the HS256 secret. */
+  readonly key: string | Buffer;
 }
 
 function jwkList(input: unknown): unknown[] {

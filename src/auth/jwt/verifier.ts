@@ -1,21 +1,21 @@
 /**
- * TokenVerifier: jose's jwtVerify with FlyMe's policy around it — an explicit algorithm
+ * TokenVerifier: a signature check on node:crypto (fast-jwt, see signature-check.ts) with FlyMe's policy around it — an explicit algorithm
  * allow-list, kid-only key selection, every registered claim required, a maximum lifetime,
  * certificate binding (RFC 8705) and replay refusal. Order: size → header → signature →
  * claims → binding → replay, so a refused token never consumes a replay-cache entry.
- * A token presented again (a bearer token on every call) reuses jose's verdict on its exact text while the
+ * A token presented again (a bearer token on every call) reuses the verdict on its exact text while the
  * key set is the same object and its time claims hold; binding, the caller's check and replay run every time.
  */
-import { jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import type { JSONWebKeySet, JWSHeaderParameters, JWTPayload } from 'jose';
 import { flymeError } from '../../errors.js';
 import type { TokenIdentity } from '../principal.js';
 import { ReplayCache } from '../replay-cache.js';
 import { certificateThumbprint, thumbprintsEqual } from '../thumbprint.js';
 import { DEFAULT_ALGORITHMS, checkAlgorithms, type JwtAlgorithm } from './algorithms.js';
-import { REQUIRED_CLAIMS, checkClaims, checkHeader } from './claims.js';
-import { mapJoseError } from './errors-map.js';
+import { checkClaims } from './claims.js';
 import { staticKeySource, type KeySource } from './jwks-source.js';
 import { checkSeconds, checkText } from './options.js';
+import { SignatureCheck } from './signature-check.js';
 import type { VerificationKeySet } from './verification-keys.js';
 
 /** Options for {@link TokenVerifier}. */
@@ -46,13 +46,13 @@ export interface TokenVerifierOptions {
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** Tokens whose signature and claims jose accepted, remembered for re-presentations (bounded, oldest out). */
+/** Tokens whose signature and claims were accepted, remembered for re-presentations (bounded, oldest out). */
 const MAX_VERDICTS = 1024;
 
 /**
- * jose's verdict on one exact token string: valid for the key set that verified it, and only while every
+ * The verdict on one exact token string: valid for the key set that verified it, and only while every
  * time claim holds without the skew allowance (from max(nbf, iat) to min(exp, iat + max lifetime)). Outside
- * that window, or with another key set, the token goes through jwtVerify again and gets jose's answer.
+ * that window, or with another key set, the token is verified again in full.
  */
 interface Verdict {
   keys: object;
@@ -107,8 +107,8 @@ export class TokenVerifier {
   readonly #maxTokenLength: number;
   readonly #clock: () => Date;
   readonly #verdicts = new Map<string, Verdict>();
-  /** jose's options, built once (each verification adds its own currentDate). */
-  readonly #joseOptions: Readonly<JWTVerifyOptions>;
+  /** Signature, header and registered claims (fast-jwt on node:crypto; see signature-check.ts). */
+  readonly #signatureCheck: SignatureCheck;
 
   constructor(options: TokenVerifierOptions) {
     this.algorithms = Object.freeze(checkAlgorithms(options.algorithms ?? DEFAULT_ALGORITHMS));
@@ -123,13 +123,12 @@ export class TokenVerifier {
     this.#clock = options.clock ?? (() => new Date());
     const keys = options.keys as Partial<KeySource>;
     this.#keys = typeof keys.current === 'function' ? (keys as KeySource) : staticKeySource(options.keys, this.algorithms);
-    this.#joseOptions = Object.freeze({
-      algorithms: [...this.algorithms],
+    this.#signatureCheck = new SignatureCheck({
+      algorithms: this.algorithms,
       audience: this.#audience,
-      ...(this.#issuer ? { issuer: this.#issuer } : {}),
-      requiredClaims: [...REQUIRED_CLAIMS],
-      clockTolerance: this.clockSkewSeconds,
-      maxTokenAge: this.maxLifetimeSeconds,
+      issuer: this.#issuer,
+      clockSkewSeconds: this.clockSkewSeconds,
+      maxLifetimeSeconds: this.maxLifetimeSeconds,
     });
   }
 
@@ -182,22 +181,9 @@ export class TokenVerifier {
     };
   }
 
-  /** jose's jwtVerify (signature, header, time and audience claims) then FlyMe's claim checks; remembers the verdict. */
+  /** Signature, header and registered claims (SignatureCheck), then FlyMe's claim checks; remembers the verdict. */
   async #verifySignedToken(token: string, keys: VerificationKeySet, now: Date): Promise<Omit<Verdict, 'keys' | 'fromS' | 'untilS'>> {
-    let payload: JWTPayload;
-    let header: JWSHeaderParameters;
-    try {
-      ({ payload, protectedHeader: header } = await jwtVerify(
-        token,
-        (h: JWSHeaderParameters) => {
-          checkHeader(h);
-          return keys.resolve(h);
-        },
-        { ...this.#joseOptions, currentDate: now },
-      ));
-    } catch (err) {
-      throw mapJoseError(err);
-    }
+    const { payload, header } = this.#signatureCheck.verify(token, keys, now);
     const checked = checkClaims(payload, this.rolesClaim, this.maxLifetimeSeconds);
     const { exp, iat, nbf } = payload as { exp: number; iat: number; nbf: number };
     if (this.#verdicts.size >= MAX_VERDICTS) this.#verdicts.delete(this.#verdicts.keys().next().value!);

@@ -1,4 +1,4 @@
-// A token presented again reuses jose's verdict only while it would still be accepted: not after exp or the
+// A token presented again reuses the signature check's verdict only while it would still be accepted: not after exp or the
 // lifetime limit, not before nbf, not once the key set changed (key removed = refused at once), and never for
 // a token that differs by one character. Binding and replay still run on every presentation. The control:
 // a re-presentation inside the window is accepted without a second signature check.
@@ -17,12 +17,12 @@ const code = (c: string) => (e: unknown) => {
   return true;
 };
 
-/** A key source that counts signature-key lookups (one per jose verification) and can swap its set. */
+/** A key source that counts signature-key lookups (one per signature verification) and can swap its set. */
 function countingSource(jwks: object[]): KeySource & { lookups: number; swap(keys: object[]): void } {
   let set = VerificationKeySet.fromJwks({ keys: jwks }, ['ES256']);
   const src = {
     lookups: 0,
-    current: () => ({ ...set, kids: set.kids, keyFingerprint: (k: string) => set.keyFingerprint(k), resolve: (h: never) => { src.lookups++; return set.resolve(h); } }) as unknown as VerificationKeySet,
+    current: () => ({ ...set, kids: set.kids, keyFingerprint: (k: string) => set.keyFingerprint(k), keyFor: (kid: string, alg: string) => { src.lookups++; return set.keyFor(kid, alg); } }) as unknown as VerificationKeySet,
     swap: (keys: object[]) => { set = VerificationKeySet.fromJwks({ keys }, ['ES256']); cached = undefined; },
   };
   // current() must return the same object while the set is unchanged (that is what a real source does).
