@@ -9,17 +9,19 @@ import type { EgressEvent } from '../../src/mesh/egress.js';
 
 export const peerId = (s: TLSSocket): string => spiffeIdFromCertificate(new x509.X509Certificate(s.getPeerX509Certificate()!.raw)).toString();
 
-export interface Upstream { port: number; received: () => number; connections: () => number; close(): Promise<void> }
+export interface Upstream { port: number; received: () => number; connections: () => number; tcpConnections: () => number; close(): Promise<void> }
 
 /**
  * A TLS 1.3 server with the SVID DIR/certs/<name>.pem requiring a client certificate of the trust domain. It reads
  * a request until the client half-closes, then answers `<id> sees <client id>: <request>` and ends.
  * With `answerOnNewline` it answers at the first newline instead (for paths that do not carry half-close).
+ * `connections()` counts finished TLS handshakes, `tcpConnections()` accepted TCP connections.
  * `received()` counts the application bytes it ever read (a refused connection must leave it at 0).
  */
 export async function upstreamServer(certs: string, name: string, id: string, answerOnNewline = false): Promise<Upstream> {
   let received = 0;
   let connections = 0;
+  let tcpConnections = 0;
   const s = createServer({
     cert: readFileSync(join(certs, `${name}.pem`)), key: readFileSync(join(certs, `${name}.key.pem`)), ca: readFileSync(join(certs, 'root-ca.pem')),
     requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', ALPNProtocols: ['h2'], allowHalfOpen: true,
@@ -34,12 +36,13 @@ export async function upstreamServer(certs: string, name: string, id: string, an
   s.on('tlsClientError', () => undefined);
   // A client that hangs up before the handshake ends leaves a half-open socket behind (allowHalfOpen): close() ends them.
   const raw = new Set<Socket>();
-  s.on('connection', (c: Socket) => { raw.add(c); c.on('close', () => raw.delete(c)); });
+  s.on('connection', (c: Socket) => { tcpConnections++; raw.add(c); c.on('close', () => raw.delete(c)); });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   return {
     port: (s.address() as { port: number }).port,
     received: () => received,
     connections: () => connections,
+    tcpConnections: () => tcpConnections,
     close: () => new Promise<void>((r) => { s.close(() => r()); for (const c of raw) c.destroy(); }),
   };
 }

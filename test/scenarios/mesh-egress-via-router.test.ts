@@ -67,7 +67,8 @@ test('egress proxy via the SNI router: reaches service-b; a rogue behind the rou
     assert.equal(refused.code, 'FLYME_ID_NOT_AUTHORIZED');
     assert.equal(refused.peerId, ROGUE);
     assert.equal(refused.target, `127.0.0.1:${routerPort}`);
-    assert.ok(rogue.connections() >= 1, 'the router did route to the rogue');
+    // TCP-level: the rogue's TLS 'secureConnection' can come after the proxy has already refused its certificate and hung up.
+    assert.ok(rogue.tcpConnections() >= 1, 'the router did route to the rogue');
     assert.equal(rogue.received(), 0);
   } finally {
     await proxy.close();
