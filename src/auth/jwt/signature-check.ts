@@ -46,7 +46,7 @@ export class SignatureCheck {
     }
     const { alg, kid } = header;
     if (typeof alg !== 'string' || alg === '') throw flymeError('FLYME_TOKEN_INVALID', 'the token is malformed', { reason: 'malformed' });
-    if ( !this.#options.algorithms.includes(alg as JwtAlgorithm)) {
+    if (!this.#options.algorithms.includes(alg as JwtAlgorithm)) {
       throw flymeError('FLYME_TOKEN_INVALID', 'the token algorithm is not allowed', { claim: 'alg', reason: 'alg_not_allowed' });
     }
     checkHeader(header);

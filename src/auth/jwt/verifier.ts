@@ -154,7 +154,7 @@ export class TokenVerifier {
     const nowS = Math.floor(now.getTime() / 1000);
     const { payload, header, checked } = seen !== undefined && seen.keys === keys && nowS >= seen.fromS && nowS < seen.untilS
       ? seen
-      : await this.#verifySignedToken(token, keys, now);
+      : this.#verifySignedToken(token, keys, now);
     const certThumbprint = this.#checkBinding(checked.boundThumbprint, context.clientCertDer);
     const oneTime = checked.oneTime || this.#requireOneTime;
     context.check?.(checked.identity);
@@ -182,7 +182,7 @@ export class TokenVerifier {
   }
 
   /** Signature, header and registered claims (SignatureCheck), then FlyMe's claim checks; remembers the verdict. */
-  async #verifySignedToken(token: string, keys: VerificationKeySet, now: Date): Promise<Omit<Verdict, 'keys' | 'fromS' | 'untilS'>> {
+  #verifySignedToken(token: string, keys: VerificationKeySet, now: Date): Omit<Verdict, 'keys' | 'fromS' | 'untilS'> {
     const { payload, header } = this.#signatureCheck.verify(token, keys, now);
     const checked = checkClaims(payload, this.rolesClaim, this.maxLifetimeSeconds);
     const { exp, iat, nbf } = payload as { exp: number; iat: number; nbf: number };
