@@ -5,9 +5,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toMarkdown, type Row } from './report.js';
+import { beforeMarkdown, toMarkdown, type BeforeAfterRow, type Row } from './report.js';
 
-type Result = Parameters<typeof toMarkdown>[0] & { rows: Row[] };
+type Result = Parameters<typeof toMarkdown>[0] & { rows: Row[]; before?: { rev: string; subject: string; rows: BeforeAfterRow[] } };
 
 export function replaceBetween(text: string, name: string, body: string, inline = false): string {
   const begin = `<!-- bench:${name}:begin -->`;
@@ -31,7 +31,10 @@ export function statusLine(r: Result): string {
 
 export function writeGeneratedDocs(root: string, r: Result): void {
   const perf = join(root, 'docs/performance.md');
-  writeFileSync(perf, replaceBetween(readFileSync(perf, 'utf8'), 'figures', toMarkdown(r).trimEnd()));
+  let text = replaceBetween(readFileSync(perf, 'utf8'), 'figures', toMarkdown(r).trimEnd());
+  // A full run with --before REV also writes its before/after table; a full run without it leaves the last one.
+  if (r.before) text = replaceBetween(text, 'before', beforeMarkdown(r.before).trimEnd());
+  writeFileSync(perf, text);
   const readme = join(root, 'README.md');
   writeFileSync(readme, replaceBetween(readFileSync(readme, 'utf8'), 'status', statusLine(r), true));
 }

@@ -103,3 +103,47 @@ export function toMarkdown(r: { date: string; node: string; cpus: number; cpuMod
     '',
   ].join('\n');
 }
+
+/** One row measured for today's FlyMe and for FlyMe at an earlier revision, in the same run (`--before REV`). */
+export interface BeforeAfterRow {
+  case: string; baseline: string; unit: 'higher is better' | 'lower is better';
+  before: number; after: number; beforeRatio: number; afterRatio: number; beforeRange: [number, number]; afterRange: [number, number];
+  target: string; beforeOk: boolean | null; afterOk: boolean | null; invalid?: string;
+}
+
+/** Pairs today's rows with the old build's rows of the same case (rows the old build did not measure are left out). */
+export function beforeAfterRows(now: Row[], old: Row[]): BeforeAfterRow[] {
+  return now.flatMap((a) => {
+    const b = old.find((x) => x.case === a.case && x.baseline === a.baseline);
+    return b ? [pair(a, b)] : [];
+  });
+}
+
+function pair(a: Row, b: Row): BeforeAfterRow {
+  const lower = /\((µs|ms|bytes|MiB)\)/.test(a.case);
+  // A row of FlyMe against FlyMe (resumed / full handshakes) compares its ratio, not its numerator alone.
+  const self = a.baseline.startsWith('FlyMe');
+  const r: BeforeAfterRow = {
+    case: a.case, baseline: a.baseline, unit: lower ? 'lower is better' : 'higher is better',
+    before: self ? b.ratio : b.flyme, after: self ? a.ratio : a.flyme, beforeRatio: b.ratio, afterRatio: a.ratio,
+    beforeRange: self ? [b.ratio, b.ratio] : b.flymeRange, afterRange: self ? [a.ratio, a.ratio] : a.flymeRange,
+    target: a.target, beforeOk: b.ok, afterOk: a.ok,
+  };
+  const invalid = b.invalid ?? a.invalid;
+  if (invalid) r.invalid = invalid;
+  return r;
+}
+
+export function beforeMarkdown(r: { rev: string; subject: string; rows: BeforeAfterRow[] }): string {
+  const ok = (x: boolean | null) => (x === null ? '' : x ? ' met' : ' MISSED');
+  return [
+    `## Before/after in the same run: FlyMe at ${r.rev} ("${r.subject.length > 80 ? `${r.subject.slice(0, 79)}…` : r.subject}") and today's FlyMe`,
+    '',
+    'Both builds ran interleaved beside the same baselines (today\'s bench files compiled against each). "now/before" is today\'s FlyMe figure over the old one.',
+    '',
+    '| case | baseline | FlyMe before (min–max) | ratio before | FlyMe now (min–max) | ratio now | target | now/before |',
+    '|---|---|---|---|---|---|---|---|',
+    ...r.rows.map((x) => `| ${x.case} | ${x.baseline} | ${spread(x.before, x.beforeRange)} | ${x.baseline === '—' ? '' : x.beforeRatio.toFixed(2)}${ok(x.beforeOk)} | ${spread(x.after, x.afterRange)} | ${x.baseline === '—' ? '' : x.afterRatio.toFixed(2)}${ok(x.afterOk)} | ${x.target} | ${x.invalid ? `INVALID: ${x.invalid}` : `${(x.after / x.before).toFixed(2)} (${x.unit})`} |`),
+    '',
+  ].join('\n');
+}

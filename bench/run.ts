@@ -6,6 +6,9 @@
  * `--quick` writes bench/results/quick.*; `--only cpu,rpc,handshakes,rss,cli,redis,redis-cluster,micro` runs some cases
  * and `--cpu` is `--only cpu` (CPU per call, one-CPU throughput, connections curve): printed, not written.
  * `--smoke` (about a minute, tiny sizes) only proves every case runs and every figure is plausible.
+ * `--before REV` also runs FlyMe as of git revision REV (built with today's bench files, see before.ts) beside
+ * today's FlyMe in the same run, interleaved, and adds a before/after table (a full run writes it into
+ * docs/performance.md too).
  * Exits 3 when a figure cannot be right (see report.ts invalidReason).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -18,6 +21,8 @@ import { micro } from './micro.js';
 import { haveRedis, startBenchRedis } from './redis.js';
 import { buildRows, toMarkdown, type Samples } from './report.js';
 import { writeGeneratedDocs } from './docs.js';
+import { BEFORE, bareKind, beforeSamples, buildBefore, isBefore } from './before.js';
+import { beforeAfterRows, beforeMarkdown } from './report.js';
 import { startRedisCluster } from '../test/helpers/redis-cluster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -27,6 +32,14 @@ const jsonOnly = process.argv.includes('--json');
 const onlyAt = process.argv.indexOf('--only');
 const only = process.argv.includes('--cpu') ? ['cpu'] : onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : undefined;
 const want = (name: string) => !only || only.includes(name);
+const beforeAt = process.argv.indexOf('--before');
+if (beforeAt > 0 && !process.argv[beforeAt + 1]) throw new Error('--before needs a git revision (a commit, tag or branch)');
+const before = beforeAt > 0 ? buildBefore(join(here, '../..'), process.argv[beforeAt + 1]!) : undefined;
+if (before?.typeErrors.length) {
+  process.stderr.write(`bench: today's bench files against ${before.rev} (emitted anyway; an option the old code lacks is ignored by it):\n  ${before.typeErrors.join('\n  ')}\n`);
+}
+/** Every FlyMe kind twice with --before: today's build and the old one (`before:KIND`), interleaved. */
+const withBefore = (ks: string[]) => (before ? ks.flatMap((k) => (/^(flyme|redis-signed|cluster-signed)/.test(k) ? [k, BEFORE + k] : [k])) : ks);
 const C = smoke
   ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
@@ -45,12 +58,14 @@ function run(cmd: [string, string[]], until?: string): Promise<{ out: string; pr
     p.on('close', (code) => (code === 0 ? resolve({ out, proc: p }) : reject(new Error(`${cmd[1].join(' ')} exited ${code}`))));
   });
 }
-const client = async (cpu: number, kind: string, path: string, mode: string, arg: number | string) => JSON.parse((await run(pin(cpu, [join(here, 'client.js'), kind, path, certs, mode, String(arg)]))).out);
+/** dist/bench of the build that runs `kind`: today's, or the old revision's for `before:` kinds. */
+const dirOf = (kind: string) => (isBefore(kind) ? before!.benchDir : here);
+const client = async (cpu: number, kind: string, path: string, mode: string, arg: number | string) => JSON.parse((await run(pin(cpu, [join(dirOf(kind), 'client.js'), bareKind(kind), path, certs, mode, String(arg)]))).out);
 
 async function withServer<T>(kind: string, fn: (path: string, pid: number) => Promise<T>, nodeFlags: string[] = []): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'flyme-bench-'));
   const path = join(dir, 's.sock');
-  const { proc } = await run(pin(0, [...nodeFlags, '--expose-gc', join(here, 'server.js'), kind, path, certs]), 'ready');
+  const { proc } = await run(pin(0, [...nodeFlags, '--expose-gc', join(dirOf(kind), 'server.js'), bareKind(kind), path, certs]), 'ready');
   try {
     return await fn(path, proc.pid!);
   } finally {
@@ -60,7 +75,7 @@ async function withServer<T>(kind: string, fn: (path: string, pid: number) => Pr
 }
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
-const kinds = ['net', 'flyme-unix', 'tls', 'flyme-tls', 'grpc', 'flyme-grpc'];
+const kinds = withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls', 'grpc', 'flyme-grpc']);
 const s: Samples = {};
 const push = (k: string, v: number) => { (s[k] ??= []).push(v); };
 const load = async (cpu: number, kind: string, path: string, pid: number, conns: number) =>
@@ -72,7 +87,7 @@ const load = async (cpu: number, kind: string, path: string, pid: number, conns:
 // the kernel for each process (client: process.cpuUsage, server: /proc/PID/schedstat), so it does not swing
 // with wall-clock noise the way calls/s does.
 for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
-  for (const kind of ['net', 'flyme-unix', 'tls', 'flyme-tls']) {
+  for (const kind of withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls'])) {
     await withServer(kind, async (path, pid) => {
       const own = await load(1, kind, path, pid, 1);
       const one = await load(0, kind, path, pid, 1);
@@ -87,7 +102,7 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
       push(`${kind}.c8p99`, eight.p99);
     });
   }
-  for (const kind of ['net', 'flyme-unix']) {
+  for (const kind of withBefore(['net', 'flyme-unix'])) {
     for (const n of C.curve) {
       await withServer(kind, async (path, pid) => {
         const x = await load(1, kind, path, pid, n);
@@ -113,7 +128,7 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
         push(`${kind}.inflight`, inf.rate);
       });
     }
-    for (const kind of want('handshakes') ? ['tls', 'flyme-tls'] : []) {
+    for (const kind of want('handshakes') ? withBefore(['tls', 'flyme-tls']) : []) {
       await withServer(kind, async (path) => {
         const full = await client(0, kind, path, 'connect-full', C.connectMs);
         const resumed = await client(0, kind, path, 'connect-resumed', C.connectMs);
@@ -135,14 +150,14 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
   // server whose young generation happened to change size between the two readings showed ±2-16 KB per
   // connection that no idle connection holds. Old space, code, malloc'ed and native memory are all still counted.
   for (let r = 1; r <= Math.min(3, C.repeats); r++) {
-    for (const kind of want('rss') ? ['net', 'flyme-unix', 'tls', 'flyme-tls'] : []) {
+    for (const kind of want('rss') ? withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls']) : []) {
       await withServer(kind, async (path, pid) => {
         const settled = async () => { process.kill(pid, 'SIGUSR2'); await new Promise((res) => setTimeout(res, 300)); return rssKb(pid); };
         // Unix connections are cheap to open and small (a few KB): 4000 of them (also in --smoke: 1000 gave a
         // negative figure in a CI run) rise above the server's other RSS movements (malloc arenas of V8's helper
         // threads, pages given back after a GC: about ±1.5 MB between two readings, ±1.5 KB per connection over 1000).
         const n = kind.includes('tls') ? C.idle : C.idleUnix;
-        const hold = () => run(pin(1, [join(here, 'client.js'), kind, path, certs, 'idle', String(n)]), 'held');
+        const hold = () => run(pin(1, [join(dirOf(kind), 'client.js'), bareKind(kind), path, certs, 'idle', String(n)]), 'held');
         // The marginal cost: a first set of connections stays open (heap, code and buffers at their working size),
         // then a second set is measured on top of it. Measured from a fresh server, a GC giving back start-up
         // memory could outweigh the connections and gave negative figures (so did a warm-up set opened and closed
@@ -163,16 +178,18 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
     for (let i = 0; i <= C.cli; i++) {
       const node = wall(['-e', '0']);
       const cli = wall([flyme, '--connect', `unix://${path}`, 'ping']);
+      const old = before ? wall([before.cliPath, '--connect', `unix://${path}`, 'ping']) : undefined;
       if (i === 0) continue;
       push('node.coldMs', node);
       push('cli.coldMs', cli);
+      if (old !== undefined) push(`${BEFORE}cli.coldMs`, old);
     }
   });
   if (haveRedis && want('redis')) {
     const redis = await startBenchRedis(certs, haveTaskset ? ['taskset', '-c', '0'] : []);
     try {
       for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
-        for (const kind of ['redis-plain', 'redis-signed', 'redis-signed-single']) {
+        for (const kind of withBefore(['redis-plain', 'redis-signed', 'redis-signed-single'])) {
           const x = await client(1, kind, redis.url, 'pubsub', C.pubsub);
           if (r > 0) push(`${kind}.pubsub`, x.rate);
         }
@@ -188,7 +205,7 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
     const cluster = await startRedisCluster(dir, tls('redis'), tls('client'), { wrap: haveTaskset ? ['taskset', '-c', '0'] : [] });
     try {
       for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
-        for (const kind of ['cluster-plain', 'cluster-signed']) {
+        for (const kind of withBefore(['cluster-plain', 'cluster-signed'])) {
           const x = await client(1, kind, cluster.urls.join(','), 'pubsub', C.pubsub);
           if (r > 0) push(`${kind}.pubsub`, x.rate);
         }
@@ -198,12 +215,21 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  if (want('micro')) {
+  if (want('micro') && before) {
+    // Today's and the old build's micro benchmarks alternate, each in its own process on CPU 1 (3 repeats).
+    const child = async (dir: string) => JSON.parse((await run(pin(1, [join(dir, 'micro-child.js'), String(C.microMs)]))).out) as Record<string, number>;
+    for (let r = 0; r < Math.min(3, C.repeats); r++) {
+      for (const [dir, prefix] of [[here, ''], [before.benchDir, BEFORE]] as const) {
+        for (const [k, v] of Object.entries(await child(dir))) push(`${prefix}micro.${k}`, v);
+      }
+    }
+  } else if (want('micro')) {
     const m = await micro(C.microMs);
     for (const [k, v] of Object.entries(m)) push(`micro.${k}`, v);
   }
 }
 rmSync(certs, { recursive: true, force: true });
+before?.cleanup();
 
 const result = {
   date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -215,8 +241,9 @@ const result = {
   },
   rows: buildRows(s),
   samples: s,
+  ...(before ? { before: { rev: before.rev, subject: before.subject, rows: beforeAfterRows(buildRows(s), buildRows(beforeSamples(s))) } } : {}),
 };
-const md = toMarkdown(result);
+const md = toMarkdown(result) + (result.before ? `\n${beforeMarkdown(result.before)}` : '');
 if (!smoke && !only) {
   // Only a full run (every case, 5 repeats) rewrites the generated parts of docs/performance.md and README.md:
   // those are never edited by hand.
