@@ -41,6 +41,8 @@ test('before/after rows pair the same case; ratios and which way is better; FlyM
   assert.equal(cpu.afterOk, true);
   assert.equal(cpu.unit, 'lower is better');
   assert.equal(rows.find((r) => r.case.startsWith('server CPU per call, unix+tls')), undefined, 'not measured before: no row');
+  assert.ok(buildRows(s).some((r) => r.case.includes('node:tls, for comparison')), 'control: the baseline-only row is reported');
+  assert.equal(rows.find((r) => r.case.includes('node:tls, for comparison')), undefined, 'two baselines: no before/after');
   const ratio = rows.find((r) => r.baseline === 'FlyMe full')!;
   assert.equal(ratio.before, 3);
   assert.equal(ratio.after, 2.5);
