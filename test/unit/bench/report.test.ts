@@ -51,3 +51,20 @@ test('generated docs: only the text between the markers changes; missing markers
   const line = statusLine({ date: '2026-11-30T00:00:00Z', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5 }, baselines: {}, rows });
   assert.match(line, /^2026-11-30 full run: 1 of 2 targets met; MISSED: server CPU per call/);
 });
+
+test('the ratio pairs each FlyMe repeat with the baseline repeat of the same round (a slow round slows both)', () => {
+  // The unix:// 32-in-flight samples of the 2026-11-30 22:11 full run (rounded): round 3 was slow for both.
+  const rows = buildRows({ 'net.inflight': [100769, 188822, 61645, 172680, 190128], 'flyme-unix.inflight': [122765, 92492, 67976, 160301, 181682] });
+  const r = rowOf(rows, 'unix:// 32 in flight calls/s');
+  assert.equal(r.ratioOfMedians.toFixed(2), '0.71');
+  assert.equal(r.ratio.toFixed(2), '0.96'); // median of 1.22, 0.49, 1.10, 0.93, 0.96
+  assert.deepEqual(r.ratioRange.map((x) => x.toFixed(2)), ['0.49', '1.22']);
+  assert.equal(r.ok, true);
+  // Control: a FlyMe that is slower in every round is slower paired too.
+  const slow = rowOf(buildRows({ 'net.inflight': [100, 200, 50], 'flyme-unix.inflight': [70, 140, 35] }), 'unix:// 32 in flight calls/s');
+  assert.equal(slow.ratio.toFixed(2), '0.70');
+  assert.equal(slow.ok, false);
+  // Unequal repeat counts cannot be paired: the ratio of the medians is used.
+  const unpaired = rowOf(buildRows({ 'net.inflight': [100, 200], 'flyme-unix.inflight': [150] }), 'unix:// 32 in flight calls/s');
+  assert.equal(unpaired.ratio, unpaired.ratioOfMedians);
+});
