@@ -3,7 +3,8 @@
  * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); inflight MS (32 calls in flight on one
  * connection: calls/s); connect-full MS[,SERVERPID] / connect-resumed MS[,SERVERPID] (new connection + first call +
  * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection); idle N (open N connections, print "held", wait);
- * load N,CONNS,SERVERPID (CONNS connections x 32 in flight: calls/s, p99, CPU per call of client and server, server RSS).
+ * load N,CONNS,SERVERPID (CONNS connections x 32 in flight: calls/s, p99, CPU per call of client and server, server RSS,
+ * the server's read and write syscalls per call).
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
@@ -130,11 +131,18 @@ if (mode === 'seq' || mode === 'inflight') {
 } else if (mode === 'load') {
   // load N,CONNS,SERVERPID: CONNS connections with 32 calls in flight each, N calls counted after a warm-up.
   // Reports calls/s, p99 (µs), the CPU time per call of this client (process.cpuUsage) and of the server
-  // (/proc/PID/schedstat: ns on CPU, user + system), and the server's RSS at the end with every connection open.
+  // (/proc/PID/schedstat: ns on CPU, user + system, of its main thread: V8's GC and compiler helper threads are
+  // not counted), the server's RSS at the end with every connection open, and its read/write syscalls per call.
   const [n, conns, serverPid] = arg.split(',').map(Number) as [number, number, number];
   const cs: Conn[] = [];
   for (let i = 0; i < conns; i++) cs.push(await open());
   const serverCpuNs = () => Number(readFileSync(`/proc/${serverPid}/schedstat`, 'utf8').split(' ')[0]);
+  // The server's read and write syscalls (/proc/PID/io syscr, syscw): how many calls one read carries, which
+  // sets most of the CPU per call (the per-read cost of the event loop, the kernel and TLS is shared by them).
+  const serverSyscalls = () => {
+    const io = readFileSync(`/proc/${serverPid}/io`, 'utf8');
+    return [Number(/syscr:\s+(\d+)/.exec(io)![1]), Number(/syscw:\s+(\d+)/.exec(io)![1])] as const;
+  };
   const perWorker = Math.max(1, Math.ceil(n / (conns * 32)));
   const warm = Math.max(2, Math.ceil(perWorker / 5));
   const lat = new Float64Array(conns * 32 * perWorker);
@@ -150,15 +158,18 @@ if (mode === 'seq' || mode === 'inflight') {
   await run(false, warm);
   const cpu0 = process.cpuUsage();
   const srv0 = serverCpuNs();
+  const io0 = serverSyscalls();
   const t0 = process.hrtime.bigint();
   await run(true, perWorker);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const srv = serverCpuNs() - srv0;
+  const io1 = serverSyscalls();
   const cpu = process.cpuUsage(cpu0);
   const calls = li;
   const sorted = lat.subarray(0, calls).sort();
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${serverPid}/status`, 'utf8'))![1]) * 1024;
-  out({ rate: calls / secs, p99: sorted[Math.floor(calls * 0.99)], clientUs: (cpu.user + cpu.system) / calls, serverUs: srv / 1000 / calls, serverRss: rss, calls });
+  out({ rate: calls / secs, p99: sorted[Math.floor(calls * 0.99)], clientUs: (cpu.user + cpu.system) / calls, serverUs: srv / 1000 / calls, serverRss: rss, calls,
+    serverReadsPerCall: (io1[0] - io0[0]) / calls, serverWritesPerCall: (io1[1] - io0[1]) / calls });
   for (const c of cs) c.close();
 } else if (mode === 'connect-full' || mode === 'connect-resumed') {
   // connect-* MS[,SERVERPID]: also reports how many connections resumed a TLS session (`resumed` of `n`: a
