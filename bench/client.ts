@@ -8,7 +8,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { connect } from '../src/rpc/client.js';
 import { dialTls } from '../src/identity/tls/index.js';
@@ -96,6 +96,15 @@ async function open(resume = false): Promise<Conn> {
 }
 
 const out = (v: object) => { process.stdout.write(JSON.stringify(v) + '\n'); };
+/**
+ * CPU time (ns, user + system) of every thread of process `pid`: the sum of /proc/PID/task/TID/schedstat. Its
+ * main thread alone would leave out V8's garbage-collector and compiler threads and libuv's thread pool, work
+ * a server does per call too (a server that makes more garbage would look cheaper than it is). The client's
+ * own figure (process.cpuUsage, getrusage) covers all its threads the same way.
+ */
+const processCpuNs = (pid: number) => readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+  try { return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); } catch { return sum; } // a thread that just ended
+}, 0);
 if (mode === 'seq' || mode === 'inflight') {
   const { call } = await open();
   if (mode === 'seq') {
@@ -131,12 +140,11 @@ if (mode === 'seq' || mode === 'inflight') {
 } else if (mode === 'load') {
   // load N,CONNS,SERVERPID: CONNS connections with 32 calls in flight each, N calls counted after a warm-up.
   // Reports calls/s, p99 (µs), the CPU time per call of this client (process.cpuUsage) and of the server
-  // (/proc/PID/schedstat: ns on CPU, user + system, of its main thread: V8's GC and compiler helper threads are
-  // not counted), the server's RSS at the end with every connection open, and its read/write syscalls per call.
+  // (processCpuNs: all its threads), the server's RSS at the end with every connection open, and its read/write syscalls per call.
   const [n, conns, serverPid] = arg.split(',').map(Number) as [number, number, number];
   const cs: Conn[] = [];
   for (let i = 0; i < conns; i++) cs.push(await open());
-  const serverCpuNs = () => Number(readFileSync(`/proc/${serverPid}/schedstat`, 'utf8').split(' ')[0]);
+  const serverCpuNs = () => processCpuNs(serverPid);
   // The server's read and write syscalls (/proc/PID/io syscr, syscw): how many calls one read carries, which
   // sets most of the CPU per call (the per-read cost of the event loop, the kernel and TLS is shared by them).
   const serverSyscalls = () => {
@@ -174,11 +182,11 @@ if (mode === 'seq' || mode === 'inflight') {
 } else if (mode === 'connect-full' || mode === 'connect-resumed') {
   // connect-* MS[,SERVERPID]: also reports how many connections resumed a TLS session (`resumed` of `n`: a
   // resumed case that did not resume measures full handshakes) and, with SERVERPID, the CPU time per
-  // connection of this client (process.cpuUsage) and of the server (/proc/PID/schedstat), which unlike the
+  // connection of this client (process.cpuUsage) and of the server (processCpuNs), which unlike the
   // rate does not swing with other load on the CPU.
   const resume = mode === 'connect-resumed';
   const [ms, serverPid] = arg.split(',').map(Number) as [number, number | undefined];
-  const serverCpuNs = () => (serverPid ? Number(readFileSync(`/proc/${serverPid}/schedstat`, 'utf8').split(' ')[0]) : 0);
+  const serverCpuNs = () => (serverPid ? processCpuNs(serverPid) : 0);
   for (let i = 0; i < 20; i++) { const c = await open(resume); await c.call(); c.close(); } // warm-up, gets a ticket
   let n = 0;
   let resumed = 0;

@@ -4,7 +4,7 @@
  * one connection, 32 calls in flight) on CPU 1, started together, so that whatever else runs on this shared
  * machine slows both sides of a pair alike. Pairs: node:net vs flyme-unix, node:tls vs flyme-tls; the side
  * started first alternates per repeat; fresh servers every repeat, the first repeat discarded. Prints each
- * pair's server µs per call (/proc/PID/schedstat, the main thread) and FlyMe/baseline ratio, the median ratio,
+ * pair's server µs per call (/proc/PID/task/TID/schedstat summed over every thread, see client.ts) and FlyMe/baseline ratio, the median ratio,
  * and the server's reads per call (how many of the 32 calls one read carries) as one JSON line.
  *
  * Why: the sequential rows of `npm run bench -- --only cpu` measure the baseline and FlyMe seconds apart; with

@@ -84,7 +84,7 @@ const load = async (cpu: number, kind: string, path: string, pid: number, conns:
 // CPU per call and throughput under load (`--cpu` runs only this part): the server on CPU 0, the client on CPU 1
 // ("own CPU") or on CPU 0 with the server ("one CPU", the normal case on a busy host); 8 connections x 32 in
 // flight; and the connections curve (1 ... 512 connections x 32 in flight) for unix://. CPU time is read from
-// the kernel for each process (client: process.cpuUsage, server: /proc/PID/schedstat), so it does not swing
+// the kernel for each process (client: process.cpuUsage, server: /proc/PID/task/*/schedstat, every thread), so it does not swing
 // with wall-clock noise the way calls/s does.
 for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
   for (const kind of withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls'])) {
