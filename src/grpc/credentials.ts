@@ -43,27 +43,25 @@ export type TokenProvider = () => Promise<{ token: string; exp: number }> | { to
  * `refreshBeforeSeconds` (default 60, capped at half its lifetime) remain.
  */
 export function tokenCallCredentials(provider: TokenProvider, refreshBeforeSeconds = 60): grpc.CallCredentials {
-  let cached: { token: string; exp: number; refreshAt: number } | undefined;
-  let pending: Promise<{ token: string; exp: number; refreshAt: number }> | undefined;
+  // The header is built (and checked by grpc-js) once per token; each call gets its own copy of it.
+  let cached: { token: string; exp: number; refreshAt: number; metadata: grpc.Metadata } | undefined;
+  let pending: Promise<NonNullable<typeof cached>> | undefined;
   const fetch = async () => {
     const t = await provider();
     const now = Date.now() / 1000;
-    return { ...t, refreshAt: t.exp - Math.min(refreshBeforeSeconds, (t.exp - now) / 2) };
-  };
-  const send = (t: { token: string }, callback: (e: Error | null, md?: grpc.Metadata) => void) => {
-    const md = new grpc.Metadata();
-    md.add('authorization', `Bearer ${t.token}`);
-    callback(null, md);
+    const metadata = new grpc.Metadata();
+    metadata.add('authorization', `Bearer ${t.token}`);
+    return { ...t, refreshAt: t.exp - Math.min(refreshBeforeSeconds, (t.exp - now) / 2), metadata };
   };
   return grpc.credentials.createFromMetadataGenerator((_params, callback) => {
     // A token that is not due for refresh is attached at once (no promise per call).
     if (cached && cached.refreshAt > Date.now() / 1000) {
-      send(cached, callback);
+      callback(null, cached.metadata.clone());
       return;
     }
     (pending ??= fetch().finally(() => { pending = undefined; })).then((t) => {
       cached = t;
-      send(t, callback);
+      callback(null, t.metadata.clone());
     }, (e: Error) => callback(e));
   });
 }

@@ -15,7 +15,8 @@ import { FlyMeError, flymeError } from '../errors.js';
 import { decide as decideAccess, type RoleTable } from '../auth/decision.js';
 import { policyGetter, type Policy } from '../auth/policy/policy.js';
 import { DecisionMemo } from './decision-memo.js';
-import type { PeerRegistry } from './peers.js';
+import type { ConnectionIdentity, PeerRegistry } from './peers.js';
+import type { PeerCertificateInfo } from '../transport/listener.js';
 import { PRINCIPAL_KEY } from './principal.js';
 
 export interface MethodRoles {
@@ -109,19 +110,39 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
 
   type Outcome = { principalJson: string } | { status: StatusObject };
   const allow = (p: Principal): Outcome => ({ principalJson: JSON.stringify(describePrincipal(p)) });
-
-  async function decide(path: string, call: grpc.ServerInterceptingCallInterface, metadata: grpc.Metadata): Promise<Outcome> {
+  // A fresh principal for a call, with the connection's kernel credentials (only built when a call is decided in
+  // full or refused: a remembered decision already holds the principal's JSON).
+  const freshPrincipal = (conn: ConnectionIdentity | undefined): Principal => {
     const p = emptyPrincipal(o.transport ?? 'grpc');
+    if (conn?.peer) p.peer = conn.peer;
+    return p;
+  };
+  // Roles from the certificate: SPIFFE ID roles, then the policy's bindings (the first source of a role is kept).
+  const certRoles = (p: Principal, cert: CertView['cert'], policy: Policy | undefined): void => {
+    p.cert = cert;
+    for (const r of idRoles[cert.spiffeId] ?? []) {
+      p.roles.add(r);
+      if (!p.roleSources.has(r)) p.roleSources.set(r, `spiffe-id:${cert.spiffeId}`);
+    }
+    policy?.assignRoles(p);
+  };
+
+  /**
+   * Decides one call. Synchronous (the token check is TokenVerifier.verifyNow), so an allowed call goes on in the
+   * tick its metadata arrived; every check below runs on every call, a remembered decision only skips the role
+   * assignment and the decision itself.
+   */
+  function decide(path: string, call: grpc.ServerInterceptingCallInterface, metadata: grpc.Metadata): Outcome {
     // The certificate was verified (chain, SVID rules, client authorizer) before grpc-js saw the connection.
     const conn = o.peers.lookup(call.getPeer());
-    if (conn?.peer) p.peer = conn.peer;
-    if (conn?.refusal?.data.reason === 'no-certificate' && anonymousSet.has(path)) return allow(p);
+    if (conn?.refusal?.data.reason === 'no-certificate' && anonymousSet.has(path)) return allow(freshPrincipal(conn));
     if (conn?.refusal?.code === 'FLYME_ID_NOT_AUTHORIZED') {
-      report('denied', path, p, conn.refusal);
+      report('denied', path, freshPrincipal(conn), conn.refusal);
       return { status: status(grpc.status.PERMISSION_DENIED, conn.refusal.message) };
     }
     const policy = policyOf?.();
     if (o.local) {
+      const p = freshPrincipal(conn);
       if (!conn?.peer) {
         report('unauthenticated', path, p, { code: 'FLYME_UNAUTHENTICATED', message: 'no kernel credentials for this connection' });
         return { status: status(grpc.status.UNAUTHENTICATED, 'the caller could not be identified by the kernel') };
@@ -135,36 +156,29 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
     }
     if (!conn?.cert) {
       const why = conn?.refusal?.message ?? 'the call did not arrive on a connection FlyMe verified';
-      report('unauthenticated', path, p, { code: conn?.refusal?.code ?? 'FLYME_UNAUTHENTICATED', message: why });
+      report('unauthenticated', path, freshPrincipal(conn), { code: conn?.refusal?.code ?? 'FLYME_UNAUTHENTICATED', message: why });
       return { status: status(grpc.status.UNAUTHENTICATED, `no verified client certificate: ${why}`) };
     }
-    const { der: certDer, ...cert } = conn.cert;
-    // Roles from the certificate: SPIFFE ID roles, then the policy's bindings (the first source of a role is kept).
-    const certRoles = (): void => {
-      p.cert = cert;
-      for (const r of idRoles[cert.spiffeId] ?? []) {
-        p.roles.add(r);
-        if (!p.roleSources.has(r)) p.roleSources.set(r, `spiffe-id:${cert.spiffeId}`);
-      }
-      policy?.assignRoles(p);
-    };
+    const c = certView(conn.cert);
     let token: string | undefined;
     let verified: VerifiedToken | undefined;
     if (o.tokens) {
       const header = metadata.get('authorization')[0];
       token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
       if (!token) {
-        certRoles();
+        const p = freshPrincipal(conn);
+        certRoles(p, c.cert, policy);
         report('unauthenticated', path, p, { code: 'FLYME_UNAUTHENTICATED', message: 'no bearer token' });
         return { status: status(grpc.status.UNAUTHENTICATED, 'a bearer token is required (authorization: Bearer <jwt>)') };
       }
       try {
         // Every call: a token binds to the first client certificate that presents it (a stolen token is useless
         // elsewhere), and expiry, the key in the JWKS and replay are checked before any remembered decision is used.
-        verified = await o.tokens.verify(token, { connectionId: `cert:${cert.thumbprint}`, clientCertDer: certDer });
+        verified = o.tokens.verifyNow(token, { connectionId: c.connectionId, clientCertDer: c.der });
       } catch (e) {
         const err = e as FlyMeError;
-        certRoles();
+        const p = freshPrincipal(conn);
+        certRoles(p, c.cert, policy);
         report('token_refused', path, p, err);
         return { status: status(grpc.status.UNAUTHENTICATED, `token refused: ${err.code ?? 'FLYME_TOKEN_INVALID'}: ${err.message}`) };
       }
@@ -172,7 +186,8 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
     const inputs = { token, policy, rolesVersion: o.tokenRoles?.version ?? 0 };
     const remembered = memo.get(conn, path, inputs);
     if (remembered !== undefined) return { principalJson: remembered };
-    certRoles();
+    const p = freshPrincipal(conn);
+    certRoles(p, c.cert, policy);
     if (verified) {
       const v = verified;
       p.token = v.identity;
@@ -211,17 +226,44 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
     return { status: status(grpc.status.PERMISSION_DENIED, `${path} needs one of the roles [${needed.join(', ')}]; the caller holds [${[...p.roles].sort().join(', ')}]`) };
   }
 
-  return (descriptor, call) => new grpc.ServerInterceptingCall(call, new grpc.ResponderBuilder().withStart((next) => {
-    next(new grpc.ServerListenerBuilder().withOnReceiveMetadata((metadata, mdNext) => {
-      metadata.remove(PRINCIPAL_KEY); // never trust a principal sent by the client
-      decide(descriptor.path, call, metadata).then((d) => {
+  return (descriptor, call) => new grpc.ServerInterceptingCall(call, {
+    start: (next) => next({
+      onReceiveMetadata: (metadata, mdNext) => {
+        metadata.remove(PRINCIPAL_KEY); // never trust a principal sent by the client
+        let d: Outcome;
+        try {
+          d = decide(descriptor.path, call, metadata);
+        } catch (e) {
+          call.sendStatus(status(grpc.status.INTERNAL, `authorization failed: ${(e as Error)?.message ?? String(e)}`));
+          return;
+        }
         if ('status' in d) {
           call.sendStatus(d.status);
           return;
         }
         metadata.set(PRINCIPAL_KEY, Buffer.from(d.principalJson));
         mdNext(metadata);
-      }, (e: Error) => call.sendStatus(status(grpc.status.INTERNAL, `authorization failed: ${e.message}`)));
-    }).build());
-  }).build());
+      },
+    }),
+  });
+}
+
+/** A verified client certificate as the interceptor uses it: without its DER, the DER, and its replay-cache connection id. */
+interface CertView {
+  cert: Omit<PeerCertificateInfo, 'der'>;
+  der: PeerCertificateInfo['der'];
+  connectionId: string;
+}
+
+// Built once per certificate object (a connection's certificate never changes; the entry goes with it).
+const certViews = new WeakMap<PeerCertificateInfo, CertView>();
+
+function certView(info: PeerCertificateInfo): CertView {
+  let v = certViews.get(info);
+  if (v === undefined) {
+    const { der, ...cert } = info;
+    v = { cert, der, connectionId: `cert:${info.thumbprint}` };
+    certViews.set(info, v);
+  }
+  return v;
 }
