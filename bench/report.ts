@@ -157,7 +157,7 @@ function pair(a: Row, b: Row): BeforeAfterRow {
 export function beforeMarkdown(r: { rev: string; subject: string; rows: BeforeAfterRow[] }): string {
   const ok = (x: boolean | null) => (x === null ? '' : x ? ' met' : ' MISSED');
   return [
-    `## Before/after in the same run: FlyMe at ${r.rev} ("${r.subject.length > 80 ? `${r.subject.slice(0, 79)}…` : r.subject}") and today's FlyMe`,
+    `### Before/after in the same run: FlyMe at ${r.rev} ("${r.subject.length > 80 ? `${r.subject.slice(0, 79)}…` : r.subject}") and today's FlyMe`,
     '',
     'Both builds ran interleaved beside the same baselines (today\'s bench files compiled against each). "now/before" is today\'s FlyMe figure over the old one.',
     '',
