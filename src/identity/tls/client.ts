@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { connect as tlsConnect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type DetailedPeerCertificate, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { FlyMeError, flymeError } from '../../errors.js';
 import { parseAddress, unixSocketPath } from '../../transport/address.js';
 import { mapDialError } from '../../transport/dial.js';
@@ -14,7 +14,7 @@ import { filesX509Source, type X509Files } from '../source/files.js';
 import type { X509Source } from '../source/types.js';
 import { clientContext } from './contexts.js';
 import { refusal, tlsErrorReason } from './refusal.js';
-import { presentedDers, verifyDers } from './verify-peer.js';
+import { verifyServer } from './verify-peer.js';
 
 /**
  * On a resumed TLS 1.3 session the client gets no server certificate from OpenSSL (Node's
@@ -106,13 +106,14 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
   return new Promise<TLSSocket>((resolve, reject) => {
     let done = false;
     let connected = false;
+    let presented: DetailedPeerCertificate | undefined;
     const socket = tlsConnect({
       ...where,
       secureContext: context,
       minVersion: 'TLSv1.3',
       maxVersion: 'TLSv1.3',
-      // The SPIFFE ID is checked instead of a host name (verifyPeer below).
-      checkServerIdentity: () => undefined,
+      // The SPIFFE ID is checked instead of a host name (verifyServer below), on the certificate Node hands here.
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => { presented = cert as DetailedPeerCertificate; return undefined; },
       ...(opts.session ? { session: opts.session } : {}),
       ...(opts.alpnProtocols ? { ALPNProtocols: opts.alpnProtocols } : {}),
     });
@@ -146,16 +147,13 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
     });
     socket.once('close', () => { if (!done) fail(refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url })); });
     socket.once('secureConnect', () => {
-      const resumed = socket.isSessionReused();
-      const ders = presentedDers(socket.getPeerCertificate(true) as DetailedPeerCertificate | null);
-      const presented: Uint8Array[] | undefined = ders.length ? ders : undefined;
-      const remembered = resumed && !presented && opts.session ? sessionPeers.get(sessionKey(opts.session)) : undefined;
-      verifyDers(presented ?? remembered ?? [], bundle, opts.serverAuthorizer, 'server').then(
-        () => {
+      const remembered = () => (opts.session ? sessionPeers.get(sessionKey(opts.session)) : undefined);
+      verifyServer(socket, presented, remembered, bundle, opts.serverAuthorizer).then(
+        (peer) => {
           if (done) return;
           done = true;
           clearTimeout(timer);
-          verifiedChainDer = presented ?? remembered;
+          verifiedChainDer = peer.ders;
           if (verifiedChainDer) {
             for (const sess of pendingSessions.splice(0)) {
               rememberSession(sess, verifiedChainDer);

@@ -21,7 +21,8 @@ export interface InvalidatedPeer {
 
 interface Entry {
   socket: InvalidatedPeer['socket'];
-  ders: Uint8Array[];
+  /** The peer's presented chain, or a function reading it from the live socket when a recheck needs it. */
+  ders: Uint8Array[] | (() => Uint8Array[]);
   cert: PeerCertificateInfo;
   notAfter: number;
 }
@@ -44,7 +45,7 @@ export class LiveConnections {
   }
 
   /** Tracks a verified connection until its socket closes. */
-  add(socket: Entry['socket'], ders: Uint8Array[], cert: PeerCertificateInfo, notAfter: number): void {
+  add(socket: Entry['socket'], ders: Entry['ders'], cert: PeerCertificateInfo, notAfter: number): void {
     const e: Entry = { socket, ders, cert, notAfter };
     this.#entries.add(e);
     socket.once('close', () => {
@@ -73,7 +74,7 @@ export class LiveConnections {
     for (const e of [...this.#entries]) {
       if (e.socket.destroyed) continue;
       try {
-        const v = await verifyDers(e.ders, bundle, authorizer, 'client');
+        const v = await verifyDers(typeof e.ders === 'function' ? e.ders() : e.ders, bundle, authorizer, 'client');
         e.notAfter = v.verdict.notAfter;
       } catch (err) {
         closed++;

@@ -179,7 +179,8 @@ export class TlsServerUpgrader implements SecureUpgrader {
             // A TLSSocket wrapped without a tls.Server never clears this flag; consumers such as http2 would
             // wait for a 'secureConnect' that never comes. The handshake is complete and verified.
             (socket as unknown as { secureConnecting: boolean }).secureConnecting = false;
-            this.live.add(socket, peer.ders, peer.cert, peer.verdict.notAfter);
+            // Re-verified against the chain the client presented (read from the socket only if a bundle update asks).
+            this.live.add(socket, peer.presented ?? peer.ders, peer.cert, peer.verdict.notAfter);
             // The source may have been updated while we verified: check this peer against what is in force now.
             const now = this.source.bundle();
             if (now !== material.bundle) void this.live.recheck(now);
