@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The bench files a FlyMe child process runs (server.js, client.js, micro-child.js) and what they import. */
-const BENCH_FILES = ['server.ts', 'client.ts', 'certs.ts', 'grpc-service.ts', 'redis.ts', 'micro.ts', 'micro-child.ts'];
+const BENCH_FILES = ['server.ts', 'client.ts', 'certs.ts', 'grpc-service.ts', 'redis.ts', 'micro.ts', 'micro-child.ts', 'baseline-lines.ts'];
 
 export interface BeforeBuild {
   /** Abbreviated commit and its subject line, for the report. */

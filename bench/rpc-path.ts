@@ -12,6 +12,7 @@
  * Why: the socket-level rows (server CPU per call, /proc/PID/schedstat) swing by ±40 % on this shared machine;
  * this isolates the only part of the per-call path in which FlyMe and the baselines run different code.
  */
+import { answerLines } from './baseline-lines.js';
 import { EventEmitter } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
 import { Type } from '@sinclair/typebox';
@@ -24,7 +25,12 @@ import { compileMethod, type CompiledMethod, type MethodDefinition } from '../sr
 import { parseAddress } from '../src/transport/address.js';
 import type { AcceptedConnection } from '../src/transport/listener.js';
 
-const rounds = Math.max(6, Number(process.argv[2] ?? 25));
+const roundsArg = Number(process.argv[2] ?? 25);
+if (!Number.isInteger(roundsArg) || roundsArg < 1) {
+  process.stderr.write('usage: node dist/bench/rpc-path.js [ROUNDS]  (default 25, at least 6 are run; pin it: taskset -c 1 node ...)\n');
+  process.exit(2);
+}
+const rounds = Math.max(6, roundsArg);
 const uid = process.getuid?.() ?? 0;
 const gid = process.getgid?.() ?? 0;
 const policy = Policy.parse(`roles:\n  pinger: { methods: [ping] }\nbindings:\n  - { uid: ${uid}, roles: [pinger] }\n  - { spiffeId: "spiffe://bench.local/client", roles: [pinger] }\n`, 'bench');
@@ -71,14 +77,8 @@ function baseline(): (chunk: Buffer) => void {
   let buf = '';
   let written = 0;
   return (chunk) => {
-    buf += decoder.write(chunk);
-    let nl: number;
-    let out = '';
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const req = JSON.parse(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-      out += JSON.stringify({ jsonrpc: '2.0', id: req.id, result: { message: req.params.message, time: new Date().toISOString() } }) + '\n';
-    }
+    let out: string;
+    [out, buf] = answerLines(buf + decoder.write(chunk));
     if (out) written += out.length;
   };
 }

@@ -12,6 +12,7 @@ import { RpcServer } from '../src/rpc/server.js';
 import { Policy } from '../src/auth/policy/index.js';
 import { TlsServerUpgrader } from '../src/identity/tls/index.js';
 import { authorizeMemberOf } from '../src/identity/index.js';
+import { answerLines } from './baseline-lines.js';
 import { benchFiles } from './certs.js';
 import { BenchService } from './grpc-service.js';
 import { createSecureServer } from '../src/grpc/index.js';
@@ -29,14 +30,8 @@ function ndjson(s: Socket): void {
   let buf = '';
   s.setEncoding('utf8');
   s.on('data', (d: string) => {
-    buf += d;
-    let nl: number;
-    let out = '';
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const req = JSON.parse(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-      out += JSON.stringify({ jsonrpc: '2.0', id: req.id, result: { message: req.params.message, time: new Date().toISOString() } }) + '\n';
-    }
+    let out: string;
+    [out, buf] = answerLines(buf + d);
     if (out) s.write(out);
   });
   s.on('error', () => s.destroy());
