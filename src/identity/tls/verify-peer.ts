@@ -95,9 +95,9 @@ async function verifyLeafFirst(leaf: Uint8Array, presented: () => Uint8Array[], 
  * ticket), so its DER is taken from `getPeerX509Certificate()`, which wraps the certificate OpenSSL already
  * holds, instead of `getPeerCertificate(true)`, which turns every certificate into a JS object (subject,
  * fingerprints, public key...) and looks issuers up in the CA store: about 0.1 ms per connection. Roots
- * come from the bundle in verification either way. On a full handshake (a peer chain present) the detailed
- * form is kept: Node's `getPeerX509Certificate` takes issuers out of the connection's peer chain as it reads
- * them, which other readers of the socket would then miss.
+ * come from the bundle in verification either way. A full handshake goes through {@link verifyPeer} (the leaf
+ * first, the detailed chain only when needed): Node's `getPeerX509Certificate` would take issuers out of the
+ * connection's peer chain as it reads them, which other readers of the socket would then miss.
  */
 export function clientDers(socket: TLSSocket): Uint8Array[] {
   if (socket.isSessionReused()) {
