@@ -72,6 +72,8 @@ export function buildBefore(root: string, rev: string): BeforeBuild {
 export const BEFORE = 'before:';
 export const isBefore = (kind: string) => kind.startsWith(BEFORE);
 export const bareKind = (kind: string) => (isBefore(kind) ? kind.slice(BEFORE.length) : kind);
+/** The server/client kinds that run FlyMe (the rest are baselines): the kinds `--before` runs twice. */
+export const isFlymeKind = (kind: string) => /^(flyme-|redis-signed|cluster-signed)/.test(kind);
 
 /**
  * The samples as the old build measured them: every `before:KEY` sample replaces `KEY`, baselines stay (they ran
@@ -83,7 +85,8 @@ export function beforeSamples(s: Record<string, number[]>): Record<string, numbe
   for (const [k, v] of Object.entries(s)) if (isBefore(k)) out[bareKind(k)] = v;
   // Rows whose FlyMe figure the old build did not measure must not show today's figure as the old one.
   for (const k of Object.keys(out)) {
-    const flymeKey = /^(flyme-|cli\.|redis-signed|cluster-signed|micro\.flyme|micro\.certs)/.test(k);
+    // A sample key is KIND.FIGURE, or cli.* / micro.* for the in-process and CLI cases.
+    const flymeKey = isFlymeKind(k) || /^(cli\.|micro\.flyme|micro\.certs)/.test(k);
     if (flymeKey && !(`${BEFORE}${k}` in s)) delete out[k];
   }
   return out;

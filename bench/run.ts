@@ -19,10 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { makeBenchCerts } from './certs.js';
 import { micro } from './micro.js';
 import { haveRedis, startBenchRedis } from './redis.js';
-import { buildRows, toMarkdown, type Samples } from './report.js';
+import { beforeAfterRows, beforeMarkdown, buildRows, toMarkdown, type Samples } from './report.js';
 import { writeGeneratedDocs } from './docs.js';
-import { BEFORE, bareKind, beforeSamples, buildBefore, isBefore } from './before.js';
-import { beforeAfterRows, beforeMarkdown } from './report.js';
+import { BEFORE, bareKind, beforeSamples, buildBefore, isBefore, isFlymeKind } from './before.js';
 import { startRedisCluster } from '../test/helpers/redis-cluster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,7 +38,7 @@ if (before?.typeErrors.length) {
   process.stderr.write(`bench: today's bench files against ${before.rev} (emitted anyway; an option the old code lacks is ignored by it):\n  ${before.typeErrors.join('\n  ')}\n`);
 }
 /** Every FlyMe kind twice with --before: today's build and the old one (`before:KIND`), interleaved. */
-const withBefore = (ks: string[]) => (before ? ks.flatMap((k) => (/^(flyme|redis-signed|cluster-signed)/.test(k) ? [k, BEFORE + k] : [k])) : ks);
+const withBefore = (ks: string[]) => (before ? ks.flatMap((k) => (isFlymeKind(k) ? [k, BEFORE + k] : [k])) : ks);
 const C = smoke
   ? { repeats: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
