@@ -89,7 +89,7 @@ async function verifyLeafFirst(leaf: Uint8Array, presented: () => Uint8Array[], 
 }
 
 /**
- * The DERs the client of a server-side `socket` presented, leaf first.
+ * The DERs the client of a server-side `socket` presented, leaf first, on a **resumed** session.
  *
  * A resumed TLS 1.3 session carries the client's leaf certificate only (OpenSSL keeps no peer chain in a
  * ticket), so its DER is taken from `getPeerX509Certificate()`, which wraps the certificate OpenSSL already
@@ -100,20 +100,16 @@ async function verifyLeafFirst(leaf: Uint8Array, presented: () => Uint8Array[], 
  * connection's peer chain as it reads them, which other readers of the socket would then miss.
  */
 export function clientDers(socket: TLSSocket): Uint8Array[] {
-  if (socket.isSessionReused()) {
-    const leaf = socket.getPeerX509Certificate();
-    if (leaf) {
-      // Were a chain ever restored with the session, it is read here (it has left the connection by now).
-      const out: Uint8Array[] = [];
-      for (let c: X509Certificate | undefined = leaf; c && out.length < 16; c = c.issuerCertificate) {
-        const der = new Uint8Array(c.raw);
-        if (out.some((d) => Buffer.compare(d, der) === 0)) break;
-        out.push(der);
-      }
-      return out;
-    }
+  const leaf = socket.getPeerX509Certificate();
+  if (!leaf) return presentedDers(socket.getPeerCertificate(true) as DetailedPeerCertificate | null);
+  // Were a chain ever restored with the session, it is read here (it has left the connection by now).
+  const out: Uint8Array[] = [];
+  for (let c: X509Certificate | undefined = leaf; c && out.length < 16; c = c.issuerCertificate) {
+    const der = new Uint8Array(c.raw);
+    if (out.some((d) => Buffer.compare(d, der) === 0)) break;
+    out.push(der);
   }
-  return presentedDers(socket.getPeerCertificate(true) as DetailedPeerCertificate | null);
+  return out;
 }
 
 /**
