@@ -4,18 +4,11 @@
 // a re-presentation inside the window is accepted without a second signature check.
 import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { FlyMeError } from '../../../src/errors.js';
 import { TokenIssuer, TokenVerifier, generateSigningKey, type GeneratedKey } from '../../../src/auth/index.js';
+import { T0, at, code } from './token-clock.js';
 import { VerificationKeySet } from '../../../src/auth/jwt/verification-keys.js';
 import type { KeySource } from '../../../src/auth/jwt/jwks-source.js';
 
-const T0 = new Date('2030-01-01T00:00:00Z');
-const at = (s: number) => new Date(T0.getTime() + s * 1000);
-const code = (c: string) => (e: unknown) => {
-  assert.ok(e instanceof FlyMeError, String(e));
-  assert.equal(e.code, c, e.message);
-  return true;
-};
 
 /** A key source that counts signature-key lookups (one per signature verification) and can swap its set. */
 function countingSource(jwks: object[]): KeySource & { lookups: number; swap(keys: object[]): void } {

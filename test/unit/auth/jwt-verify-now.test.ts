@@ -3,16 +3,9 @@
 // another connection, expiry, a key removed from the set), and verify() must still report a refusal as a rejection.
 import { describe, it, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { FlyMeError } from '../../../src/errors.js';
 import { TokenIssuer, TokenVerifier, generateSigningKey, type GeneratedKey } from '../../../src/auth/index.js';
+import { T0, at, code } from './token-clock.js';
 
-const T0 = new Date('2030-01-01T00:00:00Z');
-const at = (s: number) => new Date(T0.getTime() + s * 1000);
-const code = (c: string) => (e: unknown) => {
-  assert.ok(e instanceof FlyMeError, String(e));
-  assert.equal(e.code, c, e.message);
-  return true;
-};
 
 describe('verifyNow', () => {
   let key: GeneratedKey;
