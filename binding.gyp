@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "flyme_peercred",
-      "sources": ["native/peercred.cc", "native/beneath.cc"],
+      "sources": ["native/peercred.cc", "native/beneath.cc", "native/peer_process.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags": ["-Wall", "-Wextra", "-O2"],

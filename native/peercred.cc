@@ -6,6 +6,9 @@
 //   getPeerPidfd(fd)    -> pidfd | -1          SO_PEERPIDFD (Linux >= 6.5); -1 when unsupported
 //   pidfdAlive(pidfd)   -> boolean             pidfd_send_signal(pidfd, 0) succeeds
 //   pidfdPid(pidfd)     -> pid | -1            "Pid:" line of /proc/self/fdinfo/<pidfd>; -1 once reaped
+//   peerProcess(fd)     -> { uid, gid, pid, pidfd, exe?, startTime? }
+//                                              Linux only (peer_process.cc): SO_PEERCRED, SO_PEERPIDFD,
+//                                              /proc/PID/exe and starttime proven by the pidfd, in one call
 //   closeFd(fd)         -> undefined
 //   openBeneath(root, relative[, walk])
 //                       -> fd                  directory `relative` opened beneath directory `root`, never
@@ -25,6 +28,8 @@
 
 #include "beneath.h"
 #include "errno_error.h"
+#include "peer_process.h"
+#include "socket_args.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -59,41 +64,9 @@
 
 namespace {
 
+using flyme::FdArg;
+using flyme::RequireUnixSocket;
 using flyme::ThrowErrno;
-
-// Reads argument 0 as a non-negative int32 fd; throws TypeError and returns false otherwise.
-bool FdArg(const Napi::CallbackInfo& info, int* fd) {
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "expected an integer file descriptor").ThrowAsJavaScriptException();
-    return false;
-  }
-  double d = info[0].As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 2147483647.0) || d != static_cast<double>(static_cast<int>(d))) {
-    Napi::TypeError::New(info.Env(), "expected a non-negative integer file descriptor").ThrowAsJavaScriptException();
-    return false;
-  }
-  *fd = static_cast<int>(d);
-  return true;
-}
-
-// Peer credentials only mean something on a connected AF_UNIX socket: on Linux, SO_PEERCRED on a TCP
-// socket "succeeds" with uid/gid = -1 and pid = 0. Refuse anything that is not AF_UNIX up front.
-bool RequireUnixSocket(Napi::Env env, int fd) {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof(ss);
-  std::memset(&ss, 0, sizeof(ss));
-  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&ss), &len) != 0) {
-    ThrowErrno(env, "getsockname", errno);
-    return false;
-  }
-  if (ss.ss_family != AF_UNIX) {
-    Napi::Error e = Napi::Error::New(env, "not a Unix domain socket: peer credentials are unavailable");
-    e.Set("code", Napi::String::New(env, "ENOTUNIX"));
-    e.ThrowAsJavaScriptException();
-    return false;
-  }
-  return true;
-}
 
 Napi::Value GetPeerCred(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -231,6 +204,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdPid", Napi::Function::New(env, PidfdPid, "pidfdPid"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   flyme::InitBeneath(env, exports);
+  flyme::InitPeerProcess(env, exports);
 #if defined(__linux__)
   exports.Set("platform", Napi::String::New(env, "linux"));
 #elif defined(__APPLE__)

@@ -15,7 +15,7 @@
  * This module is part of the transport layer and must not import auth/. {@link PeerCredentials} has the
  * same shape as auth's `PeerIdentity` and is used structurally.
  */
-import { closeSync, existsSync, openSync, readlinkSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -56,6 +56,12 @@ export interface PeercredAddon {
   pidfdAlive(pidfd: number): boolean;
   /** The pid the pidfd refers to (`/proc/self/fdinfo`), -1 once the process is gone. */
   pidfdPid(pidfd: number): number;
+  /**
+   * Linux only (native/peer_process.cc): SO_PEERCRED, then SO_PEERPIDFD, `/proc/PID/exe` and the start time,
+   * reported (with `pidfd: true`) only if the pidfd shows after the reads that the process was not reaped, in
+   * one call. `pid` is -1 when unknown (then no `pidfd`). Throws like getPeerCred.
+   */
+  peerProcess?(fd: number): { uid: number; gid: number; pid: number; pidfd?: boolean; exe?: string; startTime?: number };
   /** close(2). */
   closeFd(fd: number): void;
   /**
@@ -157,56 +163,6 @@ export function parseProcStatStartTime(stat: string): number | undefined {
   return Number.isSafeInteger(value) ? value : undefined;
 }
 
-const statBuf = Buffer.allocUnsafe(4096);
-
-/**
- * `/proc/PID/stat` as text (one line, well under 4 KiB: the command name is at most 15 bytes). Read into one
- * reused buffer: `readFileSync` on a procfs file (size 0) grows and concatenates buffers and cost ~5x the
- * syscalls themselves, once per accepted connection. Throws like `readFileSync` when the file cannot be read.
- */
-function readProcStat(pid: number): string {
-  const fd = openSync(`/proc/${pid}/stat`, 'r');
-  try {
-    let n = 0;
-    for (let got; n < statBuf.length && (got = readSync(fd, statBuf, n, statBuf.length - n, null)) > 0;) n += got;
-    return statBuf.toString('latin1', 0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** What {@link verifyPeerProcess} proved about the process behind a pidfd. */
-export interface VerifiedProcess {
-  exe?: string;
-  startTime?: number;
-}
-
-/**
- * Reads `/proc/PID/exe` and the start time of `pid`, accepting them only if `pidfd` names `pid` before the
- * read and is still alive and still names `pid` after it (so a pid recycled during the read is detected).
- * Returns `undefined` when the process cannot be proven to be the pidfd's; otherwise an object in which
- * each field is present only if it could be read (e.g. `exe` needs ptrace-read access to the peer).
- * Does not close `pidfd`. Linux only (returns `undefined` elsewhere).
- */
-export function verifyPeerProcess(pidfd: number, pid: number, addon: PeercredAddon = loadPeercredAddon()): VerifiedProcess | undefined {
-  if (!(pidfd >= 0) || !(pid > 0) || addon.platform !== 'linux') return undefined;
-  if (addon.pidfdPid(pidfd) !== pid) return undefined;
-  let exe: string | undefined;
-  let startTime: number | undefined;
-  try {
-    exe = readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    exe = undefined;
-  }
-  try {
-    startTime = parseProcStatStartTime(readProcStat(pid));
-  } catch {
-    startTime = undefined;
-  }
-  if (!addon.pidfdAlive(pidfd) || addon.pidfdPid(pidfd) !== pid) return undefined;
-  return { ...(exe !== undefined ? { exe } : {}), ...(startTime !== undefined ? { startTime } : {}) };
-}
-
 /**
  * Reads the peer credentials of a connected Unix-socket file descriptor. See {@link readPeerCredentials}.
  * @throws FlyMeError `FLYME_UNAUTHENTICATED` if the kernel does not report credentials, or
@@ -217,9 +173,11 @@ export function readPeerCredentialsFromFd(fd: number): PeerCredentials {
   if (!Number.isInteger(fd) || fd < 0) {
     throw flymeError('FLYME_UNAUTHENTICATED', 'cannot read peer credentials: socket has no file descriptor');
   }
-  let raw: { uid: number; gid: number; pid: number };
+  let raw: { uid: number; gid: number; pid: number; pidfd?: boolean; exe?: string; startTime?: number };
   try {
-    raw = addon.getPeerCred(fd);
+    // Linux: everything in one call into the addon (pid pinned by a pidfd, see native/peer_process.cc); elsewhere
+    // uid, gid and pid only.
+    raw = addon.peerProcess ? addon.peerProcess(fd) : addon.getPeerCred(fd);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     throw flymeError(
@@ -236,22 +194,8 @@ export function readPeerCredentialsFromFd(fd: number): PeerCredentials {
   // keeps its fields in the object itself: one of these is kept per connection for the connection's life.
   const { uid, gid, pid } = raw;
   if (!(pid > 0)) return { uid, gid };
-
-  let pidfd = -1;
-  try {
-    pidfd = addon.getPeerPidfd(fd);
-  } catch {
-    pidfd = -1;
-  }
-  if (pidfd < 0) return { uid, gid, pid, pidfd: false }; // kernel < 6.5, macOS, or the peer already exited: no exe/startTime.
-  let proven: VerifiedProcess | undefined;
-  try {
-    proven = verifyPeerProcess(pidfd, pid, addon);
-  } finally {
-    addon.closeFd(pidfd);
-  }
-  if (!proven) return { uid, gid, pid, pidfd: false };
-  const { exe, startTime } = proven;
+  if (raw.pidfd !== true) return { uid, gid, pid, pidfd: false }; // kernel < 6.5, macOS, or the peer already exited: no exe/startTime.
+  const { exe, startTime } = raw;
   if (exe !== undefined) return startTime !== undefined ? { uid, gid, pid, pidfd: true, exe, startTime } : { uid, gid, pid, pidfd: true, exe };
   return startTime !== undefined ? { uid, gid, pid, pidfd: true, startTime } : { uid, gid, pid, pidfd: true };
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,6 @@ import {
   parseProcStatStartTime,
   peerCredentialsAvailable,
   readPeerCredentials,
-  verifyPeerProcess,
 } from '../../../src/transport/peercred.js';
 
 const isLinux = process.platform === 'linux';
@@ -163,33 +162,53 @@ test('socket without a file descriptor is refused', () => {
   );
 });
 
-test('pidfd of an exited peer: exe/startTime are not reported', { skip: !isLinux }, async () => {
-  const addon = loadPeercredAddon();
-  const l = await listenUnix();
-  const child = spawnClient(l.path);
-  let pidfd = -1;
+test('a peer read after it exited and was reaped: pid, but no pidfd, exe or startTime', { skip: !isLinux }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flyme-peercred-'));
+  const path = join(dir, 's.sock');
+  // pauseOnConnect: the socket is never read, so it stays open (and keeps its peer) after the child's end.
+  const server = net.createServer({ pauseOnConnect: true });
+  server.listen(path);
+  await once(server, 'listening');
+  // Exits when its stdin closes.
+  const code = "require('net').connect(process.argv[1]);process.stdin.resume();process.stdin.on('end',()=>process.exit(0));";
+  const child = spawn(process.execPath, ['-e', code, path], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const [sock] = (await once(server, 'connection')) as [net.Socket];
   try {
-    const sock = await l.next();
-    const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
-    const { pid } = addon.getPeerCred(fd);
-    assert.equal(pid, child.pid);
-    pidfd = addon.getPeerPidfd(fd);
-    assert.ok(pidfd >= 0, 'SO_PEERPIDFD expected on this kernel');
-    // While alive the process is proven.
-    const live = verifyPeerProcess(pidfd, pid, addon);
-    assert.ok(live);
+    // Control: while the child runs, its exe and start time are proven by the pidfd.
+    const live = readPeerCredentials(sock);
+    assert.equal(live.pid, child.pid);
+    assert.equal(live.pidfd, true, 'kernel >= 6.5 expected in CI (SO_PEERPIDFD)');
     assert.equal(live.exe, realpathSync(process.execPath));
     assert.equal(typeof live.startTime, 'number');
-    // A pidfd naming some other pid is never accepted.
-    assert.equal(verifyPeerProcess(pidfd, process.pid, addon), undefined);
 
-    sock.write('x');
+    child.stdin!.end();
     await once(child, 'exit'); // reaped by libuv: the pid is free for reuse now
-    assert.equal(addon.pidfdAlive(pidfd), false);
-    assert.equal(addon.pidfdPid(pidfd), -1);
-    assert.equal(verifyPeerProcess(pidfd, pid, addon), undefined);
+    const gone = readPeerCredentials(sock);
+    assert.deepEqual(gone, { uid: live.uid, gid: live.gid, pid: live.pid, pidfd: false });
   } finally {
-    if (pidfd >= 0) addon.closeFd(pidfd);
+    child.kill();
+    sock.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('start time of a peer whose command name holds spaces and parentheses', { skip: !isLinux }, async () => {
+  const l = await listenUnix();
+  // process.title sets the command name (/proc/PID/stat field 2) through prctl(PR_SET_NAME).
+  const code = "process.title='x) 1 2 (y';const s=require('net').connect(process.argv[1]);s.on('connect',()=>process.stdout.write('c'));s.on('data',()=>process.exit(0));";
+  const child = spawn(process.execPath, ['-e', code, l.path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const sock = await l.next();
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'latin1');
+    assert.match(stat, /^\d+ \(x\) 1 2 \(y\) /);
+    const creds = readPeerCredentials(sock);
+    assert.equal(creds.pidfd, true);
+    assert.equal(creds.startTime, parseProcStatStartTime(stat));
+    assert.ok(creds.startTime! > 0);
+    sock.write('x');
+    await once(child, 'exit');
+  } finally {
     child.kill();
     await l.close();
   }
