@@ -11,27 +11,19 @@
  * other jobs on the two CPUs a single sample swings by ±40 %. The two loads of a pair overlap but need not end
  * together: the one that finishes later runs its tail alone (the printed rates show how far apart they were).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBenchCerts } from './certs.js';
+import { pin, run } from './procs.js';
+import { median } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repeats = Math.max(2, Number(process.argv[2] ?? 6));
 const calls = Math.max(1000, Number(process.argv[3] ?? 60_000));
-const pin = (cpu: number, args: string[]): [string, string[]] => ['taskset', ['-c', String(cpu), process.execPath, ...args]];
 
-function start(cmd: [string, string[]], until?: string): Promise<{ out: string; proc: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd[0], cmd[1], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (until && out.includes(until)) resolve({ out, proc: p }); });
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve({ out, proc: p }) : reject(new Error(`${cmd[1].join(' ')} exited ${code}`))));
-  });
-}
 
 interface Load { rate: number; serverUs: number; serverReadsPerCall: number }
 
@@ -45,9 +37,9 @@ async function pair(baseline: string, flyme: string, first: 'baseline' | 'flyme'
   const servers: ChildProcess[] = [];
   try {
     for (const [i, kind] of kinds.entries()) {
-      servers.push((await start(pin(0, ['--expose-gc', join(here, 'server.js'), kind, join(dirs[i]!, 's.sock'), certs]), 'ready')).proc);
+      servers.push((await run(pin(0, ['--expose-gc', join(here, 'server.js'), kind, join(dirs[i]!, 's.sock'), certs]), 'ready')).proc);
     }
-    const loads = await Promise.all(kinds.map(async (kind, i) => JSON.parse((await start(pin(1, [join(here, 'client.js'), kind, join(dirs[i]!, 's.sock'), certs, 'load', `${calls},1,${servers[i]!.pid}`]))).out) as Load));
+    const loads = await Promise.all(kinds.map(async (kind, i) => JSON.parse((await run(pin(1, [join(here, 'client.js'), kind, join(dirs[i]!, 's.sock'), certs, 'load', `${calls},1,${servers[i]!.pid}`]))).out) as Load));
     const [a, b] = loads as [Load, Load];
     return first === 'baseline' ? { baseline: a, flyme: b } : { baseline: b, flyme: a };
   } finally {
@@ -57,7 +49,6 @@ async function pair(baseline: string, flyme: string, first: 'baseline' | 'flyme'
 }
 
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 const result: Record<string, unknown> = { calls, repeats: repeats - 1 };
 const ratios: Record<string, number[]> = {};
 const pairs: Array<[string, string, string]> = [['net', 'flyme-unix', 'unix'], ['tls', 'flyme-tls', 'unix+tls']];

@@ -21,7 +21,8 @@ export interface Row {
 
 const baselineOnly = (r: Row | undefined) => { if (r) r.baselineOnly = true; return r; };
 
-const median = (xs: number[] | undefined) => { if (!xs?.length) return NaN; const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+/** The median (upper middle for an even count) of `xs`; NaN for none. */
+export const median = (xs: readonly number[] | undefined): number => { if (!xs?.length) return NaN; const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 const range = (xs: number[] | undefined): [number, number] => (xs?.length ? [Math.min(...xs), Math.max(...xs)] : [NaN, NaN]);
 
 /** Why a row's figures cannot be right, or undefined. Every measured quantity here is positive. */

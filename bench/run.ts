@@ -11,7 +11,7 @@
  * docs/performance.md too).
  * Exits 3 when a figure cannot be right (see report.ts invalidReason).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,6 +23,7 @@ import { beforeAfterRows, beforeMarkdown, buildRows, toMarkdown, type Samples } 
 import { writeGeneratedDocs } from './docs.js';
 import { BEFORE, bareKind, beforeSamples, buildBefore, isBefore, isFlymeKind } from './before.js';
 import { startRedisCluster } from '../test/helpers/redis-cluster.js';
+import { haveTaskset, pin, run } from './procs.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const smoke = process.argv.includes('--smoke');
@@ -44,19 +45,9 @@ const C = smoke
   : quick
     ? { repeats: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
     : { repeats: 5, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
-const haveTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-const pin = (cpu: number, args: string[]) => (haveTaskset ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args]) as [string, string[]];
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
 await makeBenchCerts(certs);
 
-function run(cmd: [string, string[]], until?: string): Promise<{ out: string; proc: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd[0], cmd[1], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (until && out.includes(until)) resolve({ out, proc: p }); });
-    p.on('close', (code) => (code === 0 ? resolve({ out, proc: p }) : reject(new Error(`${cmd[1].join(' ')} exited ${code}`))));
-  });
-}
 /** dist/bench of the build that runs `kind`: today's, or the old revision's for `before:` kinds. */
 const dirOf = (kind: string) => (isBefore(kind) ? before!.benchDir : here);
 const client = async (cpu: number, kind: string, path: string, mode: string, arg: number | string) => JSON.parse((await run(pin(cpu, [join(dirOf(kind), 'client.js'), bareKind(kind), path, certs, mode, String(arg)]))).out);
