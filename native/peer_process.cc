@@ -26,19 +26,11 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include "errno_error.h"
-#include "socket_args.h"
-
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77  // asm-generic value (Linux 6.5+); headers of older distributions lack it.
-#endif
-#ifndef __NR_pidfd_send_signal
-#define __NR_pidfd_send_signal 424  // same number on every architecture (unified syscall table).
-#endif
+#include "socket_args.h"  // also SO_PEERPIDFD and __NR_pidfd_send_signal where the headers lack them
 
 namespace flyme {
 namespace {
@@ -90,22 +82,10 @@ Napi::Value PeerProcess(const Napi::CallbackInfo& info) {
   int fd;
   if (!FdArg(info, &fd)) return env.Undefined();
   if (!RequireUnixSocket(env, fd)) return env.Undefined();
-  struct ucred cred;
-  socklen_t len = sizeof(cred);
-  std::memset(&cred, 0, sizeof(cred));
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    ThrowErrno(env, "getsockopt(SO_PEERCRED)", errno);
-    return env.Undefined();
-  }
-  if (len != sizeof(cred) || cred.uid == static_cast<uid_t>(-1) || cred.gid == static_cast<gid_t>(-1)) {
-    ThrowErrno(env, "getsockopt(SO_PEERCRED) returned no credentials", ENOTCONN);
-    return env.Undefined();
-  }
   Napi::Object out = Napi::Object::New(env);
-  out.Set("uid", Napi::Number::New(env, static_cast<double>(cred.uid)));
-  out.Set("gid", Napi::Number::New(env, static_cast<double>(cred.gid)));
-  out.Set("pid", Napi::Number::New(env, cred.pid > 0 ? static_cast<double>(cred.pid) : -1.0));
-  if (cred.pid <= 0) return out;
+  pid_t pid;
+  if (!PeerCredInto(env, fd, out, &pid)) return env.Undefined();
+  if (pid <= 0) return out;
 
   int pidfd = -1;
   socklen_t plen = sizeof(pidfd);
@@ -115,11 +95,11 @@ Napi::Value PeerProcess(const Napi::CallbackInfo& info) {
   }
   char exe[4096];
   char path[64];
-  std::snprintf(path, sizeof(path), "/proc/%d/exe", static_cast<int>(cred.pid));
+  std::snprintf(path, sizeof(path), "/proc/%d/exe", static_cast<int>(pid));
   ssize_t exeLen = readlink(path, exe, sizeof(exe));
   if (exeLen >= static_cast<ssize_t>(sizeof(exe))) exeLen = -1;  // possibly truncated: not reported
   char stat[4096];
-  ssize_t statLen = ReadStat(static_cast<int>(cred.pid), stat, sizeof(stat));
+  ssize_t statLen = ReadStat(static_cast<int>(pid), stat, sizeof(stat));
   double startTime = statLen > 0 ? ParseStartTime(stat, static_cast<size_t>(statLen)) : -1;
   long rc = syscall(__NR_pidfd_send_signal, pidfd, 0, nullptr, 0);
   bool alive = rc == 0 || errno == EPERM;

@@ -44,15 +44,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#if defined(__linux__)
-#include <sys/syscall.h>
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77  // asm-generic value (Linux 6.5+); headers of older distributions lack it.
-#endif
-#ifndef __NR_pidfd_send_signal
-#define __NR_pidfd_send_signal 424  // same number on every architecture (unified syscall table).
-#endif
-#elif defined(__APPLE__)
+#if defined(__APPLE__)
 #include <sys/ucred.h>
 #ifndef SOL_LOCAL
 #define SOL_LOCAL 0
@@ -75,22 +67,8 @@ Napi::Value GetPeerCred(const Napi::CallbackInfo& info) {
   if (!RequireUnixSocket(env, fd)) return env.Undefined();
   Napi::Object out = Napi::Object::New(env);
 #if defined(__linux__)
-  struct ucred cred;
-  socklen_t len = sizeof(cred);
-  std::memset(&cred, 0, sizeof(cred));
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    ThrowErrno(env, "getsockopt(SO_PEERCRED)", errno);
-    return env.Undefined();
-  }
-  if (len != sizeof(cred) || cred.uid == static_cast<uid_t>(-1) || cred.gid == static_cast<gid_t>(-1)) {
-    // Unconnected socket or no credentials recorded by the kernel: never report "uid -1".
-    ThrowErrno(env, "getsockopt(SO_PEERCRED) returned no credentials", ENOTCONN);
-    return env.Undefined();
-  }
-  out.Set("uid", Napi::Number::New(env, static_cast<double>(cred.uid)));
-  out.Set("gid", Napi::Number::New(env, static_cast<double>(cred.gid)));
-  // pid 0: the peer is not visible in our pid namespace (or never recorded) -> reported as -1.
-  out.Set("pid", Napi::Number::New(env, cred.pid > 0 ? static_cast<double>(cred.pid) : -1.0));
+  pid_t pid;
+  if (!flyme::PeerCredInto(env, fd, out, &pid)) return env.Undefined();
 #elif defined(__APPLE__)
   uid_t uid;
   gid_t gid;

@@ -1,4 +1,5 @@
-// FlyMe native addon: argument checks shared by the peer-credential functions (peercred.cc, peer_process.cc).
+// FlyMe native addon: argument checks and Linux constants shared by the peer-credential functions (peercred.cc,
+// peer_process.cc).
 #ifndef FLYME_NATIVE_SOCKET_ARGS_H_
 #define FLYME_NATIVE_SOCKET_ARGS_H_
 
@@ -11,6 +12,16 @@
 #include <sys/types.h>
 
 #include "errno_error.h"
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // asm-generic value (Linux 6.5+); headers of older distributions lack it.
+#endif
+#ifndef __NR_pidfd_send_signal
+#define __NR_pidfd_send_signal 424  // same number on every architecture (unified syscall table).
+#endif
+#endif
 
 namespace flyme {
 
@@ -47,6 +58,30 @@ inline bool RequireUnixSocket(Napi::Env env, int fd) {
   }
   return true;
 }
+
+#if defined(__linux__)
+// SO_PEERCRED of the socket fd set on `out` as uid, gid and pid (-1 when the kernel reports none: a peer in a pid
+// namespace we cannot see), the pid also in *pid. Throws (returns false, a JS exception pending) when the kernel
+// has no credentials for it (an unconnected socket): never "uid -1".
+inline bool PeerCredInto(Napi::Env env, int fd, Napi::Object out, pid_t* pid) {
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  std::memset(&cred, 0, sizeof(cred));
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    ThrowErrno(env, "getsockopt(SO_PEERCRED)", errno);
+    return false;
+  }
+  if (len != sizeof(cred) || cred.uid == static_cast<uid_t>(-1) || cred.gid == static_cast<gid_t>(-1)) {
+    ThrowErrno(env, "getsockopt(SO_PEERCRED) returned no credentials", ENOTCONN);
+    return false;
+  }
+  out.Set("uid", Napi::Number::New(env, static_cast<double>(cred.uid)));
+  out.Set("gid", Napi::Number::New(env, static_cast<double>(cred.gid)));
+  out.Set("pid", Napi::Number::New(env, cred.pid > 0 ? static_cast<double>(cred.pid) : -1.0));
+  *pid = cred.pid;
+  return true;
+}
+#endif
 
 }  // namespace flyme
 
