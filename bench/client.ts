@@ -76,6 +76,17 @@ async function open(resume = false): Promise<Conn> {
     const c = new BenchClient(`unix://${path}`, creds) as unknown as grpc.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
     return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
   }
+  if (kind === 'grpc-bearer') {
+    // Bare grpc-js with mTLS plus what flyme-grpc sends on every call: `authorization: Bearer <JWT>`, a token issued
+    // as flyme-grpc's is (same claims, same length), attached by hand per call; the grpc server does not verify it.
+    // What the header alone costs (nghttp2 never indexes `authorization`: it crosses the wire in full every call).
+    const issuer = await TokenIssuer.create({ key: JSON.parse(readFileSync(join(certs, 'jwt-key.json'), 'utf8')), issuer: 'bench' });
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${await issuer.issue({ sub: 'bench-client', aud: 'bench', roles: ['bench'], ttlSeconds: 3600 })}`);
+    const creds = grpc.credentials.createSsl(readFileSync(f.caPath), readFileSync(f.keyPath), readFileSync(f.certPath), { checkServerIdentity: () => undefined });
+    const c = new BenchClient(`unix://${path}`, creds) as unknown as grpc.Client & { Ping(r: object, m: grpc.Metadata, cb: (e: Error | null, v?: unknown) => void): void };
+    return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, md.clone(), (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
+  }
   if (kind === 'flyme-grpc') {
     const issuer = await TokenIssuer.create({ key: JSON.parse(readFileSync(join(certs, 'jwt-key.json'), 'utf8')), issuer: 'bench' });
     const c = await new SecureGrpcClientBuilder().withTls(f, 'spiffe://bench.local/flymed')

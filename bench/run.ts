@@ -65,7 +65,7 @@ async function withServer<T>(kind: string, fn: (path: string, pid: number) => Pr
 }
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
-const kinds = withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls', 'grpc', 'flyme-grpc']);
+const kinds = withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls', 'grpc', 'grpc-bearer', 'flyme-grpc']);
 const s: Samples = {};
 const push = (k: string, v: number) => { (s[k] ??= []).push(v); };
 const load = async (cpu: number, kind: string, path: string, pid: number, conns: number) =>
@@ -109,7 +109,7 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
   for (let r = smoke ? 1 : 0; r <= C.repeats; r++) {
     for (const kind of want('rpc') ? kinds : []) {
       await withServer(kind, async (path) => {
-        const seq = await client(0, kind, path, 'seq', kind.endsWith('grpc') ? C.seqGrpc : C.seq);
+        const seq = await client(0, kind, path, 'seq', kind.includes('grpc') ? C.seqGrpc : C.seq);
         const inf = await client(1, kind, path, 'inflight', C.inflightMs);
         if (r === 0) return; // discarded warm-up round
         push(`${kind}.p50`, seq.p50);
@@ -228,6 +228,7 @@ const result = {
     net: 'node:net NDJSON JSON-RPC over a Unix socket, hand-written (bench/server.ts, bench/client.ts)',
     tls: 'the same over node:tls, mutual TLS 1.3',
     grpc: '@grpc/grpc-js unary call, mutual TLS over a Unix socket, JSON serialisers',
+    'grpc-bearer': 'the same grpc-js call with the bearer JWT flyme/grpc sends (same claims and length) attached per call, not verified',
   },
   rows: buildRows(s),
   samples: s,

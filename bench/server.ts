@@ -42,7 +42,8 @@ if (kind === 'net') {
   createServer(ndjson).listen(path, ready);
 } else if (kind === 'tls') {
   createTlsServer({ cert: readFileSync(f.certPath), key: readFileSync(f.keyPath), ca: readFileSync(f.caPath), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, ndjson).listen(path, ready);
-} else if (kind === 'grpc') {
+} else if (kind === 'grpc' || kind === 'grpc-bearer') {
+  // grpc-bearer: the same server; its client attaches a bearer token that nothing verifies (see client.ts).
   const server = new grpc.Server();
   server.addService(BenchService, { Ping: (call: grpc.ServerUnaryCall<{ message: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { message: call.request.message, time: new Date().toISOString() }) });
   const creds = grpc.ServerCredentials.createSsl(readFileSync(f.caPath), [{ cert_chain: readFileSync(f.certPath), private_key: readFileSync(f.keyPath) }], true);
