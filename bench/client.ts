@@ -1,5 +1,6 @@
 /**
  * Bench client process: `node client.js <kind> <socketPath> <certsDir> <mode> <arg>`; prints one JSON line.
+ * Kinds as bench/server.ts (grpc-bearer: grpc-js with flyme-grpc's bearer JWT attached per call, unverified).
  * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); inflight MS (32 calls in flight on one
  * connection: calls/s); connect-full MS[,SERVERPID] / connect-resumed MS[,SERVERPID] (new connection + first call +
  * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection); idle N (open N connections, print "held", wait);

@@ -1,6 +1,7 @@
 /**
  * Bench server process: `node server.js <kind> <socketPath> <certsDir>`; prints "ready" on stdout.
- * Kinds: net and tls (hand-written baselines), grpc (grpc-js unary, mTLS), flyme-unix and flyme-tls
+ * Kinds: net and tls (hand-written baselines), grpc and grpc-bearer (grpc-js unary, mTLS; the same server for
+ * both: grpc-bearer's client adds an unverified bearer token), flyme-grpc, flyme-unix and flyme-tls
  * (RpcServer with kernel peer credentials; flyme-tls adds mTLS 1.3 + SPIFFE authorizer + policy check).
  */
 import { createServer, type Socket } from 'node:net';
