@@ -147,20 +147,33 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
     };
     const timer = setTimeout(() => fail(refusal('timeout', `timed out connecting to ${url} (TLS)`, undefined, { address: url, timeoutMs })), timeoutMs);
     socket.once('connect', () => { connected = true; });
+    // Once our side of the handshake is done, our verdict on the server (not a close or an alert racing it, e.g.
+    // a server that hangs up at once, or refuses our certificate) decides the refusal reason; as on the server side.
+    let verifying = false;
+    let lost: FlyMeError | undefined;
+    const failOrKeep = (e: FlyMeError): void => {
+      if (verifying) lost ??= e;
+      else fail(e);
+    };
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (done) return;
       if (!connected && err.syscall !== undefined) {
         fail(mapDialError(a, err));
         return;
       }
-      fail(refusal(tlsErrorReason(err), `TLS handshake with ${url} failed: ${err.message}`, err, { address: url, tlsCode: err.code ?? null }));
+      failOrKeep(refusal(tlsErrorReason(err), `TLS handshake with ${url} failed: ${err.message}`, err, { address: url, tlsCode: err.code ?? null }));
     });
-    socket.once('close', () => { if (!done) fail(refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url })); });
+    socket.once('close', () => { if (!done) failOrKeep(refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url })); });
     socket.once('secureConnect', () => {
+      verifying = true;
       const remembered = () => (opts.session ? sessionPeers.get(sessionKey(opts.session)) : undefined);
       verifyServer(socket, presented, remembered, bundle, opts.serverAuthorizer).then(
         (peer) => {
           if (done) return;
+          if (lost || socket.destroyed) {
+            fail(lost ?? refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url }));
+            return;
+          }
           done = true;
           clearTimeout(timer);
           verifiedChainDer = peer.ders;
