@@ -151,6 +151,7 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
     // a server that hangs up at once, or refuses our certificate) decides the refusal reason; as on the server side.
     let verifying = false;
     let lost: FlyMeError | undefined;
+    const closedDuring = (): FlyMeError => refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url });
     const failOrKeep = (e: FlyMeError): void => {
       if (verifying) lost ??= e;
       else fail(e);
@@ -163,7 +164,7 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
       }
       failOrKeep(refusal(tlsErrorReason(err), `TLS handshake with ${url} failed: ${err.message}`, err, { address: url, tlsCode: err.code ?? null }));
     });
-    socket.once('close', () => { if (!done) failOrKeep(refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url })); });
+    socket.once('close', () => { if (!done) failOrKeep(closedDuring()); });
     socket.once('secureConnect', () => {
       verifying = true;
       const remembered = () => (opts.session ? sessionPeers.get(sessionKey(opts.session)) : undefined);
@@ -171,7 +172,7 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
         (peer) => {
           if (done) return;
           if (lost || socket.destroyed) {
-            fail(lost ?? refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url }));
+            fail(lost ?? closedDuring());
             return;
           }
           done = true;
