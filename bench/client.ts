@@ -52,6 +52,11 @@ function ndjson(socket: Socket): Call {
   });
 }
 
+/** The bench's token issuer and the subject and roles of flyme-grpc's tokens (grpc-bearer sends the same kind). */
+const benchIssuer = () => TokenIssuer.create({ key: JSON.parse(readFileSync(join(certs, 'jwt-key.json'), 'utf8')), issuer: 'bench' });
+const BENCH_SUB = 'bench-client';
+const BENCH_ROLES = ['bench'];
+
 let lastSession: Buffer | undefined;
 // The hand-written TLS baseline builds its SecureContext once per process, as a real client would (and as FlyMe's
 // dialTls does, one per identity): passing cert/key/ca to every tls.connect built a new context (OpenSSL SSL_CTX_new,
@@ -81,17 +86,15 @@ async function open(resume = false): Promise<Conn> {
     // Bare grpc-js with mTLS plus what flyme-grpc sends on every call: `authorization: Bearer <JWT>`, a token issued
     // as flyme-grpc's is (same claims, same length), attached by hand per call; the grpc server does not verify it.
     // What the header alone costs (nghttp2 never indexes `authorization`: it crosses the wire in full every call).
-    const issuer = await TokenIssuer.create({ key: JSON.parse(readFileSync(join(certs, 'jwt-key.json'), 'utf8')), issuer: 'bench' });
     const md = new grpc.Metadata();
-    md.set('authorization', `Bearer ${await issuer.issue({ sub: 'bench-client', aud: 'bench', roles: ['bench'], ttlSeconds: 3600 })}`);
+    md.set('authorization', `Bearer ${await (await benchIssuer()).issue({ sub: BENCH_SUB, aud: 'bench', roles: BENCH_ROLES, ttlSeconds: 3600 })}`);
     const creds = grpc.credentials.createSsl(readFileSync(f.caPath), readFileSync(f.keyPath), readFileSync(f.certPath), { checkServerIdentity: () => undefined });
     const c = new BenchClient(`unix://${path}`, creds) as unknown as grpc.Client & { Ping(r: object, m: grpc.Metadata, cb: (e: Error | null, v?: unknown) => void): void };
     return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, md.clone(), (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
   }
   if (kind === 'flyme-grpc') {
-    const issuer = await TokenIssuer.create({ key: JSON.parse(readFileSync(join(certs, 'jwt-key.json'), 'utf8')), issuer: 'bench' });
     const c = await new SecureGrpcClientBuilder().withTls(f, 'spiffe://bench.local/flymed')
-      .withJwt(issuer, 'bench-client', ['bench'], { audience: 'bench', ttlSeconds: 3600 })
+      .withJwt(await benchIssuer(), BENCH_SUB, BENCH_ROLES, { audience: 'bench', ttlSeconds: 3600 })
       .build(`unix://${path}`, BenchClient) as unknown as grpc.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
     return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
   }
