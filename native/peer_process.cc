@@ -1,6 +1,6 @@
 // FlyMe native addon: peerProcess(fd), Linux only (see the header comment of peercred.cc).
 //
-// peerProcess(fd) -> { uid, gid, pid, pidfd, exe, startTime } of the peer of the connected AF_UNIX socket fd,
+// peerProcess(fd[, keep]) -> { uid, gid, pid, pidfd, exe, startTime[, pidfdFd] } of the peer of the connected AF_UNIX socket fd,
 // the whole of what flymed reads about each accepted connection, in one call and without JavaScript in between
 // (it was ~10 calls into the addon and node:fs, about 0.1 ms per connection in a busy server):
 //   1. SO_PEERCRED: uid, gid, pid. No credentials -> throws (ENOTCONN, ...), like getPeerCred.
@@ -12,7 +12,9 @@
 //      process alive after the reads held PID from the SO_PEERCRED call to the end of the reads: the reads were
 //      of the peer. (pid and pidfd both come from the socket's one recorded peer.) Only then pidfd is true and
 //      exe / startTime (each if it could be read: exe needs ptrace-read access) are set; otherwise they are
-//      absent, never stale. The pidfd is closed before returning.
+//      absent, never stale. The pidfd is closed before returning, unless `keep` is true and the process was
+//      alive: then it is returned as `pidfdFd` (O_CLOEXEC), the caller's to close (pinPeerProcess holds it for
+//      the life of the connection).
 // Fields that are not known are absent from the result (undefined), not null.
 
 #include "peer_process.h"
@@ -82,6 +84,7 @@ Napi::Value PeerProcess(const Napi::CallbackInfo& info) {
   int fd;
   if (!FdArg(info, &fd)) return env.Undefined();
   if (!RequireUnixSocket(env, fd)) return env.Undefined();
+  const bool keep = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   Napi::Object out = Napi::Object::New(env);
   pid_t pid;
   if (!PeerCredInto(env, fd, out, &pid)) return env.Undefined();
@@ -103,9 +106,15 @@ Napi::Value PeerProcess(const Napi::CallbackInfo& info) {
   double startTime = statLen > 0 ? ParseStartTime(stat, static_cast<size_t>(statLen)) : -1;
   long rc = syscall(__NR_pidfd_send_signal, pidfd, 0, nullptr, 0);
   bool alive = rc == 0 || errno == EPERM;
-  close(pidfd);
   out.Set("pidfd", Napi::Boolean::New(env, alive));
+  if (!alive || !keep) close(pidfd);
   if (!alive) return out;
+  if (keep) {
+    // The kernel installs it O_CLOEXEC already; make sure anyway so a spawned child cannot inherit it.
+    int flags = fcntl(pidfd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl(pidfd, F_SETFD, flags | FD_CLOEXEC);
+    out.Set("pidfdFd", Napi::Number::New(env, pidfd));
+  }
   if (exeLen > 0) out.Set("exe", Napi::String::New(env, exe, static_cast<size_t>(exeLen)));
   if (startTime >= 0) out.Set("startTime", Napi::Number::New(env, startTime));
   return out;

@@ -3,12 +3,12 @@
 //
 // Exports (all take plain integer file descriptors or strings):
 //   getPeerCred(fd)     -> { uid, gid, pid }   SO_PEERCRED (Linux) / getpeereid + LOCAL_PEERPID (macOS)
-//   getPeerPidfd(fd)    -> pidfd | -1          SO_PEERPIDFD (Linux >= 6.5); -1 when unsupported
-//   pidfdAlive(pidfd)   -> boolean             pidfd_send_signal(pidfd, 0) succeeds
-//   pidfdPid(pidfd)     -> pid | -1            "Pid:" line of /proc/self/fdinfo/<pidfd>; -1 once reaped
-//   peerProcess(fd)     -> { uid, gid, pid, pidfd, exe?, startTime? }
+//   pidfdAlive(pidfd)   -> boolean             pidfd_send_signal(pidfd, 0) succeeds (not reaped)
+//   peerProcess(fd[, keep])
+//                       -> { uid, gid, pid, pidfd, exe?, startTime?, pidfdFd? }
 //                                              Linux only (peer_process.cc): SO_PEERCRED, SO_PEERPIDFD,
-//                                              /proc/PID/exe and starttime proven by the pidfd, in one call
+//                                              /proc/PID/exe and starttime proven by the pidfd, in one call;
+//                                              with keep, the live peer's pidfd is returned (pidfdFd)
 //   closeFd(fd)         -> undefined
 //   openBeneath(root, relative[, walk])
 //                       -> fd                  directory `relative` opened beneath directory `root`, never
@@ -32,16 +32,10 @@
 #include "socket_args.h"
 
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <string>
 
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/un.h>
+#include <sys/un.h>  // macOS: LOCAL_PEERPID
 #include <unistd.h>
 
 #if defined(__APPLE__)
@@ -89,33 +83,6 @@ Napi::Value GetPeerCred(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Value GetPeerPidfd(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd;
-  if (!FdArg(info, &fd)) return env.Undefined();
-#if defined(__linux__)
-  int pidfd = -1;
-  socklen_t len = sizeof(pidfd);
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0) {
-    int err = errno;
-    // Older kernels (< 6.5) do not know the option; ESRCH: the peer is already gone.
-    if (err == ENOPROTOOPT || err == EINVAL || err == ESRCH || err == ENODATA) {
-      return Napi::Number::New(env, -1);
-    }
-    ThrowErrno(env, "getsockopt(SO_PEERPIDFD)", err);
-    return env.Undefined();
-  }
-  if (len != sizeof(pidfd) || pidfd < 0) return Napi::Number::New(env, -1);
-  // The kernel installs it O_CLOEXEC already; make sure anyway so a spawned child cannot inherit it.
-  int flags = fcntl(pidfd, F_GETFD);
-  if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl(pidfd, F_SETFD, flags | FD_CLOEXEC);
-  return Napi::Number::New(env, pidfd);
-#else
-  (void)fd;
-  return Napi::Number::New(env, -1);
-#endif
-}
-
 Napi::Value PidfdAlive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int pidfd;
@@ -130,43 +97,6 @@ Napi::Value PidfdAlive(const Napi::CallbackInfo& info) {
 #endif
 }
 
-Napi::Value PidfdPid(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int pidfd;
-  if (!FdArg(info, &pidfd)) return env.Undefined();
-#if defined(__linux__)
-  char path[64];
-  std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Napi::Number::New(env, -1);
-  char buf[4096];
-  size_t total = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf + total, sizeof(buf) - 1 - total);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    total += static_cast<size_t>(n);
-    if (total >= sizeof(buf) - 1) break;
-  }
-  close(fd);
-  buf[total] = '\0';
-  // Find a line starting with "Pid:" (not "NSpid:").
-  const char* p = buf;
-  while (p && *p) {
-    if (std::strncmp(p, "Pid:", 4) == 0) {
-      long pid = std::strtol(p + 4, nullptr, 10);  // strtol skips the tab; "-1" when the process is gone
-      return Napi::Number::New(env, pid > 0 ? static_cast<double>(pid) : -1.0);
-    }
-    p = std::strchr(p, '\n');
-    if (p) p++;
-  }
-  return Napi::Number::New(env, -1);
-#else
-  (void)pidfd;
-  return Napi::Number::New(env, -1);
-#endif
-}
-
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
@@ -177,9 +107,7 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getPeerCred", Napi::Function::New(env, GetPeerCred, "getPeerCred"));
-  exports.Set("getPeerPidfd", Napi::Function::New(env, GetPeerPidfd, "getPeerPidfd"));
   exports.Set("pidfdAlive", Napi::Function::New(env, PidfdAlive, "pidfdAlive"));
-  exports.Set("pidfdPid", Napi::Function::New(env, PidfdPid, "pidfdPid"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   flyme::InitBeneath(env, exports);
   flyme::InitPeerProcess(env, exports);

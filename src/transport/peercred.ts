@@ -46,22 +46,34 @@ export interface DirEntryStat {
   mtimeMs: number;
 }
 
+/** What the addon's peerProcess returns (fields it could not establish are absent). */
+interface RawPeerProcess {
+  uid: number;
+  gid: number;
+  pid: number;
+  pidfd?: boolean;
+  exe?: string;
+  startTime?: number;
+  /** With `keep`: the live peer's pidfd. */
+  pidfdFd?: number;
+}
+
 /** The functions exported by `flyme_peercred.node` (see the header comment of native/peercred.cc). */
 export interface PeercredAddon {
   /** SO_PEERCRED / getpeereid. `pid` is -1 when unknown. Throws an Error (with `.code`) on failure or non-AF_UNIX sockets. */
   getPeerCred(fd: number): { uid: number; gid: number; pid: number };
-  /** SO_PEERPIDFD: a new O_CLOEXEC pidfd the caller must close, or -1 when unsupported / peer gone. */
-  getPeerPidfd(fd: number): number;
-  /** `pidfd_send_signal(pidfd, 0)` succeeded (EPERM counts as alive). Always false off Linux. */
+  /**
+   * `pidfd_send_signal(pidfd, 0)` succeeded (EPERM counts as alive): the process has not been reaped, so its pid
+   * is still its own. Always false off Linux.
+   */
   pidfdAlive(pidfd: number): boolean;
-  /** The pid the pidfd refers to (`/proc/self/fdinfo`), -1 once the process is gone. */
-  pidfdPid(pidfd: number): number;
   /**
    * Linux only (native/peer_process.cc): SO_PEERCRED, then SO_PEERPIDFD, `/proc/PID/exe` and the start time,
    * reported (with `pidfd: true`) only if the pidfd shows after the reads that the process was not reaped, in
-   * one call. `pid` is -1 when unknown (then no `pidfd`). Throws like getPeerCred.
+   * one call. `pid` is -1 when unknown (then no `pidfd`). With `keep`, the pidfd of a peer found alive is
+   * returned as `pidfdFd` (O_CLOEXEC, the caller's to close) instead of closed. Throws like getPeerCred.
    */
-  peerProcess?(fd: number): { uid: number; gid: number; pid: number; pidfd?: boolean; exe?: string; startTime?: number };
+  peerProcess?(fd: number, keep?: boolean): RawPeerProcess;
   /** close(2). */
   closeFd(fd: number): void;
   /**
@@ -164,20 +176,17 @@ export function parseProcStatStartTime(stat: string): number | undefined {
 }
 
 /**
- * Reads the peer credentials of a connected Unix-socket file descriptor. See {@link readPeerCredentials}.
- * @throws FlyMeError `FLYME_UNAUTHENTICATED` if the kernel does not report credentials, or
- *         `FLYME_NATIVE_UNAVAILABLE` if the addon is missing.
+ * The addon's view of the peer of `fd` (Linux: one peerProcess call, pid pinned by a pidfd, see
+ * native/peer_process.cc; elsewhere uid, gid and pid only), uid and gid checked. `keep`: see peerProcess.
  */
-export function readPeerCredentialsFromFd(fd: number): PeerCredentials {
+function rawPeerProcess(fd: number, keep: boolean): RawPeerProcess {
   const addon = loadPeercredAddon();
   if (!Number.isInteger(fd) || fd < 0) {
     throw flymeError('FLYME_UNAUTHENTICATED', 'cannot read peer credentials: socket has no file descriptor');
   }
-  let raw: { uid: number; gid: number; pid: number; pidfd?: boolean; exe?: string; startTime?: number };
+  let raw: RawPeerProcess;
   try {
-    // Linux: everything in one call into the addon (pid pinned by a pidfd, see native/peer_process.cc); elsewhere
-    // uid, gid and pid only.
-    raw = addon.peerProcess ? addon.peerProcess(fd) : addon.getPeerCred(fd);
+    raw = addon.peerProcess ? addon.peerProcess(fd, keep) : addon.getPeerCred(fd);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     throw flymeError(
@@ -188,8 +197,19 @@ export function readPeerCredentialsFromFd(fd: number): PeerCredentials {
     );
   }
   if (!Number.isInteger(raw.uid) || raw.uid < 0 || !Number.isInteger(raw.gid) || raw.gid < 0) {
+    if (raw.pidfdFd !== undefined) addon.closeFd(raw.pidfdFd);
     throw flymeError('FLYME_UNAUTHENTICATED', 'cannot read peer credentials: kernel returned no uid/gid');
   }
+  return raw;
+}
+
+/**
+ * Reads the peer credentials of a connected Unix-socket file descriptor. See {@link readPeerCredentials}.
+ * @throws FlyMeError `FLYME_UNAUTHENTICATED` if the kernel does not report credentials, or
+ *         `FLYME_NATIVE_UNAVAILABLE` if the addon is missing.
+ */
+export function readPeerCredentialsFromFd(fd: number): PeerCredentials {
+  const raw = rawPeerProcess(fd, false);
   // Each result is built by one object literal with every field it has (not grown field by field), so it
   // keeps its fields in the object itself: one of these is kept per connection for the connection's life.
   const { uid, gid, pid } = raw;
@@ -244,11 +264,11 @@ export interface PinnedPeerProcess {
  */
 export function pinPeerProcess(socket: Socket): PinnedPeerProcess {
   const addon = loadPeercredAddon();
-  const fd = socketFd(socket);
-  const creds = readPeerCredentialsFromFd(fd);
-  if (!(creds.pid && creds.pid > 0)) throw flymeError('FLYME_UNAUTHENTICATED', 'the peer has no pid visible to this process (another pid namespace?)');
-  const pidfd = addon.getPeerPidfd(fd);
-  if (pidfd < 0) throw flymeError('FLYME_UNAUTHENTICATED', 'cannot pin the peer process: no pidfd (Linux >= 6.5 needed) or the peer already exited');
+  // The pidfd peerProcess proved the reads with is the one kept: it names the process that connected.
+  const creds = rawPeerProcess(socketFd(socket), true);
+  if (!(creds.pid > 0)) throw flymeError('FLYME_UNAUTHENTICATED', 'the peer has no pid visible to this process (another pid namespace?)');
+  const pidfd = creds.pidfdFd;
+  if (pidfd === undefined) throw flymeError('FLYME_UNAUTHENTICATED', 'cannot pin the peer process: no pidfd (Linux >= 6.5 needed) or the peer already exited');
   const pid = creds.pid;
   let uses = 0;
   let socketClosed = false;
@@ -264,7 +284,8 @@ export function pinPeerProcess(socket: Socket): PinnedPeerProcess {
     uid: creds.uid,
     gid: creds.gid,
     pid,
-    alive: () => !fdClosed && addon.pidfdAlive(pidfd) && addon.pidfdPid(pidfd) === pid,
+    // A pidfd names one process for good, and its pid is not handed on before that process is reaped.
+    alive: () => !fdClosed && addon.pidfdAlive(pidfd),
     use: async (fn) => {
       if (fdClosed) throw flymeError('FLYME_UNAUTHENTICATED', 'the connection of this caller is closed');
       uses++;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import {
   loadPeercredAddon,
   parseProcStatStartTime,
   peerCredentialsAvailable,
+  pinPeerProcess,
   readPeerCredentials,
 } from '../../../src/transport/peercred.js';
 
@@ -185,6 +186,54 @@ test('a peer read after it exited and was reaped: pid, but no pidfd, exe or star
     await once(child, 'exit'); // reaped by libuv: the pid is free for reuse now
     const gone = readPeerCredentials(sock);
     assert.deepEqual(gone, { uid: live.uid, gid: live.gid, pid: live.pid, pidfd: false });
+  } finally {
+    child.kill();
+    sock.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** How many pidfds this process holds open. */
+function openPidfds(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[pidfd]') n++;
+    } catch {
+      // closed while we listed
+    }
+  }
+  return n;
+}
+
+test('pinPeerProcess holds one pidfd for the connection: alive while the peer runs, not once it is reaped; a reaped peer is not pinned', { skip: !isLinux }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flyme-peercred-'));
+  const path = join(dir, 's.sock');
+  const server = net.createServer({ pauseOnConnect: true });
+  server.listen(path);
+  await once(server, 'listening');
+  const code = "require('net').connect(process.argv[1]);process.stdin.resume();process.stdin.on('end',()=>process.exit(0));";
+  const child = spawn(process.execPath, ['-e', code, path], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const [sock] = (await once(server, 'connection')) as [net.Socket];
+  try {
+    const before = openPidfds();
+    const pinned = pinPeerProcess(sock);
+    assert.equal(pinned.pid, child.pid);
+    assert.equal(pinned.alive(), true);
+    assert.equal(openPidfds(), before + 1, 'exactly one pidfd is kept per pinned connection');
+
+    child.stdin!.end();
+    await once(child, 'exit'); // reaped: the pid may name another process from now on
+    assert.equal(pinned.alive(), false);
+    // Pinning now would pin nothing alive: refused at once (this kernel still hands out a pidfd for it).
+    assert.throws(() => pinPeerProcess(sock), (e: unknown) => e instanceof FlyMeError && e.code === 'FLYME_UNAUTHENTICATED' && /already exited/.test(e.message));
+    assert.equal(openPidfds(), before + 1, 'the refused pin left no pidfd open');
+
+    const closed = once(sock, 'close');
+    sock.destroy();
+    await closed;
+    assert.equal(openPidfds(), before, 'the pidfd is closed with the connection');
   } finally {
     child.kill();
     sock.destroy();
