@@ -115,12 +115,12 @@ export async function verifyChain(
 
 /**
  * Verifies a chain given as DER bytes (leaf first, as a TLS peer or an `x5c` header presents it), through
- * the verification cache: the same bytes under the same bundle skip parsing and signature checks.
+ * the verification cache: the same bytes under the same bundle skip parsing and signature checks. `key`:
+ * `verdictKey(ders)`, when the caller already has it.
  * @throws FlyMeError as {@link verifyChain}; FLYME_INVALID_CERTIFICATE when the bytes do not parse.
  */
-export async function verifyPresented(ders: readonly Uint8Array[], bundle: TrustBundle, now = Date.now()): Promise<Verdict> {
+export async function verifyPresented(ders: readonly Uint8Array[], bundle: TrustBundle, now = Date.now(), key = verdictKey(ders)): Promise<Verdict> {
   if (ders.length === 0) throw flymeError('FLYME_UNAUTHENTICATED', 'no certificate was presented');
-  const key = verdictKey(ders);
   const hit = lookupVerdict(bundle, key, now);
   if (hit) return hit;
   let certs: X509Certificate[];

@@ -35,13 +35,14 @@ export interface VerifiedPeer {
 }
 
 /**
- * Verifies DERs (leaf first) against `bundle`, then runs `authorizer` on the SPIFFE ID.
+ * Verifies DERs (leaf first) against `bundle`, then runs `authorizer` on the SPIFFE ID. `key`: their
+ * `verdictKey`, when the caller already has it.
  * @throws FlyMeError a refusal with `data.reason` (see refusal.ts).
  */
-export async function verifyDers(ders: Uint8Array[], bundle: TrustBundle, authorizer: Authorizer, who: 'client' | 'server'): Promise<VerifiedPeer> {
+export async function verifyDers(ders: Uint8Array[], bundle: TrustBundle, authorizer: Authorizer, who: 'client' | 'server', key?: string): Promise<VerifiedPeer> {
   if (ders.length === 0) throw refusal('no-certificate', `the ${who} presented no certificate`);
   try {
-    const verdict = await verifyPresented(ders, bundle);
+    const verdict = await verifyPresented(ders, bundle, Date.now(), key);
     authorizer(verdict.spiffeId, verdict.chain);
     return { cert: { ...verdict.info, der: ders[0]! }, ders, verdict };
   } catch (err) {
@@ -74,7 +75,7 @@ async function verifyLeafFirst(leaf: Uint8Array, presented: () => Uint8Array[], 
   const leafKey = verdictKey([leaf]);
   if (!needsChain.has(leafKey)) {
     try {
-      return { ...(await verifyDers([leaf], bundle, authorizer, who)), presented };
+      return { ...(await verifyDers([leaf], bundle, authorizer, who, leafKey)), presented };
     } catch {
       // fall through: the presented chain decides
     }
