@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeMarkdown, toMarkdown, type BeforeAfterRow, type Row } from './report.js';
+import { beforeMarkdown, judgedRatio, toMarkdown, type BeforeAfterRow, type Row } from './report.js';
 
 type Result = Parameters<typeof toMarkdown>[0] & { rows: Row[]; before?: { rev: string; subject: string; rows: BeforeAfterRow[] } };
 
@@ -25,7 +25,7 @@ export function statusLine(r: Result): string {
   const missed = targets.filter((x) => !x.ok);
   const day = r.date.slice(0, 10);
   return `${day} full run: ${targets.length - missed.length} of ${targets.length} targets met` +
-    (missed.length ? `; MISSED: ${missed.map((x) => `${x.case} vs ${x.baseline} (${x.ratio.toFixed(2)}×, target ${x.target})`).join('; ')}` : '') +
+    (missed.length ? `; MISSED: ${missed.map((x) => `${x.case} vs ${x.baseline} (${judgedRatio(x)}×, target ${x.target})`).join('; ')}` : '') +
     ' — see docs/performance.md';
 }
 

@@ -111,7 +111,19 @@ export function buildRows(s: Samples): Row[] {
 
 const fmt = (x: number) => (Number.isNaN(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
 const spread = (v: number, [lo, hi]: [number, number]) => (lo === hi ? fmt(v) : `${fmt(v)} (${fmt(lo)}–${fmt(hi)})`);
-const ratioSpread = (x: Row) => (x.ratioRange[0] === x.ratioRange[1] ? x.ratio.toFixed(2) : `${x.ratio.toFixed(2)} (${x.ratioRange[0].toFixed(2)}–${x.ratioRange[1].toFixed(2)})`);
+/**
+ * A row's judged ratio to 2 decimals, or to 3 when 2 would round a miss onto its target (0.8957 against
+ * "≥ 0.9" reads 0.896, not 0.90 next to "MISSED").
+ */
+export function judgedRatio(x: Pick<Row, 'ratio' | 'target' | 'ok'>): string {
+  const two = x.ratio.toFixed(2);
+  const m = /^([≥≤]) ([\d.]+)$/.exec(x.target);
+  if (x.ok !== false || !m) return two;
+  const bound = Number(m[2]);
+  const shownMeets = m[1] === '≥' ? Number(two) >= bound : Number(two) <= bound;
+  return shownMeets ? x.ratio.toFixed(3) : two;
+}
+const ratioSpread = (x: Row) => (x.ratioRange[0] === x.ratioRange[1] ? judgedRatio(x) : `${judgedRatio(x)} (${x.ratioRange[0].toFixed(2)}–${x.ratioRange[1].toFixed(2)})`);
 
 export function toMarkdown(r: { date: string; node: string; cpus: number; cpuModel: string; pinned: boolean; mode: string; config: { repeats: number }; baselines: Record<string, string>; rows: Row[] }): string {
   return [
@@ -167,7 +179,7 @@ export function beforeMarkdown(r: { rev: string; subject: string; rows: BeforeAf
     '',
     '| case | baseline | FlyMe before (min–max) | ratio before | FlyMe now (min–max) | ratio now | target | now/before |',
     '|---|---|---|---|---|---|---|---|',
-    ...r.rows.map((x) => `| ${x.case} | ${x.baseline} | ${spread(x.before, x.beforeRange)} | ${x.baseline === '—' ? '' : x.beforeRatio.toFixed(2)}${ok(x.beforeOk)} | ${spread(x.after, x.afterRange)} | ${x.baseline === '—' ? '' : x.afterRatio.toFixed(2)}${ok(x.afterOk)} | ${x.target} | ${x.invalid ? `INVALID: ${x.invalid}` : `${(x.after / x.before).toFixed(2)} (${x.unit})`} |`),
+    ...r.rows.map((x) => `| ${x.case} | ${x.baseline} | ${spread(x.before, x.beforeRange)} | ${x.baseline === '—' ? '' : judgedRatio({ ratio: x.beforeRatio, target: x.target, ok: x.beforeOk })}${ok(x.beforeOk)} | ${spread(x.after, x.afterRange)} | ${x.baseline === '—' ? '' : judgedRatio({ ratio: x.afterRatio, target: x.target, ok: x.afterOk })}${ok(x.afterOk)} | ${x.target} | ${x.invalid ? `INVALID: ${x.invalid}` : `${(x.after / x.before).toFixed(2)} (${x.unit})`} |`),
     '',
   ].join('\n');
 }

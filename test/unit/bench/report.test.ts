@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildRows, toMarkdown } from '../../../bench/report.js';
+import { buildRows, judgedRatio, toMarkdown } from '../../../bench/report.js';
 import { replaceBetween, statusLine } from '../../../bench/docs.js';
 
 const rowOf = (rows: ReturnType<typeof buildRows>, name: string) => rows.find((r) => r.case === name)!;
@@ -67,4 +67,17 @@ test('the ratio pairs each FlyMe repeat with the baseline repeat of the same rou
   // Unequal repeat counts cannot be paired: the ratio of the medians is used.
   const unpaired = rowOf(buildRows({ 'net.inflight': [100, 200], 'flyme-unix.inflight': [150] }), 'unix:// 32 in flight calls/s');
   assert.equal(unpaired.ratio, unpaired.ratioOfMedians);
+});
+
+test('a missed ratio never reads as its target: 2 decimals, or 3 when 2 would round it onto the target', () => {
+  // 0.8957 against "≥ 0.9" printed as 0.90 beside MISSED (bench run of 2026-12-01 10:41).
+  assert.equal(judgedRatio({ ratio: 0.8957, target: '≥ 0.9', ok: false }), '0.896');
+  assert.equal(judgedRatio({ ratio: 1.3004, target: '≤ 1.3', ok: false }), '1.300');
+  // Controls: a met ratio, a miss that 2 decimals show as a miss, and a row without a target keep 2 decimals.
+  assert.equal(judgedRatio({ ratio: 0.9012, target: '≥ 0.9', ok: true }), '0.90');
+  assert.equal(judgedRatio({ ratio: 0.8012, target: '≥ 0.9', ok: false }), '0.80');
+  assert.equal(judgedRatio({ ratio: 1.6449, target: '', ok: null }), '1.64');
+  const rows = buildRows({ 'grpc.inflight': [1000, 1000, 1000], 'flyme-grpc.inflight': [895.7, 895.7, 895.7] });
+  const md = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 3 }, baselines: {}, rows });
+  assert.match(md, /\| 0\.896 \| 0\.90 \| ≥ 0\.9 \| MISSED \|/);
 });
