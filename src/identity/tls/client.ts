@@ -13,7 +13,7 @@ import type { Authorizer } from '../authorizer.js';
 import { filesX509Source, type X509Files } from '../source/files.js';
 import type { X509Source } from '../source/types.js';
 import { clientContext } from './contexts.js';
-import { refusal, tlsErrorReason } from './refusal.js';
+import { HandshakeLosses, refusal, tlsErrorReason } from './refusal.js';
 import { verifyServer } from './verify-peer.js';
 
 /**
@@ -149,30 +149,26 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
     socket.once('connect', () => { connected = true; });
     // Once our side of the handshake is done, our verdict on the server (not a close or an alert racing it, e.g.
     // a server that hangs up at once, or refuses our certificate) decides the refusal reason; as on the server side.
-    let verifying = false;
-    let lost: FlyMeError | undefined;
     const closedDuring = (): FlyMeError => refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url });
-    const failOrKeep = (e: FlyMeError): void => {
-      if (verifying) lost ??= e;
-      else fail(e);
-    };
+    const losses = new HandshakeLosses(fail, closedDuring);
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (done) return;
       if (!connected && err.syscall !== undefined) {
         fail(mapDialError(a, err));
         return;
       }
-      failOrKeep(refusal(tlsErrorReason(err), `TLS handshake with ${url} failed: ${err.message}`, err, { address: url, tlsCode: err.code ?? null }));
+      losses.lose(refusal(tlsErrorReason(err), `TLS handshake with ${url} failed: ${err.message}`, err, { address: url, tlsCode: err.code ?? null }));
     });
-    socket.once('close', () => { if (!done) failOrKeep(closedDuring()); });
+    socket.once('close', () => { if (!done) losses.lose(closedDuring()); });
     socket.once('secureConnect', () => {
-      verifying = true;
+      losses.verifying();
       const remembered = () => (opts.session ? sessionPeers.get(sessionKey(opts.session)) : undefined);
       verifyServer(socket, presented, remembered, bundle, opts.serverAuthorizer).then(
         (peer) => {
           if (done) return;
-          if (lost || socket.destroyed) {
-            fail(lost ?? closedDuring());
+          const gone = losses.gone(socket);
+          if (gone) {
+            fail(gone);
             return;
           }
           done = true;

@@ -43,3 +43,40 @@ export function verificationRefusal(err: unknown, who: 'client' | 'server'): Fly
     : 'handshake';
   return refusal(reason, `${who} certificate refused: ${err.message}`, err, { ...err.data });
 }
+
+/**
+ * What ends a handshake attempt when the connection fails (an error, an alert, a close) around FlyMe's own
+ * verification of the peer; one rule for both sides (TlsServerUpgrader.upgrade, dialTls). Before the
+ * verification starts, a failure ends the attempt at once. Once it has started, the first failure is kept and
+ * the verification's verdict decides: a refused peer is refused for its certificate (a rogue that hangs up at
+ * once is FLYME_ID_NOT_AUTHORIZED, not "closed during the handshake"), and an accepted peer whose connection
+ * is gone fails with the kept failure.
+ */
+export class HandshakeLosses {
+  #verifying = false;
+  #lost: FlyMeError | undefined;
+
+  /** `fail` ends the attempt; `closedDuring` is the refusal for a connection found gone. */
+  constructor(private readonly fail: (err: FlyMeError) => void, private readonly closedDuring: () => FlyMeError) {}
+
+  /** FlyMe's verification of the peer has started: failures from now on wait for its verdict. */
+  verifying(): void {
+    this.#verifying = true;
+  }
+
+  /** The connection failed: ends the attempt now, or (while verifying) is kept if it is the first. */
+  lose(err: FlyMeError): void {
+    if (this.#verifying) this.#lost ??= err;
+    else this.fail(err);
+  }
+
+  /** A failure kept while verifying. */
+  get lost(): FlyMeError | undefined {
+    return this.#lost;
+  }
+
+  /** For a peer that verified: why the attempt fails all the same (a kept failure, or the socket gone), or undefined. */
+  gone(socket: { readonly destroyed: boolean }): FlyMeError | undefined {
+    return this.#lost ?? (socket.destroyed ? this.closedDuring() : undefined);
+  }
+}

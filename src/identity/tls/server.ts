@@ -20,7 +20,7 @@ import type { X509Source } from '../source/types.js';
 import type { TrustBundle } from '../trust-bundle.js';
 import { serverContext } from './contexts.js';
 import { LiveConnections, type InvalidatedPeer } from './live.js';
-import { refusal, tlsErrorReason } from './refusal.js';
+import { HandshakeLosses, refusal, tlsErrorReason } from './refusal.js';
 import { verifyPeer } from './verify-peer.js';
 
 export { refusal, tlsErrorReason, verificationRefusal, type TlsRefusalReason } from './refusal.js';
@@ -134,27 +134,22 @@ export class TlsServerUpgrader implements SecureUpgrader {
       };
       const timer = setTimeout(() => fail(refusal('timeout', `TLS handshake did not finish within ${timeoutMs} ms`, undefined, { timeoutMs })), timeoutMs);
       // Once the handshake is done, the certificate verdict (not a close racing it) decides the refusal reason.
-      let verifying = false;
-      let lost: FlyMeError | undefined;
+      const closedDuring = (): FlyMeError => refusal('handshake', 'the connection closed during the TLS handshake');
+      const losses = new HandshakeLosses(fail, closedDuring);
       socket.on('error', (err: NodeJS.ErrnoException & { reason?: string }) => {
         if (done) return; // after the upgrade the connection owner handles errors
-        const e = refusal(tlsErrorReason(err), `TLS handshake failed: ${err.message}`, err, { tlsCode: err.code ?? null });
-        if (verifying) lost ??= e;
-        else fail(e);
+        losses.lose(refusal(tlsErrorReason(err), `TLS handshake failed: ${err.message}`, err, { tlsCode: err.code ?? null }));
       });
       socket.once('close', () => {
-        if (done) return; // the usual end of an upgraded connection: no refusal to build
-        const e = refusal('handshake', 'the connection closed during the TLS handshake');
-        if (verifying) lost ??= e;
-        else fail(e);
+        if (!done) losses.lose(closedDuring()); // done: the usual end of an upgraded connection, no refusal to build
       });
       socket.once('secure', () => {
         if (done) return;
-        verifying = true;
+        losses.verifying();
         // Node's own verdict (one global CA pool) first, then FlyMe's per-trust-domain verification.
         const nodeError = (socket as unknown as { _handle?: { verifyError?(): (Error & { code?: string }) | null } })._handle?.verifyError?.();
         const deferred = (err: FlyMeError): boolean => {
-          if (!defer || done || lost || socket.destroyed || err.data.reason === 'handshake') return false;
+          if (!defer || done || losses.lost || socket.destroyed || err.data.reason === 'handshake') return false;
           done = true;
           clearTimeout(timer);
           (socket as unknown as { secureConnecting: boolean }).secureConnecting = false;
@@ -170,8 +165,9 @@ export class TlsServerUpgrader implements SecureUpgrader {
               if (!deferred(err)) fail(err);
               return;
             }
-            if (lost || socket.destroyed) {
-              fail(lost ?? refusal('handshake', 'the connection closed during the TLS handshake'));
+            const gone = losses.gone(socket);
+            if (gone) {
+              fail(gone);
               return;
             }
             done = true;
