@@ -163,34 +163,51 @@ test('socket without a file descriptor is refused', () => {
   );
 });
 
-test('a peer read after it exited and was reaped: pid, but no pidfd, exe or startTime', { skip: !isLinux }, async () => {
+/**
+ * A child connected to a server that never reads the socket (pauseOnConnect), so the server's socket stays
+ * open, and keeps its peer, after the child is gone; the child exits (and is reaped) on `exit()`.
+ */
+async function pausedPeer(): Promise<{ sock: net.Socket; pid: number; exit(): Promise<void>; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'flyme-peercred-'));
   const path = join(dir, 's.sock');
-  // pauseOnConnect: the socket is never read, so it stays open (and keeps its peer) after the child's end.
   const server = net.createServer({ pauseOnConnect: true });
   server.listen(path);
   await once(server, 'listening');
-  // Exits when its stdin closes.
   const code = "require('net').connect(process.argv[1]);process.stdin.resume();process.stdin.on('end',()=>process.exit(0));";
   const child = spawn(process.execPath, ['-e', code, path], { stdio: ['pipe', 'ignore', 'inherit'] });
   const [sock] = (await once(server, 'connection')) as [net.Socket];
+  return {
+    sock,
+    pid: child.pid!,
+    exit: async () => {
+      const exited = once(child, 'exit'); // reaped by libuv once this fires: the pid is free for reuse
+      child.stdin!.end();
+      await exited;
+    },
+    close: async () => {
+      child.kill();
+      sock.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test('a peer read after it exited and was reaped: pid, but no pidfd, exe or startTime', { skip: !isLinux }, async () => {
+  const peer = await pausedPeer();
   try {
     // Control: while the child runs, its exe and start time are proven by the pidfd.
-    const live = readPeerCredentials(sock);
-    assert.equal(live.pid, child.pid);
+    const live = readPeerCredentials(peer.sock);
+    assert.equal(live.pid, peer.pid);
     assert.equal(live.pidfd, true, 'kernel >= 6.5 expected in CI (SO_PEERPIDFD)');
     assert.equal(live.exe, realpathSync(process.execPath));
     assert.equal(typeof live.startTime, 'number');
 
-    child.stdin!.end();
-    await once(child, 'exit'); // reaped by libuv: the pid is free for reuse now
-    const gone = readPeerCredentials(sock);
+    await peer.exit();
+    const gone = readPeerCredentials(peer.sock);
     assert.deepEqual(gone, { uid: live.uid, gid: live.gid, pid: live.pid, pidfd: false });
   } finally {
-    child.kill();
-    sock.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(dir, { recursive: true, force: true });
+    await peer.close();
   }
 });
 
@@ -208,23 +225,16 @@ function openPidfds(): number {
 }
 
 test('pinPeerProcess holds one pidfd for the connection: alive while the peer runs, not once it is reaped; a reaped peer is not pinned', { skip: !isLinux }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'flyme-peercred-'));
-  const path = join(dir, 's.sock');
-  const server = net.createServer({ pauseOnConnect: true });
-  server.listen(path);
-  await once(server, 'listening');
-  const code = "require('net').connect(process.argv[1]);process.stdin.resume();process.stdin.on('end',()=>process.exit(0));";
-  const child = spawn(process.execPath, ['-e', code, path], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const [sock] = (await once(server, 'connection')) as [net.Socket];
+  const peer = await pausedPeer();
+  const { sock } = peer;
   try {
     const before = openPidfds();
     const pinned = pinPeerProcess(sock);
-    assert.equal(pinned.pid, child.pid);
+    assert.equal(pinned.pid, peer.pid);
     assert.equal(pinned.alive(), true);
     assert.equal(openPidfds(), before + 1, 'exactly one pidfd is kept per pinned connection');
 
-    child.stdin!.end();
-    await once(child, 'exit'); // reaped: the pid may name another process from now on
+    await peer.exit(); // reaped: the pid may name another process from now on
     assert.equal(pinned.alive(), false);
     // Pinning now would pin nothing alive: refused at once (this kernel still hands out a pidfd for it).
     assert.throws(() => pinPeerProcess(sock), (e: unknown) => e instanceof FlyMeError && e.code === 'FLYME_UNAUTHENTICATED' && /already exited/.test(e.message));
@@ -235,10 +245,7 @@ test('pinPeerProcess holds one pidfd for the connection: alive while the peer ru
     await closed;
     assert.equal(openPidfds(), before, 'the pidfd is closed with the connection');
   } finally {
-    child.kill();
-    sock.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(dir, { recursive: true, force: true });
+    await peer.close();
   }
 });
 
