@@ -119,10 +119,11 @@ export function redisCommand() {
     .option('--policy <file>', `policy file (default ${DEFAULT_POLICY})`, DEFAULT_POLICY)
     .requiredOption('--out <dir>', 'directory for users.acl and credentials/ (created 0700)')
     .option('--identity <spiffe-id...>', 'also write a user for this ID (e.g. a member of a spiffeIdPrefix rule or binding)')
+    .option('--cluster', 'for a Redis Cluster: also allow CLUSTER SLOTS and CLUSTER SHARDS (the topology a cluster client reads; no other CLUSTER subcommand); load the file on every node')
     .option('--force', 'replace existing files (every identity gets a new password)')
     .action(async (o) => {
       onStdoutClosed(() => { /* the files are written; a reader that went away (`| head`) needs no more lines */ });
-      const w = await writeRedisAcl(Policy.load(o.policy), o.out, { force: o.force === true, ...(o.identity ? { identities: o.identity } : {}) });
+      const w = await writeRedisAcl(Policy.load(o.policy), o.out, { force: o.force === true, cluster: o.cluster === true, ...(o.identity ? { identities: o.identity } : {}) });
       process.stdout.write(`wrote ${w.aclFile}\n`);
       for (const u of w.users) {
         process.stdout.write(`${u.spiffeId} → user ${u.username} (${u.credentialsFile}): publish [${u.publish.join(', ')}] subscribe [${u.subscribe.join(', ')}]\n`);

@@ -30,7 +30,7 @@ async function exists(path: string): Promise<boolean> {
  * @throws FLYME_FILE_EXISTS (a file to write exists and `force` is not set: nothing is written),
  *   FLYME_INVALID_CONFIG (no identity to write, a channel Redis cannot hold, an `identities` ID without channels)
  */
-export async function writeRedisAcl(policy: Policy, dir: string, o: { force?: boolean; identities?: readonly string[] } = {}): Promise<WrittenRedisAcl> {
+export async function writeRedisAcl(policy: Policy, dir: string, o: { force?: boolean; identities?: readonly string[]; cluster?: boolean } = {}): Promise<WrittenRedisAcl> {
   const plan = redisAclUsers(policy, o.identities ? { identities: o.identities } : {});
   if (plan.users.length === 0) {
     throw flymeError('FLYME_INVALID_CONFIG', `${policy.info.source}: the channels section names no SPIFFE ID (by spiffeId, or by a role bound to a spiffeId); name members of a prefix with --identity`, { file: policy.info.source });
@@ -47,6 +47,6 @@ export async function writeRedisAcl(policy: Policy, dir: string, o: { force?: bo
     await writeFileAtomic(u.credentialsFile, body, { mode: 0o600, overwrite: o.force ?? false, dirMode: 0o700 });
   }
   // Hashes only; Redis (often another user) must read it: 0640, give the group to redis-server's user.
-  await writeFileAtomic(aclFile, aclFileText(users.map((u) => ({ ...u, passwordHash: redisPasswordHash(u.password) }))), { mode: 0o640, overwrite: o.force ?? false, dirMode: 0o700 });
+  await writeFileAtomic(aclFile, aclFileText(users.map((u) => ({ ...u, passwordHash: redisPasswordHash(u.password) })), { cluster: o.cluster === true }), { mode: 0o640, overwrite: o.force ?? false, dirMode: 0o700 });
   return { aclFile, users: users.map(({ password: _, ...u }) => u), notExpanded: plan.notExpanded };
 }

@@ -15,6 +15,7 @@
  */
 import { createCluster, ErrorReply, type RedisClusterType } from '@redis/client';
 import { FlyMeError, flymeError } from '../errors.js';
+import { isRedisAuthError } from './credentials.js';
 import { isPattern, type PubSubLink, type RawListener } from './link.js';
 
 /** An announced node address (`host:port`, as in CLUSTER SLOTS) → where to connect instead. */
@@ -61,9 +62,23 @@ function clusterBackoff(retries: number): number {
 }
 
 /**
+ * What the seeds answered, when that is why no topology was read: a user without the CLUSTER SLOTS grant is a
+ * FLYME_PERMISSION_DENIED naming `flyme redis acl --cluster`; a refused login is returned as Redis's answer
+ * (the caller maps it as a single server's); anything else is left to the caller's "cannot reach".
+ */
+function seedsRefused(answer: ErrorReply | undefined): Error | undefined {
+  if (answer === undefined) return undefined;
+  if (/^NOPERM\b/.test(answer.message) && /cluster\|(slots|shards)/i.test(answer.message)) {
+    return flymeError('FLYME_PERMISSION_DENIED', `the Redis user may not read the cluster topology (CLUSTER SLOTS): ${answer.message}; `
+      + 'write the ACL with `flyme redis acl --cluster` and load it on every node', { redis: 'NOPERM' }, answer);
+  }
+  return isRedisAuthError(answer) ? answer : undefined;
+}
+
+/**
  * Connect to the cluster through `seeds`. `node` holds the node-redis client options every node connection
  * gets, as a single server's client would (`socket`: TLS, the authorizer; credentials, if any). Throws
- * node-redis's error when no seed answers.
+ * node-redis's error when no seed answers, a seed's refusal when that is why (see seedsRefused).
  */
 export async function connectCluster(seeds: string[], node: { socket: Record<string, unknown> } & Record<string, unknown>, o: ClusterOptions): Promise<PubSubLink> {
   const cluster = createCluster({
@@ -73,7 +88,14 @@ export async function connectCluster(seeds: string[], node: { socket: Record<str
     minimizeConnections: true, // connect to a master when a channel of its slots is used
     topologyRefreshOnReconnectionAttemptStrategy: 500,
   }) as RedisClusterType;
-  cluster.on('error', () => { /* topology refresh failures: retried on the next reconnection attempt */ });
+  // While connecting, node-redis reports each seed's failure here and then only "All the root nodes are
+  // unavailable": a seed's own answer (a refused login, a user without the topology grant) is kept to say why.
+  let connecting = true;
+  let answered: ErrorReply | undefined;
+  cluster.on('error', (e: unknown) => {
+    if (connecting && e instanceof ErrorReply) answered = e;
+    // otherwise: topology refresh failures, retried on the next reconnection attempt
+  });
   cluster.on('node-error', () => { /* a node's connection: reconnects */ });
   cluster.on('sharded-channel-moved-error', () => { /* the next topology refresh resubscribes */ });
   let closed = false;
@@ -82,7 +104,9 @@ export async function connectCluster(seeds: string[], node: { socket: Record<str
     await cluster.connect();
   } catch (e) {
     cluster.destroy();
-    throw e;
+    throw seedsRefused(answered) ?? e;
+  } finally {
+    connecting = false;
   }
   const timeoutMs = o.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
   return {

@@ -33,6 +33,11 @@ export interface RedisAclPlan {
 /** Commands a publisher / subscriber needs (AUTH, HELLO and QUIT need no grant: Redis lets every user run them). */
 export const PUBLISH_COMMANDS = ['+publish', '+spublish'] as const;
 export const SUBSCRIBE_COMMANDS = ['+subscribe', '+psubscribe', '+ssubscribe', '+unsubscribe', '+punsubscribe', '+sunsubscribe'] as const;
+/**
+ * What a Redis Cluster client also needs (`cluster: true`): reading the topology, which node-redis asks with
+ * CLUSTER SLOTS (CLUSTER SHARDS is its successor). Only these two subcommands: CLUSTER's others change the cluster.
+ */
+export const CLUSTER_COMMANDS = ['+cluster|slots', '+cluster|shards'] as const;
 
 /**
  * A stable, valid Redis username for a SPIFFE ID: the ID without `spiffe://`, characters other than
@@ -101,13 +106,14 @@ export function redisPasswordHash(password: string): string {
 
 /**
  * The aclfile: `user default off …`, then one line per user with its password hash, `resetchannels`, its
- * channel patterns, `-@all` and only the pub/sub commands it needs. Redis 7.0 aclfiles cannot hold comments.
+ * channel patterns, `-@all` and only the pub/sub commands it needs (with `cluster`, also the topology reads a
+ * cluster client makes: {@link CLUSTER_COMMANDS}). Redis 7.0 aclfiles cannot hold comments.
  */
-export function aclFileText(users: ReadonlyArray<RedisAclUser & { passwordHash: string }>): string {
+export function aclFileText(users: ReadonlyArray<RedisAclUser & { passwordHash: string }>, o: { cluster?: boolean } = {}): string {
   const lines = ['user default off resetpass resetkeys resetchannels -@all'];
   for (const u of users) {
     const channels = [...new Set([...u.publish, ...u.subscribe])].sort().map(redisChannelPattern);
-    const cmds = [...(u.publish.length ? PUBLISH_COMMANDS : []), ...(u.subscribe.length ? SUBSCRIBE_COMMANDS : []), '+ping'];
+    const cmds = [...(u.publish.length ? PUBLISH_COMMANDS : []), ...(u.subscribe.length ? SUBSCRIBE_COMMANDS : []), '+ping', ...(o.cluster ? CLUSTER_COMMANDS : [])];
     lines.push(`user ${u.username} reset on #${u.passwordHash} resetchannels ${channels.join(' ')} -@all ${cmds.join(' ')}`);
   }
   return lines.join('\n') + '\n';

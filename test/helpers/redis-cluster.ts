@@ -41,7 +41,7 @@ export async function startRedisCluster(dir: string, server: ClusterTls, client:
   const tlsArgs = (t: ClusterTls) => ['--tls', '--cacert', t.ca, '--cert', t.cert, '--key', t.key];
   const cli = (port: number, args: string[], t: ClusterTls = client): string => {
     const r = spawnSync(REDIS_CLI, [...tlsArgs(t), '-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8', timeout: 20_000 });
-    if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')} on ${port}: ${r.stderr || r.stdout}`);
+    if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')} on ${port}: ${r.stderr || r.stdout || `exit ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''}`}`);
     return r.stdout;
   };
   const nodes: ClusterNode[] = [];

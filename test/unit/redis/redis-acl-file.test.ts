@@ -65,6 +65,17 @@ test('the aclfile: default off, resetchannels then the channels, only the pub/su
   assert.ok(!lines.some((l) => l.startsWith('#')), 'Redis 7.0 refuses comments in an aclfile');
 });
 
+test('cluster: every user may also read the topology (CLUSTER SLOTS, SHARDS) and nothing else of CLUSTER; the default user still nothing', () => {
+  const users = redisAclUsers(P).users.map((u) => ({ ...u, passwordHash: 'ab'.repeat(32) }));
+  const lines = aclFileText(users, { cluster: true }).trimEnd().split('\n');
+  assert.equal(lines[0], 'user default off resetpass resetkeys resetchannels -@all');
+  assert.equal(lines.length, users.length + 1);
+  for (const l of lines.slice(1)) assert.match(l, / -@all .*\+ping \+cluster\|slots \+cluster\|shards$/);
+  assert.ok(!lines.some((l) => /\+cluster(?!\|(slots|shards))|\+@/.test(l)), 'no other CLUSTER subcommand, no command category');
+  // Control: without cluster, no CLUSTER grant at all.
+  assert.doesNotMatch(aclFileText(users), /cluster/);
+});
+
 test('channels Redis cannot hold unquoted are refused; a backslash is escaped for Redis globs', () => {
   const quoted = policy(`  - { channel: "it's", publish: [{ spiffeId: "spiffe://td/a" }] }\n`);
   assert.throws(() => redisAclUsers(quoted), (e: unknown) => e instanceof FlyMeError && e.code === 'FLYME_INVALID_CONFIG' && /quote/.test(e.message));
