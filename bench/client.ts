@@ -57,6 +57,9 @@ const benchIssuer = () => TokenIssuer.create({ key: JSON.parse(readFileSync(join
 const BENCH_SUB = 'bench-client';
 const BENCH_ROLES = ['bench'];
 
+/** The grpc and grpc-bearer baselines' channel credentials: bare grpc-js mTLS (no SPIFFE ID check). */
+const bareGrpcCredentials = () => grpc.credentials.createSsl(readFileSync(f.caPath), readFileSync(f.keyPath), readFileSync(f.certPath), { checkServerIdentity: () => undefined });
+
 let lastSession: Buffer | undefined;
 // The hand-written TLS baseline builds its SecureContext once per process, as a real client would (and as FlyMe's
 // dialTls does, one per identity): passing cert/key/ca to every tls.connect built a new context (OpenSSL SSL_CTX_new,
@@ -78,8 +81,7 @@ async function open(resume = false): Promise<Conn> {
     return { call: ndjson(s), close: () => s.end(), resumed: () => s.isSessionReused() };
   }
   if (kind === 'grpc') {
-    const creds = grpc.credentials.createSsl(readFileSync(f.caPath), readFileSync(f.keyPath), readFileSync(f.certPath), { checkServerIdentity: () => undefined });
-    const c = new BenchClient(`unix://${path}`, creds) as unknown as grpc.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
+    const c = new BenchClient(`unix://${path}`, bareGrpcCredentials()) as unknown as grpc.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
     return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
   }
   if (kind === 'grpc-bearer') {
@@ -88,8 +90,7 @@ async function open(resume = false): Promise<Conn> {
     // What the header alone costs (nghttp2 never indexes `authorization`: it crosses the wire in full every call).
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${await (await benchIssuer()).issue({ sub: BENCH_SUB, aud: 'bench', roles: BENCH_ROLES, ttlSeconds: 3600 })}`);
-    const creds = grpc.credentials.createSsl(readFileSync(f.caPath), readFileSync(f.keyPath), readFileSync(f.certPath), { checkServerIdentity: () => undefined });
-    const c = new BenchClient(`unix://${path}`, creds) as unknown as grpc.Client & { Ping(r: object, m: grpc.Metadata, cb: (e: Error | null, v?: unknown) => void): void };
+    const c = new BenchClient(`unix://${path}`, bareGrpcCredentials()) as unknown as grpc.Client & { Ping(r: object, m: grpc.Metadata, cb: (e: Error | null, v?: unknown) => void): void };
     return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, md.clone(), (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
   }
   if (kind === 'flyme-grpc') {

@@ -104,16 +104,19 @@ Napi::Value PeerProcess(const Napi::CallbackInfo& info) {
   char stat[4096];
   ssize_t statLen = ReadStat(static_cast<int>(pid), stat, sizeof(stat));
   double startTime = statLen > 0 ? ParseStartTime(stat, static_cast<size_t>(statLen)) : -1;
-  long rc = syscall(__NR_pidfd_send_signal, pidfd, 0, nullptr, 0);
-  bool alive = rc == 0 || errno == EPERM;
+  bool alive = PidfdIsAlive(pidfd);
   out.Set("pidfd", Napi::Boolean::New(env, alive));
-  if (!alive || !keep) close(pidfd);
-  if (!alive) return out;
+  if (!alive) {
+    close(pidfd);
+    return out;
+  }
   if (keep) {
     // The kernel installs it O_CLOEXEC already; make sure anyway so a spawned child cannot inherit it.
     int flags = fcntl(pidfd, F_GETFD);
     if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl(pidfd, F_SETFD, flags | FD_CLOEXEC);
     out.Set("pidfdFd", Napi::Number::New(env, pidfd));
+  } else {
+    close(pidfd);
   }
   if (exeLen > 0) out.Set("exe", Napi::String::New(env, exe, static_cast<size_t>(exeLen)));
   if (startTime >= 0) out.Set("startTime", Napi::Number::New(env, startTime));

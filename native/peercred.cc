@@ -88,9 +88,7 @@ Napi::Value PidfdAlive(const Napi::CallbackInfo& info) {
   int pidfd;
   if (!FdArg(info, &pidfd)) return env.Undefined();
 #if defined(__linux__)
-  long rc = syscall(__NR_pidfd_send_signal, pidfd, 0, nullptr, 0);
-  // EPERM means the process exists but we may not signal it: still alive.
-  return Napi::Boolean::New(env, rc == 0 || errno == EPERM);
+  return Napi::Boolean::New(env, flyme::PidfdIsAlive(pidfd));
 #else
   (void)pidfd;
   return Napi::Boolean::New(env, false);

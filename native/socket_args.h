@@ -15,6 +15,7 @@
 
 #if defined(__linux__)
 #include <sys/syscall.h>
+#include <unistd.h>  // syscall
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77  // asm-generic value (Linux 6.5+); headers of older distributions lack it.
 #endif
@@ -60,6 +61,13 @@ inline bool RequireUnixSocket(Napi::Env env, int fd) {
 }
 
 #if defined(__linux__)
+// pidfd_send_signal(pidfd, 0) succeeds, or fails with EPERM (the process exists, we may not signal it): the
+// process has not been reaped, so its pid is still its own.
+inline bool PidfdIsAlive(int pidfd) {
+  long rc = syscall(__NR_pidfd_send_signal, pidfd, 0, nullptr, 0);
+  return rc == 0 || errno == EPERM;
+}
+
 // SO_PEERCRED of the socket fd set on `out` as uid, gid and pid (-1 when the kernel reports none: a peer in a pid
 // namespace we cannot see), the pid also in *pid. Throws (returns false, a JS exception pending) when the kernel
 // has no credentials for it (an unconnected socket): never "uid -1".

@@ -3,7 +3,7 @@
  * (clients, replication and the cluster bus), client certificates required, on free loopback ports; created with
  * `redis-cli --cluster create … --cluster-replicas 1`. Every node presents the same certificate (files given).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,11 @@ export interface RedisCluster {
   urls: string[];
   /** Run a redis-cli command against one node over TLS (with the client certificate given); stdout. */
   cli(port: number, args: string[], tls?: ClusterTls): string;
+  /**
+   * {@link cli} without blocking this process: the nodes log into pipes this process drains, so a test that
+   * changes them a lot (ACL SETUSER on every node) must not wait for redis-cli synchronously.
+   */
+  cliAsync(port: number, args: string[], tls?: ClusterTls): Promise<string>;
   /** The port of the node that is master of `slot` now (from CLUSTER SHARDS of a live node). */
   masterOf(slot: number): number;
   /** Wait until every live node reports cluster_state:ok and agrees `slot` is served by a master other than `port`. */
@@ -39,11 +44,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function startRedisCluster(dir: string, server: ClusterTls, client: ClusterTls, o: { nodeTimeoutMs?: number; wrap?: string[] } = {}): Promise<RedisCluster> {
   const tlsArgs = (t: ClusterTls) => ['--tls', '--cacert', t.ca, '--cert', t.cert, '--key', t.key];
+  const cliArgs = (port: number, args: string[], t: ClusterTls) => [...tlsArgs(t), '-h', '127.0.0.1', '-p', String(port), ...args];
+  const cliFailed = (port: number, args: string[], r: { status: number | null; signal: string | null; stdout: string; stderr: string; error?: Error }) =>
+    new Error(`redis-cli ${args.join(' ')} on ${port}: ${r.stderr || r.stdout || `exit ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''}`}`);
   const cli = (port: number, args: string[], t: ClusterTls = client): string => {
-    const r = spawnSync(REDIS_CLI, [...tlsArgs(t), '-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8', timeout: 20_000 });
-    if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')} on ${port}: ${r.stderr || r.stdout || `exit ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''}`}`);
+    const r = spawnSync(REDIS_CLI, cliArgs(port, args, t), { encoding: 'utf8', timeout: 20_000 });
+    if (r.status !== 0) throw cliFailed(port, args, r);
     return r.stdout;
   };
+  const cliAsync = (port: number, args: string[], t: ClusterTls = client): Promise<string> => new Promise((resolve, reject) => {
+    execFile(REDIS_CLI, cliArgs(port, args, t), { encoding: 'utf8', timeout: 20_000 }, (error, stdout, stderr) => {
+      if (!error) resolve(stdout);
+      else reject(cliFailed(port, args, { status: typeof error.code === 'number' ? error.code : null, signal: error.signal ?? null, stdout, stderr, error }));
+    });
+  });
   const nodes: ClusterNode[] = [];
   const stopAll = async () => { await Promise.all(nodes.map((n) => n.kill())); };
   try {
@@ -86,6 +100,7 @@ export async function startRedisCluster(dir: string, server: ClusterTls, client:
     nodes,
     urls: nodes.map((n) => `rediss://127.0.0.1:${n.port}`),
     cli,
+    cliAsync,
     masterOf: (slot) => masterOf(slot),
     waitFailover: async (slot, oldPort, timeoutMs = 20_000) => {
       let port = -1;

@@ -5,40 +5,27 @@
 // without --cluster cannot read the topology, and the CLI says so instead of hanging.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLYME, runCli } from '../helpers/daemon.js';
-import { REDIS_CLI, REDIS_SERVER } from '../helpers/redis.js';
+import { REDIS_SERVER } from '../helpers/redis.js';
 import { clusterFixture, type ClusterFixture } from '../helpers/redis-cluster.js';
 
 const TD = 'flyme.local';
 const ID = (n: string) => `spiffe://${TD}/${n}`;
 
-const execFileP = promisify(execFile);
-
-/**
- * redis-cli on a node with the fixture's client certificate, asynchronous: the nodes log to pipes this process
- * drains, so it must not block on a synchronous child while they write (a node blocked on a full pipe hangs).
- */
-async function cliOn(fx: ClusterFixture, port: number, args: string[]): Promise<string> {
-  const t = fx.tls('client');
-  const { stdout } = await execFileP(REDIS_CLI, ['--tls', '--cacert', t.ca, '--cert', t.cert, '--key', t.key, '-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 20_000 });
-  return stdout;
-}
-
 /** A test-only admin user on every node (added while the default user may still do anything), used to load the users. */
 const ADMIN = ['--user', 'test-admin', '--pass', 'test-admin-password', '--no-auth-warning'];
 async function addAdmin(fx: ClusterFixture): Promise<void> {
-  for (const node of fx.cluster.nodes) assert.equal((await cliOn(fx, node.port, ['ACL', 'SETUSER', 'test-admin', 'on', '>test-admin-password', '~*', '&*', '+@all'])).trim(), 'OK');
+  for (const node of fx.cluster.nodes) assert.equal((await fx.cluster.cliAsync(node.port, ['ACL', 'SETUSER', 'test-admin', 'on', '>test-admin-password', '~*', '&*', '+@all'])).trim(), 'OK');
 }
 
-/** Loads an aclfile's users on every node, as ACL LOAD would (ACL SETUSER, as the test admin). */
+/** Loads an aclfile's users on every node, as ACL LOAD would (ACL SETUSER, as the test admin; without blocking, see cliAsync). */
 async function loadAcl(fx: ClusterFixture, aclFile: string): Promise<void> {
   const lines = readFileSync(aclFile, 'utf8').trim().split('\n').map((l) => l.split(' '));
   for (const node of fx.cluster.nodes) {
-    for (const [, name, ...rules] of lines) assert.equal((await cliOn(fx, node.port, [...ADMIN, 'ACL', 'SETUSER', name!, ...rules])).trim(), 'OK');
+    for (const [, name, ...rules] of lines) assert.equal((await fx.cluster.cliAsync(node.port, [...ADMIN, 'ACL', 'SETUSER', name!, ...rules])).trim(), 'OK');
   }
 }
 
@@ -112,7 +99,7 @@ channels:
 
     // Still least privilege: the subscribe-only user may not publish, and no CLUSTER subcommand but the two reads.
     const asClient = JSON.parse(readFileSync(creds.get(ID('client'))!, 'utf8')) as { username: string; password: string };
-    const cliAs = (args: string[]) => cliOn(fx, cluster.nodes[0]!.port, ['--user', asClient.username, '--pass', asClient.password, '--no-auth-warning', ...args]);
+    const cliAs = (args: string[]) => cluster.cliAsync(cluster.nodes[0]!.port, ['--user', asClient.username, '--pass', asClient.password, '--no-auth-warning', ...args]);
     assert.match(await cliAs(['CLUSTER', 'SLOTS']), /127\.0\.0\.1/);
     assert.match(await cliAs(['CLUSTER', 'NODES']), /NOPERM/);
     assert.match(await cliAs(['CLUSTER', 'RESET']), /NOPERM/);

@@ -149,8 +149,7 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
     socket.once('connect', () => { connected = true; });
     // Once our side of the handshake is done, our verdict on the server (not a close or an alert racing it, e.g.
     // a server that hangs up at once, or refuses our certificate) decides the refusal reason; as on the server side.
-    const closedDuring = (): FlyMeError => refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url });
-    const losses = new HandshakeLosses(fail, closedDuring);
+    const losses = new HandshakeLosses(fail, () => refusal('handshake', `${url} closed the connection during the TLS handshake`, undefined, { address: url }));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (done) return;
       if (!connected && err.syscall !== undefined) {
@@ -159,7 +158,7 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
       }
       losses.lose(refusal(tlsErrorReason(err), `TLS handshake with ${url} failed: ${err.message}`, err, { address: url, tlsCode: err.code ?? null }));
     });
-    socket.once('close', () => { if (!done) losses.lose(closedDuring()); });
+    socket.once('close', () => { if (!done) losses.closed(); });
     socket.once('secureConnect', () => {
       losses.verifying();
       const remembered = () => (opts.session ? sessionPeers.get(sessionKey(opts.session)) : undefined);

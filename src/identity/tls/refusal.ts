@@ -70,6 +70,11 @@ export class HandshakeLosses {
     else this.fail(err);
   }
 
+  /** The connection closed: {@link lose} with the `closedDuring` refusal. */
+  closed(): void {
+    this.lose(this.closedDuring());
+  }
+
   /** A failure kept while verifying. */
   get lost(): FlyMeError | undefined {
     return this.#lost;

@@ -134,14 +134,13 @@ export class TlsServerUpgrader implements SecureUpgrader {
       };
       const timer = setTimeout(() => fail(refusal('timeout', `TLS handshake did not finish within ${timeoutMs} ms`, undefined, { timeoutMs })), timeoutMs);
       // Once the handshake is done, the certificate verdict (not a close racing it) decides the refusal reason.
-      const closedDuring = (): FlyMeError => refusal('handshake', 'the connection closed during the TLS handshake');
-      const losses = new HandshakeLosses(fail, closedDuring);
+      const losses = new HandshakeLosses(fail, () => refusal('handshake', 'the connection closed during the TLS handshake'));
       socket.on('error', (err: NodeJS.ErrnoException & { reason?: string }) => {
         if (done) return; // after the upgrade the connection owner handles errors
         losses.lose(refusal(tlsErrorReason(err), `TLS handshake failed: ${err.message}`, err, { tlsCode: err.code ?? null }));
       });
       socket.once('close', () => {
-        if (!done) losses.lose(closedDuring()); // done: the usual end of an upgraded connection, no refusal to build
+        if (!done) losses.closed(); // done: the usual end of an upgraded connection, no refusal to build
       });
       socket.once('secure', () => {
         if (done) return;
