@@ -65,6 +65,8 @@ let lastSession: Buffer | undefined;
 // dialTls does, one per identity): passing cert/key/ca to every tls.connect built a new context (OpenSSL SSL_CTX_new,
 // ~1.2 ms) per connection and slowed the baseline's handshakes with work that is not a handshake.
 let tlsContext: SecureContext | undefined;
+/** FlyMe's client likewise builds its server authorizer once (it parses the SPIFFE ID it is given). */
+let flymedAuthorizer: ReturnType<typeof authorizeId> | undefined;
 async function open(resume = false): Promise<Conn> {
   if (kind === 'net') {
     const s = await new Promise<Socket>((res, rej) => { const s = netConnect(path); s.once('connect', () => res(s)); s.once('error', rej); });
@@ -101,7 +103,7 @@ async function open(resume = false): Promise<Conn> {
   }
   if (kind === 'flyme-tls') {
     const socket = await dialTls(`unix+tls://${path}`, {
-      certPath: f.certPath, keyPath: f.keyPath, caPaths: [f.caPath], serverAuthorizer: authorizeId('spiffe://bench.local/flymed'),
+      certPath: f.certPath, keyPath: f.keyPath, caPaths: [f.caPath], serverAuthorizer: (flymedAuthorizer ??= authorizeId('spiffe://bench.local/flymed')),
       ...(resume && lastSession ? { session: lastSession } : {}), onSession: (s) => { lastSession = s; },
     });
     const c = await connect(`unix+tls://${path}`, { socket });

@@ -3,7 +3,6 @@
  * the server's SVID with FlyMe's chain verification (roots of the server's trust domain only) and an
  * {@link Authorizer} — the SPIFFE ID replaces hostname checks.
  */
-import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type DetailedPeerCertificate, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { FlyMeError, flymeError } from '../../errors.js';
@@ -13,6 +12,7 @@ import type { Authorizer } from '../authorizer.js';
 import { filesX509Source, type X509Files } from '../source/files.js';
 import type { X509Source } from '../source/types.js';
 import { clientContext } from './contexts.js';
+import { sha256Hex } from '../verdicts.js';
 import { HandshakeLosses, refusal, tlsErrorReason } from './refusal.js';
 import { verifyServer } from './verify-peer.js';
 
@@ -24,7 +24,7 @@ import { verifyServer } from './verify-peer.js';
  */
 const sessionPeers = new Map<string, Uint8Array[]>();
 const MAX_SESSIONS = 1024;
-const sessionKey = (session: Buffer): string => createHash('sha256').update(session).digest('hex');
+const sessionKey = (session: Buffer): string => sha256Hex(session);
 
 function rememberSession(session: Buffer, chainDer: Uint8Array[]): void {
   const key = sessionKey(session);

@@ -48,12 +48,14 @@ export class LiveConnections {
   add(socket: Entry['socket'], ders: Entry['ders'], cert: PeerCertificateInfo, notAfter: number): void {
     const e: Entry = { socket, ders, cert, notAfter };
     this.#entries.add(e);
-    socket.once('close', () => {
-      this.#entries.delete(e);
-      if (this.#entries.size === 0) this.#stopSweeper();
-    });
+    socket.once('close', () => { this.#entries.delete(e); });
+    // The sweeper stops at its first run with nothing to sweep, not at each last close: a client that connects
+    // and hangs up in turn would otherwise start and stop a timer per connection.
     if (!this.#sweeper) {
-      this.#sweeper = setInterval(() => this.sweep(), this.sweepMs);
+      this.#sweeper = setInterval(() => {
+        if (this.#entries.size === 0) this.#stopSweeper();
+        else this.sweep();
+      }, this.sweepMs);
       this.#sweeper.unref();
     }
   }

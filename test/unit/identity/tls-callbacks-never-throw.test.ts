@@ -13,7 +13,7 @@ import { verifyPeer } from '../../../src/identity/tls/verify-peer.js';
 
 test('verifyPeer: a peer certificate that cannot be read is a rejected refusal, not a throw', async () => {
   const root = await createRootCA({ trustDomain: 'cb.test' });
-  const socket = { isSessionReused: () => false, getPeerCertificate: () => { throw new SyntaxError('bad infoAccess'); } } as unknown as TLSSocket;
+  const socket = { isSessionReused: () => false, getSession: () => undefined, getPeerCertificate: () => { throw new SyntaxError('bad infoAccess'); } } as unknown as TLSSocket;
   let p: Promise<unknown> | undefined;
   assert.doesNotThrow(() => { p = verifyPeer(socket, TrustBundle.fromCertificates([root.cert]), authorizeAny(), 'client'); });
   const err = await p!.then(() => undefined, (e: unknown) => e);

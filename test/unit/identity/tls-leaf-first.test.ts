@@ -1,4 +1,4 @@
-// Full mTLS handshakes: the server verifies the client from its leaf first (getPeerCertificate(false)) and reads the
+// Full mTLS handshakes: the server verifies the client from its leaf first (read from the session) and reads the
 // presented chain (getPeerCertificate(true), ~0.3 ms) only when the leaf does not verify alone; the client reuses the
 // detailed certificate Node built for checkServerIdentity instead of building it again. An SVID under an
 // intermediate still connects (both ways, also the second time, when its leaf is remembered as needing its chain),
@@ -87,8 +87,9 @@ describe('mTLS: leaf first, presented chain when needed', () => {
     const client = await files(root, `spiffe://${TD}/client-root`, 'client-root');
     const detailed = TLSSocket.prototype.getPeerCertificate;
     const detailedCalls = { server: 0, client: 0 };
+    const abbreviatedCalls = { server: 0, client: 0 };
     TLSSocket.prototype.getPeerCertificate = function (this: TLSSocket, d?: boolean) {
-      if (d === true) detailedCalls[(this as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer ? 'server' : 'client']++;
+      (d === true ? detailedCalls : abbreviatedCalls)[(this as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer ? 'server' : 'client']++;
       return detailed.call(this, d as true);
     } as typeof detailed;
     const n = accepted.length + 1;
@@ -100,6 +101,8 @@ describe('mTLS: leaf first, presented chain when needed', () => {
       TLSSocket.prototype.getPeerCertificate = detailed;
     }
     assert.equal(detailedCalls.server, 0, 'the server should not build the detailed chain for a leaf issued by a root');
+    // Nor describe the leaf (getPeerCertificate(false): fingerprints, public key): it reads it from the session.
+    assert.equal(abbreviatedCalls.server, 0, 'the server should read the leaf from the session, not describe it');
     // Node's client builds it once for checkServerIdentity whatever the callback does; FlyMe reuses that one.
     assert.equal(detailedCalls.client, 1, 'the client should build the detailed chain once (Node\'s own call)');
     // The live connection is re-verified against what its peer presented (read from the socket now): it stays
