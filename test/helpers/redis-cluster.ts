@@ -4,7 +4,7 @@
  * `redis-cli --cluster create … --cluster-replicas 1`. Every node presents the same certificate (files given).
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, REDIS_CLI, REDIS_SERVER } from './redis.js';
@@ -25,8 +25,8 @@ export interface RedisCluster {
   /** Run a redis-cli command against one node over TLS (with the client certificate given); stdout. */
   cli(port: number, args: string[], tls?: ClusterTls): string;
   /**
-   * {@link cli} without blocking this process: the nodes log into pipes this process drains, so a test that
-   * changes them a lot (ACL SETUSER on every node) must not wait for redis-cli synchronously.
+   * {@link cli} without blocking this process (the nodes log into files, so a synchronous call cannot stall them
+   * either; this one lets the test's own servers and timers run meanwhile).
    */
   cliAsync(port: number, args: string[], tls?: ClusterTls): Promise<string>;
   /** The port of the node that is master of `slot` now (from CLUSTER SHARDS of a live node). */
@@ -73,7 +73,7 @@ export async function startRedisCluster(dir: string, server: ClusterTls, client:
         // a replica always takes over (no data-age limit), and the other shards keep serving while one slot range is down
         '--cluster-replica-validity-factor', '0', '--cluster-require-full-coverage', 'no',
         '--repl-diskless-sync-delay', '0', '--save', '', '--appendonly', 'no', '--dir', nodeDir, '--daemonize', 'no'];
-      nodes.push(await launchNode(port, o.wrap ?? [], args));
+      nodes.push(await launchNode(port, o.wrap ?? [], args, join(nodeDir, 'redis.log')));
     }
     const create = spawnSync(REDIS_CLI, [...tlsArgs(client), '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
     if (create.status !== 0 || !/All 16384 slots covered/.test(create.stdout)) throw new Error(`redis-cli --cluster create failed: ${create.stdout}\n${create.stderr}`);
@@ -128,11 +128,18 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
   }
 }
 
-async function launchNode(port: number, wrap: string[], args: string[]): Promise<ClusterNode> {
-  const proc = wrap.length ? spawn(wrap[0]!, [...wrap.slice(1), REDIS_SERVER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-20_000); });
-  proc.stderr!.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-20_000); });
+/**
+ * Starts one node, logging into `logPath` (not into a pipe: a pipe this process has to drain would fill while
+ * it blocks in a synchronous redis-cli call, and a node blocked writing its log stops answering that call).
+ */
+async function launchNode(port: number, wrap: string[], args: string[], logPath: string): Promise<ClusterNode> {
+  const argv = [...args, '--logfile', logPath];
+  // stderr only carries what redis-server says before it can open its log file.
+  const stdio = ['ignore', 'ignore', 'pipe'] as const;
+  const proc = wrap.length ? spawn(wrap[0]!, [...wrap.slice(1), REDIS_SERVER, ...argv], { stdio: [...stdio] }) : spawn(REDIS_SERVER, argv, { stdio: [...stdio] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+  const log = (): string => { try { return readFileSync(logPath, 'utf8').slice(-20_000); } catch { return ''; } };
   const node: ClusterNode = {
     port, proc,
     kill: async () => {
@@ -143,9 +150,9 @@ async function launchNode(port: number, wrap: string[], args: string[]): Promise
     },
   };
   const deadline = Date.now() + 10_000;
-  while (!out.includes('Ready to accept connections')) {
-    if (proc.exitCode !== null) throw new Error(`redis-server exited: ${out}`);
-    if (Date.now() > deadline) { await node.kill(); throw new Error(`redis-server not ready: ${out}`); }
+  while (!log().includes('Ready to accept connections')) {
+    if (proc.exitCode !== null) throw new Error(`redis-server exited: ${err}${log()}`);
+    if (Date.now() > deadline) { await node.kill(); throw new Error(`redis-server not ready: ${err}${log()}`); }
     await sleep(20);
   }
   return node;
