@@ -2,7 +2,7 @@
  * Bench client process: `node client.js <kind> <socketPath> <certsDir> <mode> <arg>`; prints one JSON line.
  * Kinds as bench/server.ts (grpc-bearer: grpc-js with flyme-grpc's bearer JWT attached per call, unverified).
  * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); inflight MS (32 calls in flight on one
- * connection: calls/s); connect-full MS[,SERVERPID] / connect-resumed MS[,SERVERPID] (new connection + first call +
+ * connection: calls/s); connect-full MS[,SERVERPID[,COUNT]] / connect-resumed MS[,SERVERPID[,COUNT]] (new connection + first call +
  * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection); idle N (open N connections, print "held", wait);
  * load N,CONNS,SERVERPID (CONNS connections x 32 in flight: calls/s, p99, CPU per call of client and server, server RSS,
  * the server's read and write syscalls per call).
@@ -203,7 +203,8 @@ if (mode === 'seq' || mode === 'inflight') {
   // connection of this client (process.cpuUsage) and of the server (processCpuNs), which unlike the
   // rate does not swing with other load on the CPU.
   const resume = mode === 'connect-resumed';
-  const [ms, serverPid] = arg.split(',').map(Number) as [number, number | undefined];
+  // COUNT (bench/instructions.ts): exactly that many connections after the warm-up, however long they take.
+  const [ms, serverPid, count] = arg.split(',').map(Number) as [number, number | undefined, number | undefined];
   const serverCpuNs = () => (serverPid ? processCpuNs(serverPid) : 0);
   for (let i = 0; i < 20; i++) { const c = await open(resume); await c.call(); c.close(); } // warm-up, gets a ticket
   let n = 0;
@@ -211,7 +212,7 @@ if (mode === 'seq' || mode === 'inflight') {
   const cpu0 = process.cpuUsage();
   const srv0 = serverCpuNs();
   const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
+  while (count ? n < count : Date.now() - t0 < ms) {
     const c = await open(resume);
     if (c.resumed?.()) resumed++;
     await c.call();

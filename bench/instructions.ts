@@ -1,0 +1,147 @@
+/**
+ * Instructions per mTLS handshake, counted by valgrind's callgrind: `npm run bench:instructions`.
+ *
+ * Wall time and CPU time on these shared 2-vCPU machines swing by 10-50 % from one run to the next; callgrind
+ * counts the instructions a process executes, which for the same build and inputs repeats to within about 1 %
+ * (the order JIT and GC work falls in moves it a little), whatever else the machine is doing. It runs the code
+ * ~50 times slower and sees user space only (not the kernel's share: syscalls, pidfds, /proc), so it complements
+ * `npm run bench`, it does not replace it.
+ *
+ * For node:tls (the hand-written baseline) and FlyMe's unix+tls, full and resumed handshakes (each with its first
+ * call and the close, as the bench's connect modes):
+ * - server: bench/server.ts under callgrind, counters zeroed after a warm-up client, then COUNT connections from a
+ *   native client: the server's instructions (all threads) over the connections it served;
+ * - client: bench/client.ts under callgrind twice, with N1 and N2 connections after the same warm-up, against a
+ *   native server: (instructions(N2) - instructions(N1)) / (N2 - N1), so start-up and warm-up cancel out.
+ * Prints one table; writes nothing. Needs valgrind (`apt-get install valgrind`). About 10 minutes on 2 CPUs.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeBenchCerts } from './certs.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const COUNT = 200; // server side: connections counted
+const N1 = 50; // client side: the two run lengths
+const N2 = 250;
+const READY_MS = 240_000; // node's start-up under valgrind takes about a minute on these machines
+
+if (spawnSync('valgrind', ['--version']).status !== 0 || spawnSync('callgrind_control', ['--help']).error) {
+  process.stderr.write('bench:instructions needs valgrind (callgrind and callgrind_control): apt-get install valgrind\n');
+  process.exit(2);
+}
+const work = mkdtempSync(join(tmpdir(), 'flyme-bench-instructions-'));
+const certs = join(work, 'certs');
+mkdirSync(certs);
+await makeBenchCerts(certs);
+
+const callgrind = (out: string): string[] => ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`];
+
+/** Total instructions of a callgrind output file. */
+function instructions(file: string): number {
+  const m = /^(?:summary|totals): (\d+)/m.exec(readFileSync(file, 'utf8'));
+  if (!m) throw new Error(`no instruction total in ${file}`);
+  return Number(m[1]);
+}
+
+/** Starts `cmd`, resolves once its stdout says `ready`. */
+function start(cmd: string, args: string[]): Promise<ReturnType<typeof spawn>> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${args.join(' ')}: not ready within ${READY_MS} ms\n${err}`)); }, READY_MS);
+    p.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('ready')) { clearTimeout(timer); resolve(p); } });
+    p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+    p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited ${code} before it was ready\n${err}`)); });
+  });
+}
+
+/** Runs `cmd` to its end; its last stdout line as JSON. */
+function runJson(cmd: string, args: string[]): Promise<{ n: number; resumed: number }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}\n${err}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()!) as { n: number; resumed: number });
+    });
+  });
+}
+
+const stop = async (p: ReturnType<typeof spawn>): Promise<void> => {
+  if (p.exitCode !== null) return;
+  const done = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  await done;
+};
+
+const serverJs = join(here, 'server.js');
+const clientJs = join(here, 'client.js');
+/** The client's argument for `mode` with exactly `count` connections after its 20 warm-up ones. */
+const clientArg = (count: number): string => `1,0,${count}`;
+
+function checkResumed(kind: string, mode: string, r: { n: number; resumed: number }): void {
+  const want = mode === 'connect-resumed' ? r.n : 0;
+  if (r.resumed !== want) throw new Error(`${kind} ${mode}: ${r.resumed} of ${r.n} connections resumed`);
+}
+
+async function serverSide(kind: string, mode: string): Promise<number> {
+  const sock = join(work, `${kind}-${mode}-server.sock`);
+  const out = join(work, `cg-server-${kind}-${mode}`);
+  const server = await start('valgrind', [...callgrind(out), process.execPath, '--expose-gc', serverJs, kind, sock, certs]);
+  try {
+    checkResumed(kind, mode, await runJson(process.execPath, [clientJs, kind, sock, certs, mode, clientArg(50)]));
+    if (spawnSync('callgrind_control', ['-z', String(server.pid)]).status !== 0) throw new Error('callgrind_control -z failed');
+    const r = await runJson(process.execPath, [clientJs, kind, sock, certs, mode, clientArg(COUNT)]);
+    checkResumed(kind, mode, r);
+    if (spawnSync('callgrind_control', ['-d', String(server.pid)]).status !== 0) throw new Error('callgrind_control -d failed');
+    return instructions(`${out}.1`) / (r.n + 20);
+  } finally {
+    await stop(server);
+  }
+}
+
+async function clientSide(kind: string, mode: string): Promise<number> {
+  const sock = join(work, `${kind}-${mode}-client.sock`);
+  const server = await start(process.execPath, [serverJs, kind, sock, certs]);
+  try {
+    const total = async (count: number): Promise<number> => {
+      const out = join(work, `cg-client-${kind}-${mode}-${count}`);
+      checkResumed(kind, mode, await runJson('valgrind', [...callgrind(out), process.execPath, clientJs, kind, sock, certs, mode, clientArg(count)]));
+      return instructions(out);
+    };
+    return ((await total(N2)) - (await total(N1))) / (N2 - N1);
+  } finally {
+    await stop(server);
+  }
+}
+
+const rows: string[] = [];
+const m = (x: number): string => `${(x / 1e6).toFixed(2)} M`;
+try {
+  for (const [label, mode] of [['full', 'connect-full'], ['resumed', 'connect-resumed']] as const) {
+    for (const [side, measure] of [['server', serverSide], ['client', clientSide]] as const) {
+      process.stderr.write(`bench:instructions: ${label} handshakes, ${side} side...\n`);
+      // Both at once (one per CPU): instruction counts do not depend on how fast each runs.
+      const [base, flyme] = await Promise.all([measure('tls', mode), measure('flyme-tls', mode)]);
+      rows.push(`| ${label} mTLS handshake + first call, ${side} | ${m(base)} | ${m(flyme)} | ${(flyme / base).toFixed(3)} |`);
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+process.stdout.write([
+  `# Instructions per connection (callgrind, Node ${process.version}; user space only)`,
+  '',
+  '| case | node:tls | FlyMe unix+tls | FlyMe / node:tls |',
+  '|---|---|---|---|',
+  ...rows,
+  '',
+].join('\n'));
