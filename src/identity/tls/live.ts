@@ -30,6 +30,7 @@ interface Entry {
 export class LiveConnections {
   readonly #entries = new Set<Entry>();
   #sweeper: NodeJS.Timeout | undefined;
+  #added = false;
 
   /**
    * @param onInvalidated closes the connection (default: destroy the socket) and reports it.
@@ -49,12 +50,14 @@ export class LiveConnections {
     const e: Entry = { socket, ders, cert, notAfter };
     this.#entries.add(e);
     socket.once('close', () => { this.#entries.delete(e); });
-    // The sweeper stops at its first run with nothing to sweep, not at each last close: a client that connects
-    // and hangs up in turn would otherwise start and stop a timer per connection.
+    // The sweeper stops at a run that finds no connection and none added since the previous run, not at each
+    // last close: clients that connect and hang up in turn would otherwise start and stop a timer per connection.
+    this.#added = true;
     if (!this.#sweeper) {
       this.#sweeper = setInterval(() => {
-        if (this.#entries.size === 0) this.#stopSweeper();
+        if (this.#entries.size === 0 && !this.#added) this.#stopSweeper();
         else this.sweep();
+        this.#added = false;
       }, this.sweepMs);
       this.#sweeper.unref();
     }

@@ -19,11 +19,14 @@ import { filesX509Source } from '../source/files.js';
 import type { X509Source } from '../source/types.js';
 import type { TrustBundle } from '../trust-bundle.js';
 import { serverContext } from './contexts.js';
+import { DeadlineSweep } from './deadlines.js';
 import { LiveConnections, type InvalidatedPeer } from './live.js';
 import { HandshakeLosses, refusal, tlsErrorReason } from './refusal.js';
 import { verifyPeer } from './verify-peer.js';
 
 export { refusal, tlsErrorReason, verificationRefusal, type TlsRefusalReason } from './refusal.js';
+
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Options of a TLS server over an identity source. */
 export interface TlsServerOptions {
@@ -31,7 +34,7 @@ export interface TlsServerOptions {
   source: X509Source;
   /** Which client SPIFFE IDs may connect (there is no implicit allow-all). */
   authorizer: Authorizer;
-  /** Handshake deadline (default 10000 ms). */
+  /** Handshake deadline (default 10000 ms); a handshake is dropped up to a quarter of it (at most 250 ms) later. */
   handshakeTimeoutMs?: number;
   /** ALPN protocols to select from (gRPC needs `['h2']`); none by default. */
   alpnProtocols?: string[];
@@ -74,11 +77,15 @@ export class TlsServerUpgrader implements SecureUpgrader {
   readonly source: X509Source;
   readonly live: LiveConnections;
   readonly #unsubscribe: () => void;
+  /** Handshake deadlines (one interval for all, see deadlines.ts). */
+  readonly #deadlines: DeadlineSweep;
 
   constructor(private readonly opts: TlsServerOptions) {
     this.source = opts.source;
     serverContext(opts.source.material()); // fail now, not at the first handshake
     this.live = new LiveConnections(() => this.opts.authorizer, opts.onPeerInvalidated, opts.sweepMs);
+    // A handshake times out at most a quarter of its timeout (and at most 250 ms) late.
+    this.#deadlines = new DeadlineSweep(Math.min(250, Math.max(20, (opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) / 4)));
     this.#unsubscribe = opts.source.onUpdate(async (m) => { await this.live.recheck(m.bundle); });
   }
 
@@ -116,7 +123,7 @@ export class TlsServerUpgrader implements SecureUpgrader {
   upgrade(raw: Socket): Promise<{ socket: TLSSocket; cert?: PeerCertificateInfo; resumed: boolean; refusal?: FlyMeError }> {
     const material = this.source.material();
     const authorizer = this.opts.authorizer;
-    const timeoutMs = this.opts.handshakeTimeoutMs ?? 10_000;
+    const timeoutMs = this.opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     const defer = this.opts.deferRefusal === true;
     return new Promise((resolve, reject) => {
       const socket = new TLSSocket(raw, {
@@ -127,12 +134,12 @@ export class TlsServerUpgrader implements SecureUpgrader {
       const fail = (err: FlyMeError): void => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        this.#deadlines.cancel(deadline);
         socket.destroy();
         raw.destroy();
         reject(err);
       };
-      const timer = setTimeout(() => fail(refusal('timeout', `TLS handshake did not finish within ${timeoutMs} ms`, undefined, { timeoutMs })), timeoutMs);
+      const deadline = this.#deadlines.add(timeoutMs, () => fail(refusal('timeout', `TLS handshake did not finish within ${timeoutMs} ms`, undefined, { timeoutMs })));
       // Once the handshake is done, the certificate verdict (not a close racing it) decides the refusal reason.
       const losses = new HandshakeLosses(fail, () => refusal('handshake', 'the connection closed during the TLS handshake'));
       socket.on('error', (err: NodeJS.ErrnoException & { reason?: string }) => {
@@ -150,7 +157,7 @@ export class TlsServerUpgrader implements SecureUpgrader {
         const deferred = (err: FlyMeError): boolean => {
           if (!defer || done || losses.lost || socket.destroyed || err.data.reason === 'handshake') return false;
           done = true;
-          clearTimeout(timer);
+          this.#deadlines.cancel(deadline);
           (socket as unknown as { secureConnecting: boolean }).secureConnecting = false;
           setTimeout(() => socket.destroy(), timeoutMs).unref();
           resolve({ socket, resumed: socket.isSessionReused(), refusal: err });
@@ -170,7 +177,7 @@ export class TlsServerUpgrader implements SecureUpgrader {
               return;
             }
             done = true;
-            clearTimeout(timer);
+            this.#deadlines.cancel(deadline);
             // A TLSSocket wrapped without a tls.Server never clears this flag; consumers such as http2 would
             // wait for a 'secureConnect' that never comes. The handshake is complete and verified.
             (socket as unknown as { secureConnecting: boolean }).secureConnecting = false;
