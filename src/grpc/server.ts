@@ -51,7 +51,7 @@ export interface SecureServerOptions {
   serverOptions?: grpc.ServerOptions;
   /** Mode of Unix socket files (default 0o660). */
   socketMode?: number;
-  /** TLS handshake deadline (default 10 s). */
+  /** TLS handshake deadline (default 10 s; a handshake is dropped up to a quarter of it, at most 250 ms, later). */
   handshakeTimeoutMs?: number;
   /** Most concurrent connections, handshakes included (default 1024). */
   maxConnections?: number;
