@@ -35,10 +35,7 @@ export const sha256Hex: (data: Uint8Array) => string = typeof crypto.hash === 'f
 
 /** sha256 over the DERs (leaf first), without parsing them. */
 export function verdictKey(ders: readonly Uint8Array[]): string {
-  if (ders.length === 1) return sha256Hex(ders[0]!);
-  const h = crypto.createHash('sha256');
-  for (const d of ders) h.update(d);
-  return h.digest('hex');
+  return sha256Hex(ders.length === 1 ? ders[0]! : Buffer.concat(ders));
 }
 
 /** A remembered verdict for these exact bytes under this bundle, when still within its validity window. */

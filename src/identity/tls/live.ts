@@ -9,6 +9,7 @@ import type { FlyMeError } from '../../errors.js';
 import type { PeerCertificateInfo } from '../../transport/listener.js';
 import type { Authorizer } from '../authorizer.js';
 import type { TrustBundle } from '../trust-bundle.js';
+import { SweepInterval } from './deadlines.js';
 import { refusal } from './refusal.js';
 import { verifyDers } from './verify-peer.js';
 
@@ -29,8 +30,7 @@ interface Entry {
 
 export class LiveConnections {
   readonly #entries = new Set<Entry>();
-  #sweeper: NodeJS.Timeout | undefined;
-  #added = false;
+  readonly #sweeper: SweepInterval;
 
   /**
    * @param onInvalidated closes the connection (default: destroy the socket) and reports it.
@@ -38,8 +38,10 @@ export class LiveConnections {
   constructor(
     private readonly authorizer: () => Authorizer,
     private readonly onInvalidated: (p: InvalidatedPeer) => void = (p) => p.socket.destroy(),
-    private readonly sweepMs = 1000,
-  ) {}
+    sweepMs = 1000,
+  ) {
+    this.#sweeper = new SweepInterval(sweepMs, () => this.sweep(), () => this.#entries.size === 0);
+  }
 
   get size(): number {
     return this.#entries.size;
@@ -50,17 +52,9 @@ export class LiveConnections {
     const e: Entry = { socket, ders, cert, notAfter };
     this.#entries.add(e);
     socket.once('close', () => { this.#entries.delete(e); });
-    // The sweeper stops at a run that finds no connection and none added since the previous run, not at each
-    // last close: clients that connect and hang up in turn would otherwise start and stop a timer per connection.
-    this.#added = true;
-    if (!this.#sweeper) {
-      this.#sweeper = setInterval(() => {
-        if (this.#entries.size === 0 && !this.#added) this.#stopSweeper();
-        else this.sweep();
-        this.#added = false;
-      }, this.sweepMs);
-      this.#sweeper.unref();
-    }
+    // The sweeper stops at a run that finds no connection and none added since (deadlines.ts), not at each last
+    // close: clients that connect and hang up in turn would otherwise start and stop a timer per connection.
+    this.#sweeper.added();
   }
 
   /** Closes connections whose peer chain has expired (run by the sweeper; callable directly). */
@@ -91,7 +85,7 @@ export class LiveConnections {
 
   /** Stops the sweeper (connections are not touched). */
   close(): void {
-    this.#stopSweeper();
+    this.#sweeper.stop();
   }
 
   #invalidate(e: Entry, error: FlyMeError): void {
@@ -104,10 +98,5 @@ export class LiveConnections {
       // the connection still goes.
       e.socket.destroy();
     }
-  }
-
-  #stopSweeper(): void {
-    if (this.#sweeper) clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
   }
 }

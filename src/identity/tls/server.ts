@@ -77,6 +77,7 @@ export class TlsServerUpgrader implements SecureUpgrader {
   readonly source: X509Source;
   readonly live: LiveConnections;
   readonly #unsubscribe: () => void;
+  readonly #handshakeTimeoutMs: number;
   /** Handshake deadlines (one interval for all, see deadlines.ts). */
   readonly #deadlines: DeadlineSweep;
 
@@ -84,8 +85,9 @@ export class TlsServerUpgrader implements SecureUpgrader {
     this.source = opts.source;
     serverContext(opts.source.material()); // fail now, not at the first handshake
     this.live = new LiveConnections(() => this.opts.authorizer, opts.onPeerInvalidated, opts.sweepMs);
+    this.#handshakeTimeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     // A handshake times out at most a quarter of its timeout (and at most 250 ms) late.
-    this.#deadlines = new DeadlineSweep(Math.min(250, Math.max(20, (opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) / 4)));
+    this.#deadlines = new DeadlineSweep(Math.min(250, Math.max(20, this.#handshakeTimeoutMs / 4)));
     this.#unsubscribe = opts.source.onUpdate(async (m) => { await this.live.recheck(m.bundle); });
   }
 
@@ -123,7 +125,7 @@ export class TlsServerUpgrader implements SecureUpgrader {
   upgrade(raw: Socket): Promise<{ socket: TLSSocket; cert?: PeerCertificateInfo; resumed: boolean; refusal?: FlyMeError }> {
     const material = this.source.material();
     const authorizer = this.opts.authorizer;
-    const timeoutMs = this.opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    const timeoutMs = this.#handshakeTimeoutMs;
     const defer = this.opts.deferRefusal === true;
     return new Promise((resolve, reject) => {
       const socket = new TLSSocket(raw, {
