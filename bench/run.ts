@@ -76,7 +76,7 @@ const load = async (cpu: number, kind: string, path: string, pid: number, conns:
 // flight; and the connections curve (1 ... 512 connections x 32 in flight) for unix://. CPU time is read from
 // the kernel for each process (client: process.cpuUsage, server: /proc/PID/task/*/schedstat, every thread), so it does not swing
 // with wall-clock noise the way calls/s does.
-for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
+for (let r = smoke ? 1 : 0; want('cpu') && r <= Math.max(C.repeats, C.repeatsNoisy); r++) {
   for (const kind of withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls'])) {
     await withServer(kind, async (path, pid) => {
       const own = await load(1, kind, path, pid, 1);
@@ -92,7 +92,8 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
       push(`${kind}.c8p99`, eight.p99);
     });
   }
-  for (const kind of withBefore(['net', 'flyme-unix'])) {
+  // The connections curve (no target; 512 connections take long) keeps C.repeats rounds.
+  for (const kind of r <= C.repeats ? withBefore(['net', 'flyme-unix']) : []) {
     for (const n of C.curve) {
       await withServer(kind, async (path, pid) => {
         const x = await load(1, kind, path, pid, n);
@@ -105,17 +106,17 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
   }
 }
 /**
- * The rows whose single repeats swing the most run C.repeatsNoisy rounds (11 in a full run) instead of
- * C.repeats: the gRPC kinds (a round of grpc-js at 32 in flight read from 1750 to 4260 calls/s within minutes on
- * an idle machine, and the FlyMe/baseline ratio of one round from 0.4 to 1.4) and the handshakes (resumed/full
- * 1.70-2.16 within one run). Baseline and FlyMe run the same rounds, interleaved as in the others; the extra rounds
- * come after the common ones. More repeats narrow the median; they do not move it.
+ * The rows a target is judged on run C.repeatsNoisy rounds (11 in a full run) instead of C.repeats (5): CPU per
+ * call and one-CPU throughput (above), the RPC rows and the handshakes. Single repeats here swing the most: on an
+ * idle machine one round of grpc-js at 32 in flight read from 1750 to 4260 calls/s within minutes and the
+ * FlyMe/baseline ratio of one round from 0.4 to 1.4; resumed/full 1.70-2.16 within one run; with 5 rounds a
+ * CPU-per-call row moved by +-0.3 between two runs of the same code. Baselines and FlyMe run the same rounds,
+ * interleaved; more rounds narrow the median, they do not move it.
  */
-const grpcKinds = kinds.filter((k) => k.includes('grpc'));
 {
   // Round 0 is a discarded warm-up (not in --smoke, which only checks that everything runs).
   for (let r = smoke ? 1 : 0; r <= Math.max(C.repeats, C.repeatsNoisy); r++) {
-    for (const kind of want('rpc') ? (r <= C.repeats ? kinds : grpcKinds) : []) {
+    for (const kind of want('rpc') ? kinds : []) {
       await withServer(kind, async (path) => {
         const seq = await client(0, kind, path, 'seq', kind.includes('grpc') ? C.seqGrpc : C.seq);
         const inf = await client(1, kind, path, 'inflight', C.inflightMs);
