@@ -277,11 +277,9 @@ const program = new Command('flymed')
     });
     process.off('SIGHUP', ignoreHup);
     const stopExpiryWatch = tls ? watchCertExpiry(() => tls!.upgrader.notAfter, tls.upgrader.spiffeId, events) : () => {};
-    events.emit({
-      kind: 'daemon_started', severity: 'info', source: 'flymed', message: `flymed ${VERSION} started`,
-      details: { pid: process.pid, uid: process.getuid?.(), listeners: server.listenerAddresses, policy: policy.status() },
-    });
-    log.info({ listeners: server.listenerAddresses, version: VERSION, policy: policy.status(), audit: audit.state.file, auditKey: audit.keyFingerprint }, 'flymed ready');
+    // The stop handlers are in place before flymed says it is ready: a SIGTERM sent the moment "flymed ready"
+    // appears (systemd, a test, a supervisor) must find them, or Node's default action kills the process without
+    // its daemon_stopped record and with queued audit records unwritten.
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -302,6 +300,11 @@ const program = new Command('flymed')
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    events.emit({
+      kind: 'daemon_started', severity: 'info', source: 'flymed', message: `flymed ${VERSION} started`,
+      details: { pid: process.pid, uid: process.getuid?.(), listeners: server.listenerAddresses, policy: policy.status() },
+    });
+    log.info({ listeners: server.listenerAddresses, version: VERSION, policy: policy.status(), audit: audit.state.file, auditKey: audit.keyFingerprint }, 'flymed ready');
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
