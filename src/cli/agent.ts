@@ -40,10 +40,11 @@ export function agentCommand(): Command {
       }).catch(async (e: Error) => { await audit.close(); throw e; });
       // Nobody may be reading stdout any more: that must never stop the Workload API.
       onStdoutClosed(() => log.warn({ event: 'stdout_closed' }, 'stdout is closed; the SPIFFE_ENDPOINT_SOCKET line was not printed'));
-      process.stdout.write(`SPIFFE_ENDPOINT_SOCKET=${running.endpoint}\n`);
-      log.info({ socket: running.endpoint, agentId: running.agentId, ca: o.ca, ...(o.ca === 'local' ? { caSocket: o.caSocket } : {}) }, 'flyme agent ready');
+      // The stop handlers are in place before the ready line: a SIGTERM sent the moment it appears must find them.
       const stop = () => { void running.close().then(async () => { await audit.close(); process.exit(0); }); };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
+      process.stdout.write(`SPIFFE_ENDPOINT_SOCKET=${running.endpoint}\n`);
+      log.info({ socket: running.endpoint, agentId: running.agentId, ca: o.ca, ...(o.ca === 'local' ? { caSocket: o.caSocket } : {}) }, 'flyme agent ready');
     });
 }

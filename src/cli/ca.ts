@@ -83,7 +83,7 @@ export function caCommand(json: () => boolean = () => false): Command {
         await audit.close();
         throw e;
       });
-      log.info({ listeners: server.addresses, trustDomain: authority.trustDomain, bundle: caFiles(o.dataDir).root, audit: auditPath }, 'flyme ca ready');
+      // The stop handlers are in place before the ready line: a SIGTERM sent the moment it appears must find them.
       const stop = () => {
         void server.close().then(async () => {
           authority.close();
@@ -93,6 +93,7 @@ export function caCommand(json: () => boolean = () => false): Command {
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
+      log.info({ listeners: server.addresses, trustDomain: authority.trustDomain, bundle: caFiles(o.dataDir).root, audit: auditPath }, 'flyme ca ready');
     });
 
   ca.command('join-token').description('a single-use token for an agent\'s first SVID (the CA stores only its hash)')

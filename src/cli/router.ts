@@ -24,9 +24,10 @@ export function routerCommand(identity: IdentityFlags): Command {
         listen: o.listen, routes: table,
         events: { emit: (e) => log.info({ event: e.kind, sni: e.subject }, e.message) },
       }).catch((e: Error) => { follow.close(); source.close(); throw e; });
-      log.info({ listen: `${router.host.includes(':') ? `[${router.host}]` : router.host}:${router.port}`, registry: o.registry }, 'flyme router ready');
+      // The stop handlers are in place before the ready line: a SIGTERM sent the moment it appears must find them.
       const stop = () => { void router.close().then(() => { follow.close(); source.close(); process.exit(0); }); };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
+      log.info({ listen: `${router.host.includes(':') ? `[${router.host}]` : router.host}:${router.port}`, registry: o.registry }, 'flyme router ready');
     });
 }
