@@ -125,11 +125,11 @@ export function judgedRatio(x: Pick<Row, 'ratio' | 'target' | 'ok'>): string {
 }
 const ratioSpread = (x: Row) => (x.ratioRange[0] === x.ratioRange[1] ? judgedRatio(x) : `${judgedRatio(x)} (${x.ratioRange[0].toFixed(2)}–${x.ratioRange[1].toFixed(2)})`);
 
-export function toMarkdown(r: { date: string; node: string; cpus: number; cpuModel: string; pinned: boolean; mode: string; config: { repeats: number; repeatsNoisy?: number }; baselines: Record<string, string>; rows: Row[] }): string {
+export function toMarkdown(r: { date: string; node: string; cpus: number; cpuModel: string; pinned: boolean; mode: string; config: { repeats: number; repeatsJudged?: number }; baselines: Record<string, string>; rows: Row[] }): string {
   return [
     `# FlyMe benchmark (${r.date}, Node ${r.node}, ${r.cpus} CPUs ${r.cpuModel}, ${r.pinned ? 'pinned: servers CPU 0, sequential clients CPU 0, concurrent clients CPU 1' : 'NOT pinned (taskset missing)'}, ${r.mode})`,
     '',
-    `${r.config.repeatsNoisy && r.config.repeatsNoisy > r.config.repeats ? `Median of ${r.config.repeatsNoisy} interleaved repeats for the CPU-per-call, RPC and handshake rows and of ${r.config.repeats} for the others` : `Median of ${r.config.repeats} interleaved repeats`} after a discarded warm-up; 64-byte payloads. Baselines: ${Object.entries(r.baselines).map(([k, v]) => `**${k}**: ${v}`).join('; ')}.`,
+    `${r.config.repeatsJudged && r.config.repeatsJudged > r.config.repeats ? `Median of ${r.config.repeatsJudged} interleaved repeats for the CPU-per-call, RPC and handshake rows and of ${r.config.repeats} for the others` : `Median of ${r.config.repeats} interleaved repeats`} after a discarded warm-up; 64-byte payloads. Baselines: ${Object.entries(r.baselines).map(([k, v]) => `**${k}**: ${v}`).join('; ')}.`,
     '',
     'Ratio: the median of the per-repeat ratios (each FlyMe repeat over the baseline repeat of the same round), their min–max in brackets; the target is judged on it. "of medians": FlyMe\'s median over the baseline\'s.',
     '',

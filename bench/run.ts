@@ -40,11 +40,21 @@ if (before?.typeErrors.length) {
 }
 /** Every FlyMe kind twice with --before: today's build and the old one (`before:KIND`), interleaved. */
 const withBefore = (ks: string[]) => (before ? ks.flatMap((k) => (isFlymeKind(k) ? [k, BEFORE + k] : [k])) : ks);
+/**
+ * The rows a target is judged on (CPU per call and one-CPU throughput, the RPC rows, the handshakes) run
+ * C.repeatsJudged rounds (11 in a full run); the connections curve and Redis run C.repeats (5). Single repeats of
+ * the judged rows swing the most: on an idle machine one round of grpc-js at 32 in flight read from 1750 to 4260
+ * calls/s within minutes and the FlyMe/baseline ratio of one round from 0.4 to 1.4; resumed/full 1.70-2.16 within
+ * one run; with 5 rounds a CPU-per-call row moved by +-0.3 between two runs of the same code. Baselines and FlyMe
+ * run the same rounds, interleaved; more rounds narrow the median, they do not move it.
+ */
 const C = smoke
-  ? { repeats: 1, repeatsNoisy: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
+  ? { repeats: 1, repeatsJudged: 1, seq: 300, seqGrpc: 100, inflightMs: 150, connectMs: 150, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
-    ? { repeats: 1, repeatsNoisy: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
-    : { repeats: 5, repeatsNoisy: 11, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
+    ? { repeats: 1, repeatsJudged: 1, seq: 4000, seqGrpc: 600, inflightMs: 350, connectMs: 350, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
+    : { repeats: 5, repeatsJudged: 11, seq: 20000, seqGrpc: 4000, inflightMs: 2500, connectMs: 2000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
+/** Rounds of the judged rows' sections (cpu, rpc, handshakes); the connections curve stops at C.repeats. */
+const judgedRounds = Math.max(C.repeats, C.repeatsJudged);
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
 await makeBenchCerts(certs);
 
@@ -76,7 +86,7 @@ const load = async (cpu: number, kind: string, path: string, pid: number, conns:
 // flight; and the connections curve (1 ... 512 connections x 32 in flight) for unix://. CPU time is read from
 // the kernel for each process (client: process.cpuUsage, server: /proc/PID/task/*/schedstat, every thread), so it does not swing
 // with wall-clock noise the way calls/s does.
-for (let r = smoke ? 1 : 0; want('cpu') && r <= Math.max(C.repeats, C.repeatsNoisy); r++) {
+for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
   for (const kind of withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls'])) {
     await withServer(kind, async (path, pid) => {
       const own = await load(1, kind, path, pid, 1);
@@ -105,17 +115,9 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= Math.max(C.repeats, C.repeatsNoi
     }
   }
 }
-/**
- * The rows a target is judged on run C.repeatsNoisy rounds (11 in a full run) instead of C.repeats (5): CPU per
- * call and one-CPU throughput (above), the RPC rows and the handshakes. Single repeats here swing the most: on an
- * idle machine one round of grpc-js at 32 in flight read from 1750 to 4260 calls/s within minutes and the
- * FlyMe/baseline ratio of one round from 0.4 to 1.4; resumed/full 1.70-2.16 within one run; with 5 rounds a
- * CPU-per-call row moved by +-0.3 between two runs of the same code. Baselines and FlyMe run the same rounds,
- * interleaved; more rounds narrow the median, they do not move it.
- */
 {
   // Round 0 is a discarded warm-up (not in --smoke, which only checks that everything runs).
-  for (let r = smoke ? 1 : 0; r <= Math.max(C.repeats, C.repeatsNoisy); r++) {
+  for (let r = smoke ? 1 : 0; r <= judgedRounds; r++) {
     for (const kind of want('rpc') ? kinds : []) {
       await withServer(kind, async (path) => {
         const seq = await client(0, kind, path, 'seq', kind.includes('grpc') ? C.seqGrpc : C.seq);

@@ -83,15 +83,15 @@ test('a missed ratio never reads as its target: 2 decimals, or 3 when 2 would ro
 });
 
 test('rows run with more repeats than the others say so, and their ratios pair repeats of the same rounds', () => {
-  // The judged rows run C.repeatsNoisy rounds; both sides of such a row have that many samples.
+  // The judged rows run C.repeatsJudged rounds; both sides of such a row have that many samples.
   const s = { 'grpc.inflight': [1000, 2000, 1000, 3000, 1000, 1000, 1000], 'flyme-grpc.inflight': [950, 1900, 950, 2850, 950, 950, 950] };
   const rows = buildRows(s);
   const r = rows.find((x) => x.case.startsWith('flyme/grpc') && x.baseline === 'grpc-js mTLS' && x.case.includes('32 in flight'))!;
   assert.equal(r.repeats, 7);
   assert.equal(r.ratio.toFixed(2), '0.95'); // paired round by round: every pair is 0.95
   assert.deepEqual(r.ratioRange.map((x) => x.toFixed(2)), ['0.95', '0.95']);
-  const md = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsNoisy: 7 }, baselines: {}, rows });
+  const md = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 7 }, baselines: {}, rows });
   assert.match(md, /Median of 7 interleaved repeats for the CPU-per-call, RPC and handshake rows and of 5 for the others/);
   // Control: without extra rounds the header names one count only.
-  assert.match(toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsNoisy: 5 }, baselines: {}, rows }), /Median of 5 interleaved repeats after/);
+  assert.match(toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 5 }, baselines: {}, rows }), /Median of 5 interleaved repeats after/);
 });
