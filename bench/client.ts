@@ -1,8 +1,8 @@
 /**
  * Bench client process: `node client.js <kind> <socketPath> <certsDir> <mode> <arg>`; prints one JSON line.
  * Kinds as bench/server.ts (grpc-bearer: grpc-js with flyme-grpc's bearer JWT attached per call, unverified).
- * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); inflight MS (32 calls in flight on one
- * connection: calls/s); connect-full MS[,SERVERPID[,COUNT]] / connect-resumed MS[,SERVERPID[,COUNT]] (new connection + first call +
+ * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); slices SERVERPID (one warm connection; each stdin
+ * line MS runs 32 calls in flight for MS ms and answers calls/s and CPU per call of client and server); connect-full MS[,SERVERPID[,COUNT]] / connect-resumed MS[,SERVERPID[,COUNT]] (new connection + first call +
  * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection); idle N (open N connections, print "held", wait);
  * load N,CONNS,SERVERPID (CONNS connections x 32 in flight: calls/s, p99, CPU per call of client and server, server RSS,
  * the server's read and write syscalls per call).
@@ -123,37 +123,38 @@ const out = (v: object) => { process.stdout.write(JSON.stringify(v) + '\n'); };
 const processCpuNs = (pid: number) => readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
   try { return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); } catch { return sum; } // a thread that just ended
 }, 0);
-if (mode === 'seq' || mode === 'inflight') {
+if (mode === 'seq') {
   const { call } = await open();
-  if (mode === 'seq') {
-    const n = Number(arg);
-    for (let i = 0; i < Math.min(2000, n / 5); i++) await call(); // warm-up
-    const lat = new Float64Array(n);
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) {
-      const s = process.hrtime.bigint();
-      await call();
-      lat[i] = Number(process.hrtime.bigint() - s) / 1000;
-    }
-    const total = Number(process.hrtime.bigint() - t0) / 1e9;
-    lat.sort();
-    out({ p50: lat[Math.floor(n * 0.5)], p99: lat[Math.floor(n * 0.99)], rate: n / total });
-  } else {
-    const ms = Number(arg);
-    const warmEnd = Date.now() + Math.min(500, ms / 4);
-    const end = warmEnd + ms;
+  const n = Number(arg);
+  for (let i = 0; i < Math.min(2000, n / 5); i++) await call(); // warm-up
+  const lat = new Float64Array(n);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const s = process.hrtime.bigint();
+    await call();
+    lat[i] = Number(process.hrtime.bigint() - s) / 1000;
+  }
+  const total = Number(process.hrtime.bigint() - t0) / 1e9;
+  lat.sort();
+  out({ p50: lat[Math.floor(n * 0.5)], p99: lat[Math.floor(n * 0.99)], rate: n / total });
+} else if (mode === 'slices') {
+  // slices SERVERPID: one connection, kept warm for the life of the process; each line on stdin is a slice
+  // length in ms: 32 calls in flight for that long, then one JSON line (calls/s, CPU per call of this client and
+  // of the server). Between slices the process is idle, so the runner can take turns between several kinds,
+  // each with its own warm client and server, slice by slice (bench/run.ts's gRPC rows).
+  const serverPid = Number(arg);
+  const { call } = await open();
+  const { createInterface } = await import('node:readline');
+  for await (const line of createInterface({ input: process.stdin })) {
+    const end = Date.now() + Number(line);
     let done = 0;
-    let counting = false;
-    let t0 = 0n;
-    const worker = async () => {
-      while (Date.now() < end) {
-        await call();
-        if (counting) done++;
-        else if (Date.now() >= warmEnd) { counting = true; t0 = process.hrtime.bigint(); }
-      }
-    };
-    await Promise.all(Array.from({ length: 32 }, worker));
-    out({ rate: done / (Number(process.hrtime.bigint() - t0) / 1e9) });
+    const cpu0 = process.cpuUsage();
+    const srv0 = processCpuNs(serverPid);
+    const t0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: 32 }, async () => { while (Date.now() < end) { await call(); done++; } }));
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    out({ rate: done / secs, clientUs: (cpu.user + cpu.system) / done, serverUs: (processCpuNs(serverPid) - srv0) / 1000 / done });
   }
 } else if (mode === 'load') {
   // load N,CONNS,SERVERPID: CONNS connections with 32 calls in flight each, N calls counted after a warm-up.

@@ -125,11 +125,25 @@ export function judgedRatio(x: Pick<Row, 'ratio' | 'target' | 'ok'>): string {
 }
 const ratioSpread = (x: Row) => (x.ratioRange[0] === x.ratioRange[1] ? judgedRatio(x) : `${judgedRatio(x)} (${x.ratioRange[0].toFixed(2)}–${x.ratioRange[1].toFixed(2)})`);
 
-export function toMarkdown(r: { date: string; node: string; cpus: number; cpuModel: string; pinned: boolean; mode: string; config: { repeats: number; repeatsJudged?: number }; baselines: Record<string, string>; rows: Row[] }): string {
+/** The run's repeat counts as bench/run.ts's config C holds them (slices: the 32-in-flight RPC rows). */
+interface RunConfig { repeats: number; repeatsJudged?: number; slices?: number; sliceMs?: number; warmSliceMs?: number }
+
+/** The report header's sentence on how many repeats each row's median is of. */
+function repeatsSentence(c: RunConfig): string {
+  const judged = c.repeatsJudged !== undefined && c.repeatsJudged > c.repeats;
+  const rows = c.slices !== undefined ? 'CPU-per-call, sequential RPC and handshake rows' : 'CPU-per-call, RPC and handshake rows';
+  const counts = judged ? `Median of ${c.repeatsJudged} interleaved repeats for the ${rows} and of ${c.repeats} for the others` : `Median of ${c.repeats} interleaved repeats`;
+  const slices = c.slices !== undefined
+    ? ` The 32-in-flight RPC rows (one connection): median of ${c.slices} slices of ${c.sliceMs} ms; every kind's server and one client process stay up, warmed by a discarded ${c.warmSliceMs} ms slice, and take turns slice by slice (the order reversed every other round), so each FlyMe slice is paired with its baseline's slice of the same round.`
+    : '';
+  return `${counts} after a discarded warm-up.${slices} 64-byte payloads.`;
+}
+
+export function toMarkdown(r: { date: string; node: string; cpus: number; cpuModel: string; pinned: boolean; mode: string; config: RunConfig; baselines: Record<string, string>; rows: Row[] }): string {
   return [
     `# FlyMe benchmark (${r.date}, Node ${r.node}, ${r.cpus} CPUs ${r.cpuModel}, ${r.pinned ? 'pinned: servers CPU 0, sequential clients CPU 0, concurrent clients CPU 1' : 'NOT pinned (taskset missing)'}, ${r.mode})`,
     '',
-    `${r.config.repeatsJudged && r.config.repeatsJudged > r.config.repeats ? `Median of ${r.config.repeatsJudged} interleaved repeats for the CPU-per-call, RPC and handshake rows and of ${r.config.repeats} for the others` : `Median of ${r.config.repeats} interleaved repeats`} after a discarded warm-up; 64-byte payloads. Baselines: ${Object.entries(r.baselines).map(([k, v]) => `**${k}**: ${v}`).join('; ')}.`,
+    `${repeatsSentence(r.config)} Baselines: ${Object.entries(r.baselines).map(([k, v]) => `**${k}**: ${v}`).join('; ')}.`,
     '',
     'Ratio: the median of the per-repeat ratios (each FlyMe repeat over the baseline repeat of the same round), their min–max in brackets; the target is judged on it. "of medians": FlyMe\'s median over the baseline\'s.',
     '',
