@@ -3,7 +3,8 @@
  * Kinds as bench/server.ts (grpc-bearer: grpc-js with flyme-grpc's bearer JWT attached per call, unverified).
  * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); slices SERVERPID (one warm connection; each stdin
  * line MS runs 32 calls in flight for MS ms and answers calls/s and CPU per call of client and server); connect-full MS[,SERVERPID[,COUNT]] / connect-resumed MS[,SERVERPID[,COUNT]] (new connection + first call +
- * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection); idle N (open N connections, print "held", wait);
+ * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection);
+ * connect-slices SERVERPID (the same from one warm client, a stdin line `full MS` / `resumed MS` each); idle N (open N connections, print "held", wait);
  * load N,CONNS,SERVERPID (CONNS connections x 32 in flight: calls/s, p99, CPU per call of client and server, server RSS,
  * the server's read and write syscalls per call).
  */
@@ -123,6 +124,31 @@ const out = (v: object) => { process.stdout.write(JSON.stringify(v) + '\n'); };
 const processCpuNs = (pid: number) => readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
   try { return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); } catch { return sum; } // a thread that just ended
 }, 0);
+/**
+ * New connection + TLS handshake (full, or resuming the last session ticket) + first call + close, one after
+ * the other, for MS ms (or exactly COUNT connections): connections/s, how many resumed a TLS session
+ * (`resumed` of `n`: a resumed case that did not resume measures full handshakes) and, with SERVERPID, the CPU
+ * time per connection of this client (process.cpuUsage) and of the server (processCpuNs), which unlike the rate
+ * does not swing with other load on the CPU.
+ */
+async function connections(resume: boolean, ms: number, serverPid?: number, count?: number): Promise<{ rate: number; n: number; resumed: number; clientUs: number; serverUs?: number }> {
+  const serverCpuNs = () => (serverPid ? processCpuNs(serverPid) : 0);
+  let n = 0;
+  let resumed = 0;
+  const cpu0 = process.cpuUsage();
+  const srv0 = serverCpuNs();
+  const t0 = Date.now();
+  while (count ? n < count : Date.now() - t0 < ms) {
+    const c = await open(resume);
+    if (c.resumed?.()) resumed++;
+    await c.call();
+    c.close();
+    n++;
+  }
+  const secs = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { rate: n / secs, n, resumed, clientUs: (cpu.user + cpu.system) / n, ...(serverPid ? { serverUs: (serverCpuNs() - srv0) / 1000 / n } : {}) };
+}
 if (mode === 'seq') {
   const { call } = await open();
   const n = Number(arg);
@@ -199,31 +225,23 @@ if (mode === 'seq') {
     serverReadsPerCall: (io1[0] - io0[0]) / calls, serverWritesPerCall: (io1[1] - io0[1]) / calls });
   for (const c of cs) c.close();
 } else if (mode === 'connect-full' || mode === 'connect-resumed') {
-  // connect-* MS[,SERVERPID]: also reports how many connections resumed a TLS session (`resumed` of `n`: a
-  // resumed case that did not resume measures full handshakes) and, with SERVERPID, the CPU time per
-  // connection of this client (process.cpuUsage) and of the server (processCpuNs), which unlike the
-  // rate does not swing with other load on the CPU.
+  // connect-* MS[,SERVERPID[,COUNT]]: one fresh process per figure (bench/instructions.ts counts it this way).
+  // COUNT: exactly that many connections after the warm-up, however long they take.
   const resume = mode === 'connect-resumed';
-  // COUNT (bench/instructions.ts): exactly that many connections after the warm-up, however long they take.
   const [ms, serverPid, count] = arg.split(',').map(Number) as [number, number | undefined, number | undefined];
-  const serverCpuNs = () => (serverPid ? processCpuNs(serverPid) : 0);
   for (let i = 0; i < 20; i++) { const c = await open(resume); await c.call(); c.close(); } // warm-up, gets a ticket
-  let n = 0;
-  let resumed = 0;
-  const cpu0 = process.cpuUsage();
-  const srv0 = serverCpuNs();
-  const t0 = Date.now();
-  while (count ? n < count : Date.now() - t0 < ms) {
-    const c = await open(resume);
-    if (c.resumed?.()) resumed++;
-    await c.call();
-    c.close();
-    n++;
+  out(await connections(resume, ms, serverPid, count));
+} else if (mode === 'connect-slices') {
+  // connect-slices SERVERPID: a long-lived client; each stdin line `full MS` or `resumed MS` runs that case for
+  // MS ms and answers as connect-* does, so the runner can alternate full and resumed slices of one warm client.
+  const serverPid = Number(arg);
+  const { createInterface } = await import('node:readline');
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [which, ms] = line.split(' ') as [string, string];
+    if (which !== 'full' && which !== 'resumed') throw new Error(`connect-slices: expected "full MS" or "resumed MS", got ${JSON.stringify(line)}`);
+    out(await connections(which === 'resumed', Number(ms), serverPid));
   }
-  const secs = (Date.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  out({ rate: n / secs, n, resumed, clientUs: (cpu.user + cpu.system) / n, ...(serverPid ? { serverUs: (serverCpuNs() - srv0) / 1000 / n } : {}) });
-} else if (mode === 'pubsub') {
+} else if (mode === 'pubsub') {} else if (mode === 'pubsub') {
   const redis = await import('./redis.js');
   out({ rate: await redis.pubsubRate(kind as import('./redis.js').PubSubKind, path, certs, Number(arg)), cpuUsPerMessage: redis.lastPubsubCpuUsPerMessage });
 } else if (mode === 'idle') {

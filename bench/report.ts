@@ -131,10 +131,10 @@ interface RunConfig { repeats: number; repeatsJudged?: number; slices?: number; 
 /** The report header's sentence on how many repeats each row's median is of. */
 function repeatsSentence(c: RunConfig): string {
   const judged = c.repeatsJudged !== undefined && c.repeatsJudged > c.repeats;
-  const rows = c.slices !== undefined ? 'CPU-per-call, sequential RPC and handshake rows' : 'CPU-per-call, RPC and handshake rows';
+  const rows = c.slices !== undefined ? 'CPU-per-call and sequential RPC rows' : 'CPU-per-call, RPC and handshake rows';
   const counts = judged ? `Median of ${c.repeatsJudged} interleaved repeats for the ${rows} and of ${c.repeats} for the others` : `Median of ${c.repeats} interleaved repeats`;
   const slices = c.slices !== undefined
-    ? ` The 32-in-flight RPC rows (one connection): median of ${c.slices} slices of ${c.sliceMs} ms; every kind's server and one client process stay up, warmed by a discarded ${c.warmSliceMs} ms slice, and take turns slice by slice (the order reversed every other round), so each FlyMe slice is paired with its baseline's slice of the same round.`
+    ? ` The 32-in-flight RPC rows (one connection) and the handshake rows: median of ${c.slices} slices of ${c.sliceMs} ms; every kind's server and one client process stay up, warmed by a discarded ${c.warmSliceMs} ms slice, and take turns slice by slice (the order reversed every other round; full and resumed handshakes alternate in one client), so each FlyMe slice is paired with its baseline's slice of the same round.`
     : '';
   return `${counts} after a discarded warm-up.${slices} 64-byte payloads.`;
 }

@@ -41,19 +41,19 @@ if (before?.typeErrors.length) {
 /** Every FlyMe kind twice with --before: today's build and the old one (`before:KIND`), interleaved. */
 const withBefore = (ks: string[]) => (before ? ks.flatMap((k) => (isFlymeKind(k) ? [k, BEFORE + k] : [k])) : ks);
 /**
- * The rows a target is judged on (CPU per call and one-CPU throughput, the RPC rows, the handshakes) run
- * C.repeatsJudged rounds (11 in a full run); the connections curve and Redis run C.repeats (5). Single repeats of
- * the judged rows swing the most: on an idle machine one round of grpc-js at 32 in flight read from 1750 to 4260
- * calls/s within minutes and the FlyMe/baseline ratio of one round from 0.4 to 1.4; resumed/full 1.70-2.16 within
- * one run; with 5 rounds a CPU-per-call row moved by +-0.3 between two runs of the same code. Baselines and FlyMe
- * run the same rounds, interleaved; more rounds narrow the median, they do not move it.
+ * The rows a target is judged on: CPU per call, one-CPU throughput and sequential RPC run C.repeatsJudged rounds
+ * (11 in a full run), each on a fresh server and client; the 32-in-flight RPC rows and the handshakes run
+ * C.slices slices of C.sliceMs from warm, long-lived clients taking turns (after a discarded C.warmSliceMs slice);
+ * the connections curve and Redis run C.repeats (5). With 5 rounds a CPU-per-call row moved by +-0.3 between two
+ * runs of the same code. Baselines and FlyMe run the same rounds, interleaved; more rounds narrow the median,
+ * they do not move it.
  */
 const C = smoke
-  ? { repeats: 1, repeatsJudged: 1, slices: 1, sliceMs: 150, warmSliceMs: 150, seq: 300, seqGrpc: 100, connectMs: 150, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
+  ? { repeats: 1, repeatsJudged: 1, slices: 1, sliceMs: 150, warmSliceMs: 150, seq: 300, seqGrpc: 100, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
-    ? { repeats: 1, repeatsJudged: 1, slices: 3, sliceMs: 350, warmSliceMs: 2500, seq: 4000, seqGrpc: 600, connectMs: 350, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
-    : { repeats: 5, repeatsJudged: 11, slices: 21, sliceMs: 1000, warmSliceMs: 4000, seq: 20000, seqGrpc: 4000, connectMs: 2000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
-/** Rounds of the judged rows' sections (cpu, rpc, handshakes); the connections curve stops at C.repeats. */
+    ? { repeats: 1, repeatsJudged: 1, slices: 3, sliceMs: 350, warmSliceMs: 2500, seq: 4000, seqGrpc: 600, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
+    : { repeats: 5, repeatsJudged: 11, slices: 21, sliceMs: 1000, warmSliceMs: 4000, seq: 20000, seqGrpc: 4000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
+/** Rounds of the cpu and sequential-rpc sections; the connections curve stops at C.repeats. */
 const judgedRounds = Math.max(C.repeats, C.repeatsJudged);
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
 await makeBenchCerts(certs);
@@ -136,19 +136,6 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
         push(`${kind}.seqRate`, seq.rate);
       });
     }
-    for (const kind of want('handshakes') ? withBefore(['tls', 'flyme-tls']) : []) {
-      await withServer(kind, async (path) => {
-        const full = await client(0, kind, path, 'connect-full', C.connectMs);
-        const resumed = await client(0, kind, path, 'connect-resumed', C.connectMs);
-        // The resumed figure must measure resumed handshakes (every connection resumed its ticket), the full one none.
-        if (resumed.resumed !== resumed.n || full.resumed !== 0) {
-          throw new Error(`${kind}: ${resumed.resumed} of ${resumed.n} connections resumed in connect-resumed, ${full.resumed} in connect-full`);
-        }
-        if (r === 0) return;
-        push(`${kind}.connectFull`, full.rate);
-        push(`${kind}.connectResumed`, resumed.rate);
-      });
-    }
   }
   // 32 calls in flight on one connection (calls/s): every kind's server and one client process per kind, started
   // once, warmed by a discarded slice of C.warmSliceMs, then taking turns in slices of C.sliceMs for C.slices
@@ -167,6 +154,35 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
       for (const u of up) await slice(u, C.warmSliceMs);
       for (let r = 0; r < C.slices; r++) {
         for (const u of r % 2 ? [...up].reverse() : up) push(`${u.kind}.inflight`, await slice(u, C.sliceMs));
+      }
+    } finally {
+      for (const u of up) { u.cl.proc.kill('SIGKILL'); u.srv.stop(); }
+    }
+  }
+  // Handshakes (a new connection, its handshake, the first call, close; client and server on CPU 0): one server
+  // and one long-lived client per kind, warmed by a discarded full and resumed slice, then C.slices rounds of a
+  // full and a resumed slice of C.sliceMs each per kind, the order reversed every other round, so each round's
+  // resumed/full ratio pairs two slices of the same warm client seconds apart.
+  if (want('handshakes')) {
+    const up: { kind: string; srv: Awaited<ReturnType<typeof startServer>>; cl: ReturnType<typeof converse> }[] = [];
+    try {
+      for (const kind of withBefore(['tls', 'flyme-tls'])) {
+        const srv = await startServer(kind);
+        up.push({ kind, srv, cl: converse(pin(0, [join(dirOf(kind), 'client.js'), bareKind(kind), srv.path, certs, 'connect-slices', String(srv.pid)])) });
+      }
+      const slice = async (u: (typeof up)[number], which: 'full' | 'resumed', ms: number) => {
+        const x = JSON.parse(await u.cl.ask(`${which} ${ms}`)) as { rate: number; n: number; resumed: number };
+        // A resumed figure must measure resumed handshakes only (every connection resumed its ticket), a full one none.
+        if (x.resumed !== (which === 'resumed' ? x.n : 0)) throw new Error(`${u.kind}: ${x.resumed} of ${x.n} connections resumed in a ${which} slice`);
+        return x.rate;
+      };
+      for (const u of up) { await slice(u, 'full', C.warmSliceMs / 2); await slice(u, 'resumed', C.warmSliceMs / 2); }
+      for (let r = 0; r < C.slices; r++) {
+        for (const u of r % 2 ? [...up].reverse() : up) {
+          for (const which of r % 2 ? (['resumed', 'full'] as const) : (['full', 'resumed'] as const)) {
+            push(`${u.kind}.${which === 'full' ? 'connectFull' : 'connectResumed'}`, await slice(u, which, C.sliceMs));
+          }
+        }
       }
     } finally {
       for (const u of up) { u.cl.proc.kill('SIGKILL'); u.srv.stop(); }
