@@ -241,7 +241,7 @@ if (mode === 'seq') {
     if (which !== 'full' && which !== 'resumed') throw new Error(`connect-slices: expected "full MS" or "resumed MS", got ${JSON.stringify(line)}`);
     out(await connections(which === 'resumed', Number(ms), serverPid));
   }
-} else if (mode === 'pubsub') {} else if (mode === 'pubsub') {
+} else if (mode === 'pubsub') {
   const redis = await import('./redis.js');
   out({ rate: await redis.pubsubRate(kind as import('./redis.js').PubSubKind, path, certs, Number(arg)), cpuUsPerMessage: redis.lastPubsubCpuUsPerMessage });
 } else if (mode === 'idle') {
