@@ -82,6 +82,23 @@ async function withServer<T>(kind: string, fn: (path: string, pid: number) => Pr
     srv.stop();
   }
 }
+/** A server of its kind and one long-lived client (bench/client.ts `mode`, pinned to `clientCpu`) talking to it. */
+interface WarmPair { kind: string; srv: Awaited<ReturnType<typeof startServer>>; cl: ReturnType<typeof converse> }
+/** One WarmPair per kind for `fn`; every process is stopped afterwards, whatever `fn` did. */
+async function withWarmPairs(ks: string[], clientCpu: number, mode: string, fn: (up: WarmPair[]) => Promise<void>): Promise<void> {
+  const up: WarmPair[] = [];
+  try {
+    for (const kind of ks) {
+      const srv = await startServer(kind);
+      up.push({ kind, srv, cl: converse(pin(clientCpu, [join(dirOf(kind), 'client.js'), bareKind(kind), srv.path, certs, mode, String(srv.pid)])) });
+    }
+    await fn(up);
+  } finally {
+    for (const u of up) { u.cl.proc.kill('SIGKILL'); u.srv.stop(); }
+  }
+}
+/** Round `r`'s order: as given, reversed every other round (a drift in the machine's speed falls on all alike). */
+const turn = <T>(r: number, xs: readonly T[]): readonly T[] => (r % 2 ? [...xs].reverse() : xs);
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
 const kinds = withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls', 'grpc', 'grpc-bearer', 'flyme-grpc']);
@@ -141,36 +158,25 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
   // once, warmed by a discarded slice of C.warmSliceMs, then taking turns in slices of C.sliceMs for C.slices
   // rounds, the order reversed every other round (a drift in the machine's speed falls on every kind alike).
   // Until 2026-12-01 each repeat started a fresh client and counted 2.5 s after a 500 ms warm-up: a fresh grpc-js
-  // client (bare or FlyMe's) runs at a third to a half of its steady rate for its first ~2 s, while V8 compiles
-  // it, so those rows measured mostly warm-up, and a round's FlyMe/baseline ratio swung from 0.49 to 1.42.
+  // client (bare or FlyMe's) runs at a third to a half of its steady rate for its first ~2 s, until V8's
+  // optimizing compiler has compiled it (with --no-opt it never gets past that rate), so those rows measured
+  // mostly warm-up, and a round's FlyMe/baseline ratio swung from 0.49 to 1.42.
   if (want('rpc')) {
-    const up: { kind: string; srv: Awaited<ReturnType<typeof startServer>>; cl: ReturnType<typeof converse> }[] = [];
-    try {
-      for (const kind of kinds) {
-        const srv = await startServer(kind);
-        up.push({ kind, srv, cl: converse(pin(1, [join(dirOf(kind), 'client.js'), bareKind(kind), srv.path, certs, 'slices', String(srv.pid)])) });
-      }
-      const slice = async (u: (typeof up)[number], ms: number) => (JSON.parse(await u.cl.ask(String(ms))) as { rate: number }).rate;
+    await withWarmPairs(kinds, 1, 'slices', async (up) => {
+      const slice = async (u: WarmPair, ms: number) => (JSON.parse(await u.cl.ask(String(ms))) as { rate: number }).rate;
       for (const u of up) await slice(u, C.warmSliceMs);
       for (let r = 0; r < C.slices; r++) {
-        for (const u of r % 2 ? [...up].reverse() : up) push(`${u.kind}.inflight`, await slice(u, C.sliceMs));
+        for (const u of turn(r, up)) push(`${u.kind}.inflight`, await slice(u, C.sliceMs));
       }
-    } finally {
-      for (const u of up) { u.cl.proc.kill('SIGKILL'); u.srv.stop(); }
-    }
+    });
   }
   // Handshakes (a new connection, its handshake, the first call, close; client and server on CPU 0): one server
   // and one long-lived client per kind, warmed by a discarded full and resumed slice, then C.slices rounds of a
   // full and a resumed slice of C.sliceMs each per kind, the order reversed every other round, so each round's
   // resumed/full ratio pairs two slices of the same warm client seconds apart.
   if (want('handshakes')) {
-    const up: { kind: string; srv: Awaited<ReturnType<typeof startServer>>; cl: ReturnType<typeof converse> }[] = [];
-    try {
-      for (const kind of withBefore(['tls', 'flyme-tls'])) {
-        const srv = await startServer(kind);
-        up.push({ kind, srv, cl: converse(pin(0, [join(dirOf(kind), 'client.js'), bareKind(kind), srv.path, certs, 'connect-slices', String(srv.pid)])) });
-      }
-      const slice = async (u: (typeof up)[number], which: 'full' | 'resumed', ms: number) => {
+    await withWarmPairs(withBefore(['tls', 'flyme-tls']), 0, 'connect-slices', async (up) => {
+      const slice = async (u: WarmPair, which: 'full' | 'resumed', ms: number) => {
         const x = JSON.parse(await u.cl.ask(`${which} ${ms}`)) as { rate: number; n: number; resumed: number };
         // A resumed figure must measure resumed handshakes only (every connection resumed its ticket), a full one none.
         if (x.resumed !== (which === 'resumed' ? x.n : 0)) throw new Error(`${u.kind}: ${x.resumed} of ${x.n} connections resumed in a ${which} slice`);
@@ -178,15 +184,13 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
       };
       for (const u of up) { await slice(u, 'full', C.warmSliceMs / 2); await slice(u, 'resumed', C.warmSliceMs / 2); }
       for (let r = 0; r < C.slices; r++) {
-        for (const u of r % 2 ? [...up].reverse() : up) {
-          for (const which of r % 2 ? (['resumed', 'full'] as const) : (['full', 'resumed'] as const)) {
+        for (const u of turn(r, up)) {
+          for (const which of turn(r, ['full', 'resumed'] as const)) {
             push(`${u.kind}.${which === 'full' ? 'connectFull' : 'connectResumed'}`, await slice(u, which, C.sliceMs));
           }
         }
       }
-    } finally {
-      for (const u of up) { u.cl.proc.kill('SIGKILL'); u.srv.stop(); }
-    }
+    });
   }
   // RSS per idle connection: interleaved repeats, median of 3 (one sample each used to be reported as the
   // "median"; single samples of the same server swung from 3 to 23 KB per connection). Each repeat starts a fresh
