@@ -96,10 +96,11 @@ export function subCommand(globals: () => RedisGlobals) {
       usage(this, o as Common);
       const r = await open(o as Common, globals());
       const subs = await Promise.all(channels.map((c) => r.subscribe(c)));
-      process.stderr.write(`subscribed to ${channels.join(', ')} as ${r.spiffeId}\n`);
+      // The stop handlers are in place before the "subscribed" line: a signal sent the moment it appears must find them.
       const stop = () => { void r.close().then(() => process.exit(0)); };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      process.stderr.write(`subscribed to ${channels.join(', ')} as ${r.spiffeId}\n`);
       onStdoutClosed(stop); // the reader went away (`| head -1`): stop quietly
       await Promise.all(subs.map(async (s) => {
         for await (const m of s) {

@@ -72,31 +72,33 @@ export function registryCommand(identity: IdentityFlags, json: () => boolean = (
           cleanup.push(() => dns.close());
           dnsAddress = `${dns.host.includes(':') ? `[${dns.host}]` : dns.host}:${dns.port}`;
         }
+        // The reload and stop handlers are in place before the ready line: a SIGTERM or SIGHUP sent the moment it
+        // appears must find them, not Node's default action (exit by signal, no clean stop).
+        // SIGHUP: the policy file again, all or nothing; records whose owner it no longer names are removed
+        process.off('SIGHUP', ignoreHup);
+        process.on('SIGHUP', () => {
+          let next: ReturnType<typeof Ownership.load>;
+          try {
+            next = Ownership.load(o.policy, zone);
+          } catch (err) {
+            const e = err as FlyMeError;
+            log.error({ event: 'policy_reload_failed', code: e.code, file: o.policy }, `policy reload refused, keeping the running rules: ${e.message}`);
+            events.emit({ kind: 'policy_reload_failed', severity: 'critical', source: 'registry', subject: o.policy, decision: 'deny', reason: e.code, message: `registry policy reload (SIGHUP) refused, keeping the running rules: ${e.message}` });
+            return;
+          }
+          reg.setOwnership(next).then((gone) => {
+            log.info({ event: 'policy_reloaded', file: o.policy, removed: gone.map((r) => `${r.name} ${r.address} ${r.port}`) }, `registry policy reloaded; ${gone.length} record(s) whose owner it no longer names removed`);
+            events.emit({ kind: 'policy_reloaded', severity: 'info', source: 'registry', subject: o.policy, decision: 'allow', message: `registry policy reloaded (SIGHUP); ${gone.length} record(s) removed`, details: { removed: gone.length } });
+          }, (err: Error) => log.error({ event: 'state_write_failed', file: o.policy }, `registry policy applied, but the state file could not be written: ${err.message}`));
+        });
+        const stop = () => { void stopAll().then(() => process.exit(0)); };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
         log.info({ listeners: server.addresses, dns: dnsAddress, zone, id: source.svid().spiffeId.toString(), ttlSeconds: o.ttl, audit: auditPath }, 'flyme registry ready');
       } catch (err) {
         await stopAll();
         throw err;
       }
-      // SIGHUP: the policy file again, all or nothing; records whose owner it no longer names are removed
-      process.off('SIGHUP', ignoreHup);
-      process.on('SIGHUP', () => {
-        let next: ReturnType<typeof Ownership.load>;
-        try {
-          next = Ownership.load(o.policy, zone);
-        } catch (err) {
-          const e = err as FlyMeError;
-          log.error({ event: 'policy_reload_failed', code: e.code, file: o.policy }, `policy reload refused, keeping the running rules: ${e.message}`);
-          events.emit({ kind: 'policy_reload_failed', severity: 'critical', source: 'registry', subject: o.policy, decision: 'deny', reason: e.code, message: `registry policy reload (SIGHUP) refused, keeping the running rules: ${e.message}` });
-          return;
-        }
-        reg.setOwnership(next).then((gone) => {
-          log.info({ event: 'policy_reloaded', file: o.policy, removed: gone.map((r) => `${r.name} ${r.address} ${r.port}`) }, `registry policy reloaded; ${gone.length} record(s) whose owner it no longer names removed`);
-          events.emit({ kind: 'policy_reloaded', severity: 'info', source: 'registry', subject: o.policy, decision: 'allow', message: `registry policy reloaded (SIGHUP); ${gone.length} record(s) removed`, details: { removed: gone.length } });
-        }, (err: Error) => log.error({ event: 'state_write_failed', file: o.policy }, `registry policy applied, but the state file could not be written: ${err.message}`));
-      });
-      const stop = () => { void stopAll().then(() => process.exit(0)); };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
     });
   addRegistryClientCommands(registry, identity, json);
   return registry;
