@@ -11,6 +11,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { readFileSync, readdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { connect } from '../src/rpc/client.js';
 import { dialTls } from '../src/identity/tls/index.js';
@@ -167,10 +168,9 @@ if (mode === 'seq') {
   // slices SERVERPID: one connection, kept warm for the life of the process; each line on stdin is a slice
   // length in ms: 32 calls in flight for that long, then one JSON line (calls/s, CPU per call of this client and
   // of the server). Between slices the process is idle, so the runner can take turns between several kinds,
-  // each with its own warm client and server, slice by slice (bench/run.ts's gRPC rows).
+  // each with its own warm client and server, slice by slice (bench/run.ts's 32-in-flight rows).
   const serverPid = Number(arg);
   const { call } = await open();
-  const { createInterface } = await import('node:readline');
   for await (const line of createInterface({ input: process.stdin })) {
     const end = Date.now() + Number(line);
     let done = 0;
@@ -235,7 +235,6 @@ if (mode === 'seq') {
   // connect-slices SERVERPID: a long-lived client; each stdin line `full MS` or `resumed MS` runs that case for
   // MS ms and answers as connect-* does, so the runner can alternate full and resumed slices of one warm client.
   const serverPid = Number(arg);
-  const { createInterface } = await import('node:readline');
   for await (const line of createInterface({ input: process.stdin })) {
     const [which, ms] = line.split(' ') as [string, string];
     if (which !== 'full' && which !== 'resumed') throw new Error(`connect-slices: expected "full MS" or "resumed MS", got ${JSON.stringify(line)}`);

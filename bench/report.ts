@@ -125,7 +125,7 @@ export function judgedRatio(x: Pick<Row, 'ratio' | 'target' | 'ok'>): string {
 }
 const ratioSpread = (x: Row) => (x.ratioRange[0] === x.ratioRange[1] ? judgedRatio(x) : `${judgedRatio(x)} (${x.ratioRange[0].toFixed(2)}–${x.ratioRange[1].toFixed(2)})`);
 
-/** The run's repeat counts as bench/run.ts's config C holds them (slices: the 32-in-flight RPC rows). */
+/** The run's repeat counts as bench/run.ts's config C holds them (slices: the 32-in-flight RPC rows and the handshakes). */
 interface RunConfig { repeats: number; repeatsJudged?: number; slices?: number; sliceMs?: number; warmSliceMs?: number }
 
 /** The report header's sentence on how many repeats each row's median is of. */
