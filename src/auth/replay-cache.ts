@@ -41,8 +41,7 @@ interface Entry {
 }
 
 /**
- * Remembers token ids until they expire, to refuse replays. Insertion-ordered (LRU by
- * first use), bounded, and never evicts a live entry.
+ * Remembers token ids until they expire, to refuse replays. Bounded, and never evicts a live entry.
  *
  * @example
  * const cache = new ReplayCache({ maxEntries: 50_000 })
@@ -50,7 +49,9 @@ interface Entry {
  */
 export class ReplayCache {
   readonly maxEntries: number;
-  readonly #entries = new Map<string, Entry>();
+  /** Issuer → jti → entry (two levels: a presentation looks its entry up without building a joined key). */
+  readonly #byIssuer = new Map<string, Map<string, Entry>>();
+  #size = 0;
 
   constructor(options: ReplayCacheOptions = {}) {
     const max = options.maxEntries ?? DEFAULT_REPLAY_CACHE_SIZE;
@@ -60,7 +61,7 @@ export class ReplayCache {
 
   /** Number of remembered token ids (expired ones may linger until the next sweep). */
   get size(): number {
-    return this.#entries.size;
+    return this.#size;
   }
 
   /**
@@ -70,8 +71,8 @@ export class ReplayCache {
    * cache.check({ iss: 'flyme', jti: 'abc', forgetAfterMs, oneTime: true }, Date.now())
    */
   check(presentation: ReplayCheck, nowMs: number): void {
-    const key = `${presentation.iss}\u0000${presentation.jti}`;
-    const existing = this.#entries.get(key);
+    const jtis = this.#byIssuer.get(presentation.iss);
+    const existing = jtis?.get(presentation.jti);
     if (existing !== undefined && existing.forgetAfterMs > nowMs) {
       const single = presentation.oneTime || presentation.connectionId === undefined || existing.connectionId === undefined;
       if (single) throw flymeError('FLYME_TOKEN_REPLAYED', 'the token is single-use and was already used', { jti: presentation.jti });
@@ -80,15 +81,18 @@ export class ReplayCache {
       }
       return; // same connection presenting its own token again
     }
-    if (existing !== undefined) this.#entries.delete(key);
-    if (this.#entries.size >= this.maxEntries) this.sweep(nowMs);
-    if (this.#entries.size >= this.maxEntries) {
+    if (existing !== undefined) this.#delete(presentation.iss, jtis!, presentation.jti);
+    if (this.#size >= this.maxEntries) this.sweep(nowMs);
+    if (this.#size >= this.maxEntries) {
       throw flymeError('FLYME_TOKEN_CACHE_FULL', `the replay cache holds ${this.maxEntries} unexpired tokens; refusing new tokens until some expire`, {
         maxEntries: this.maxEntries,
       });
     }
     const connectionId = presentation.oneTime ? undefined : presentation.connectionId;
-    this.#entries.set(key, { forgetAfterMs: presentation.forgetAfterMs, connectionId });
+    let target = this.#byIssuer.get(presentation.iss);
+    if (target === undefined) this.#byIssuer.set(presentation.iss, (target = new Map()));
+    target.set(presentation.jti, { forgetAfterMs: presentation.forgetAfterMs, connectionId });
+    this.#size++;
   }
 
   /**
@@ -99,10 +103,12 @@ export class ReplayCache {
    */
   sweep(nowMs: number): number {
     let dropped = 0;
-    for (const [key, entry] of this.#entries) {
-      if (entry.forgetAfterMs <= nowMs) {
-        this.#entries.delete(key);
-        dropped++;
+    for (const [iss, jtis] of this.#byIssuer) {
+      for (const [jti, entry] of jtis) {
+        if (entry.forgetAfterMs <= nowMs) {
+          this.#delete(iss, jtis, jti);
+          dropped++;
+        }
       }
     }
     return dropped;
@@ -110,6 +116,12 @@ export class ReplayCache {
 
   /** Forgets everything (tests, key compromise drills). */
   clear(): void {
-    this.#entries.clear();
+    this.#byIssuer.clear();
+    this.#size = 0;
+  }
+
+  #delete(iss: string, jtis: Map<string, Entry>, jti: string): void {
+    if (jtis.delete(jti)) this.#size--;
+    if (jtis.size === 0) this.#byIssuer.delete(iss);
   }
 }

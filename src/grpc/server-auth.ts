@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { describePrincipal, emptyPrincipal, type PeerIdentity, type Principal } from '../auth/principal.js';
 import { ignoreSecurityEvents, type SecurityEventSink } from '../auth/events.js';
-import type { TokenVerifier, VerifiedToken } from '../auth/jwt/verifier.js';
+import { copyIdentity, type SharedTokenIdentity, type TokenVerifier } from '../auth/jwt/verifier.js';
 import type { RoleConfig } from '../auth/role-config.js';
 import { FlyMeError, flymeError } from '../errors.js';
 import { decide as decideAccess, type RoleTable } from '../auth/decision.js';
@@ -18,6 +18,9 @@ import { DecisionMemo } from './decision-memo.js';
 import type { ConnectionIdentity, PeerRegistry } from './peers.js';
 import type { PeerCertificateInfo } from '../transport/listener.js';
 import { PRINCIPAL_KEY } from './principal.js';
+import { AuthorizingCall, forwardMissingMethods, type Admit } from './authorizing-call.js';
+
+forwardMissingMethods(grpc.ServerInterceptingCall.prototype);
 
 export interface MethodRoles {
   /** `'/pkg.Service/Method'` → roles, any one of which allows the call. */
@@ -128,11 +131,11 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
   };
 
   /**
-   * Decides one call. Synchronous (the token check is TokenVerifier.verifyNow), so an allowed call goes on in the
+   * Decides one call. Synchronous (the token check is TokenVerifier.checkNow), so an allowed call goes on in the
    * tick its metadata arrived; every check below runs on every call, a remembered decision only skips the role
    * assignment and the decision itself.
    */
-  function decide(path: string, call: grpc.ServerInterceptingCallInterface, metadata: grpc.Metadata): Outcome {
+  function decide(path: string, call: Pick<grpc.ServerInterceptingCallInterface, 'getPeer'>, metadata: grpc.Metadata): Outcome {
     // The certificate was verified (chain, SVID rules, client authorizer) before grpc-js saw the connection.
     const conn = o.peers.lookup(call.getPeer());
     if (conn?.refusal?.data.reason === 'no-certificate' && anonymousSet.has(path)) return allow(freshPrincipal(conn));
@@ -161,7 +164,7 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
     }
     const c = certView(conn.cert);
     let token: string | undefined;
-    let verified: VerifiedToken | undefined;
+    let verified: SharedTokenIdentity | undefined;
     if (o.tokens) {
       const header = metadata.get('authorization')[0];
       token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
@@ -174,7 +177,7 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
       try {
         // Every call: a token binds to the first client certificate that presents it (a stolen token is useless
         // elsewhere), and expiry, the key in the JWKS and replay are checked before any remembered decision is used.
-        verified = o.tokens.verifyNow(token, { connectionId: c.connectionId, clientCertDer: c.der });
+        verified = o.tokens.checkNow(token, { connectionId: c.connectionId, clientCertDer: c.der });
       } catch (e) {
         const err = e as FlyMeError;
         const p = freshPrincipal(conn);
@@ -189,12 +192,12 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
     const p = freshPrincipal(conn);
     certRoles(p, c.cert, policy);
     if (verified) {
-      const v = verified;
-      p.token = v.identity;
-      const granted = o.tokenRoles ? o.tokenRoles.grantedRoles(v.identity.claimedRoles, v.identity.iss, v.identity.sub).granted : v.identity.claimedRoles;
+      const id = copyIdentity(verified);
+      p.token = id;
+      const granted = o.tokenRoles ? o.tokenRoles.grantedRoles(id.claimedRoles, id.iss, id.sub).granted : id.claimedRoles;
       for (const r of granted) {
         p.roles.add(r);
-        if (!p.roleSources.has(r)) p.roleSources.set(r, `token:${v.identity.iss}/${v.identity.sub}`);
+        if (!p.roleSources.has(r)) p.roleSources.set(r, `token:${id.iss}/${id.sub}`);
       }
     }
     const outcome = authorizeMethod(path, p, policy);
@@ -226,26 +229,27 @@ export function authInterceptor(o: AuthInterceptorOptions): grpc.ServerIntercept
     return { status: status(grpc.status.PERMISSION_DENIED, `${path} needs one of the roles [${needed.join(', ')}]; the caller holds [${[...p.roles].sort().join(', ')}]`) };
   }
 
-  return (descriptor, call) => new grpc.ServerInterceptingCall(call, {
-    start: (next) => next({
-      onReceiveMetadata: (metadata, mdNext) => {
-        metadata.remove(PRINCIPAL_KEY); // never trust a principal sent by the client
-        let d: Outcome;
-        try {
-          d = decide(descriptor.path, call, metadata);
-        } catch (e) {
-          call.sendStatus(status(grpc.status.INTERNAL, `authorization failed: ${(e as Error)?.message ?? String(e)}`));
-          return;
-        }
-        if ('status' in d) {
-          call.sendStatus(d.status);
-          return;
-        }
-        metadata.set(PRINCIPAL_KEY, Buffer.from(d.principalJson));
-        mdNext(metadata);
-      },
-    }),
-  });
+  // Called when a call's metadata arrives (authorizing-call.ts): true lets the call go on with the principal
+  // attached; otherwise the refusal has been sent and the handler never sees the call.
+  const admit: Admit = (path, call, metadata) => {
+    metadata.remove(PRINCIPAL_KEY); // never trust a principal sent by the client
+    let d: Outcome;
+    try {
+      d = decide(path, call, metadata);
+    } catch (e) {
+      call.sendStatus(status(grpc.status.INTERNAL, `authorization failed: ${(e as Error)?.message ?? String(e)}`));
+      return false;
+    }
+    if ('status' in d) {
+      call.sendStatus(d.status);
+      return false;
+    }
+    metadata.set(PRINCIPAL_KEY, Buffer.from(d.principalJson));
+    return true;
+  };
+  // grpc-js types an interceptor as returning its own ServerInterceptingCall class; it uses only the
+  // ServerInterceptingCallInterface methods, which AuthorizingCall implements (and forwards any it lacks).
+  return (descriptor, call) => new AuthorizingCall(call, descriptor.path, admit) as unknown as grpc.ServerInterceptingCall;
 }
 
 /** A verified client certificate as the interceptor uses it: without its DER, the DER, and its replay-cache connection id. */

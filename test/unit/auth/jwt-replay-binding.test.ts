@@ -123,4 +123,19 @@ describe('certificate binding (RFC 8705)', () => {
     assert.deepEqual(firstCertificateDer(pem), der);
     assert.throws(() => firstCertificateDer('no pem here'), is('FLYME_INVALID_CONFIG'));
   });
+
+  it('ReplayCache: a jti is remembered per issuer, whatever characters either holds (no joined key to collide)', () => {
+    const c = new ReplayCache({ maxEntries: 10 });
+    c.check({ iss: 'a\u0000b', jti: 'c', forgetAfterMs: 1000, oneTime: true }, 0);
+    // Another issuer's token whose iss and jti joined with a NUL read the same: a different token, accepted.
+    c.check({ iss: 'a', jti: 'b\u0000c', forgetAfterMs: 1000, oneTime: true }, 0);
+    assert.equal(c.size, 2);
+    // Control: the first token again is a replay.
+    assert.throws(() => c.check({ iss: 'a\u0000b', jti: 'c', forgetAfterMs: 1000, oneTime: true }, 1), is('FLYME_TOKEN_REPLAYED'));
+    assert.equal(c.sweep(1000), 2);
+    assert.equal(c.size, 0);
+    c.check({ iss: 'a', jti: 'b\u0000c', forgetAfterMs: 3000, oneTime: true }, 2000); // forgotten, so accepted again
+    c.clear();
+    assert.equal(c.size, 0);
+  });
 });
