@@ -13,6 +13,17 @@ const PART = /(\d{1,9}(?:\.\d{1,9})?)(ms|s|m|h|d)/y;
 /** Node timers (setTimeout, socket.setTimeout) fire at once beyond 2^31-1 ms: the limit of timer flags. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * How often a sweep checks a timeout: a quarter of it, at least every 250 ms and at most every 20 ms, so a
+ * deadline is noticed at most a quarter of its length (and at most 250 ms) late without waking a tight loop.
+ *
+ * @example
+ * sweepPeriodMs(10_000) // → 250; sweepPeriodMs(200) // → 50
+ */
+export function sweepPeriodMs(timeoutMs: number): number {
+  return Math.min(250, Math.max(20, timeoutMs / 4));
+}
+
 export const DURATION_UNITS = 'ms, s, m, h, d';
 const EXAMPLES = 'e.g. 500ms, 30s, 10m, 1h, 7d, 1h30m';
 

@@ -9,6 +9,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import { flymeError, type FlyMeError, type FlyMeErrorCode } from '../errors.js';
+import { sweepPeriodMs } from '../duration.js';
 import { listen, type AcceptedConnection, type Listener, type ListenOptions } from '../transport/listener.js';
 import { parseAddress, type Address } from '../transport/address.js';
 import { PeerLimit } from '../transport/peer-limit.js';
@@ -186,7 +187,7 @@ export class RpcServer {
     });
     this.listeners.push(l);
     // Request deadlines and the idle timeout of every connection (no timer per socket), each at most one period late.
-    this.sweeper ??= setInterval(() => this.sweep(), Math.min(250, Math.max(20, Math.min(this.limits.requestTimeoutMs, this.limits.idleTimeoutMs) / 4))).unref();
+    this.sweeper ??= setInterval(() => this.sweep(), sweepPeriodMs(Math.min(this.limits.requestTimeoutMs, this.limits.idleTimeoutMs))).unref();
     return l.address.url;
   }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDuration, parseDurationSeconds, formatDuration, MAX_TIMER_MS } from '../../src/duration.js';
+import { parseDuration, parseDurationSeconds, formatDuration, MAX_TIMER_MS, sweepPeriodMs } from '../../src/duration.js';
 import { FlyMeError } from '../../src/errors.js';
 
 function refused(f: () => unknown, pattern: RegExp): void {
@@ -56,4 +56,11 @@ test('formatDuration', () => {
   assert.equal(formatDuration(5_400_000), '1h30m');
   assert.equal(formatDuration(1500), '1s500ms');
   assert.equal(formatDuration(0), '0s');
+});
+
+test('sweepPeriodMs: a quarter of the timeout, between 20 and 250 ms', () => {
+  assert.equal(sweepPeriodMs(200), 50);
+  assert.equal(sweepPeriodMs(10_000), 250);
+  assert.equal(sweepPeriodMs(40), 20);
+  assert.equal(sweepPeriodMs(MAX_TIMER_MS), 250);
 });

@@ -12,6 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { sweepPeriodMs } from '../../duration.js';
 import { FlyMeError, flymeError } from '../../errors.js';
 import type { PeerCertificateInfo, SecureUpgrader } from '../../transport/listener.js';
 import type { Authorizer } from '../authorizer.js';
@@ -87,7 +88,7 @@ export class TlsServerUpgrader implements SecureUpgrader {
     this.live = new LiveConnections(() => this.opts.authorizer, opts.onPeerInvalidated, opts.sweepMs);
     this.#handshakeTimeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     // A handshake times out at most a quarter of its timeout (and at most 250 ms) late.
-    this.#deadlines = new DeadlineSweep(Math.min(250, Math.max(20, this.#handshakeTimeoutMs / 4)));
+    this.#deadlines = new DeadlineSweep(sweepPeriodMs(this.#handshakeTimeoutMs));
     this.#unsubscribe = opts.source.onUpdate(async (m) => { await this.live.recheck(m.bundle); });
   }
 
