@@ -55,7 +55,7 @@ const MAX_VERDICTS = 1024;
  * that window, or with another key set, the token is verified again in full.
  */
 interface Verdict {
-  keys: object;
+  keys: VerificationKeySet;
   payload: JWTPayload;
   header: JWSHeaderParameters;
   checked: Omit<CheckedClaims, 'identity'> & { identity: SharedTokenIdentity };
@@ -68,8 +68,8 @@ export type SharedTokenIdentity = Readonly<Omit<TokenIdentity, 'aud' | 'claimedR
 
 /** What one presentation established (see #present). */
 interface Presentation {
+  /** Its `keys` are the key set in force for this presentation (a remembered verdict is used only with the same set). */
   verdict: Verdict;
-  keys: VerificationKeySet;
   oneTime: boolean;
   certThumbprint: string | undefined;
 }
@@ -160,8 +160,8 @@ export class TokenVerifier {
    * token throws. For per-call paths (the gRPC interceptor) that can then finish in the same tick.
    */
   verifyNow(token: string, context: VerifyContext = {}): VerifiedToken {
-    const { verdict, keys, oneTime, certThumbprint } = this.#present(token, context);
-    const { payload, header, checked } = verdict;
+    const { verdict, oneTime, certThumbprint } = this.#present(token, context);
+    const { payload, header, checked, keys } = verdict;
     // A remembered verdict is shared: every caller gets its own copies to keep (and change).
     return {
       identity: copyIdentity(checked.identity),
@@ -222,16 +222,17 @@ export class TokenVerifier {
       },
       nowMs,
     );
-    return { verdict, keys, oneTime, certThumbprint };
+    return { verdict, oneTime, certThumbprint };
   }
 
   /** Signature, header and registered claims (SignatureCheck), then FlyMe's claim checks; remembers the verdict. */
   #verifySignedToken(token: string, keys: VerificationKeySet, now: Date): Verdict {
     const { payload, header } = this.#signatureCheck.verify(token, keys, now);
     const claims = checkClaims(payload, this.rolesClaim, this.maxLifetimeSeconds);
-    // Frozen: checkNow hands this very object to every presentation of the token.
+    // Frozen: checkNow hands this very object to every presentation of the token (checkClaims built its arrays
+    // for this verdict alone, so they are frozen as they are).
     const { aud, claimedRoles } = claims.identity;
-    const identity: SharedTokenIdentity = Object.freeze({ ...claims.identity, aud: Object.freeze([...aud]), claimedRoles: Object.freeze([...claimedRoles]) });
+    const identity: SharedTokenIdentity = Object.freeze({ ...claims.identity, aud: Object.freeze(aud), claimedRoles: Object.freeze(claimedRoles) });
     const checked = { ...claims, identity };
     const { exp, iat, nbf } = payload as { exp: number; iat: number; nbf: number };
     const verdict: Verdict = { keys, payload, header, checked, fromS: Math.max(nbf, iat), untilS: Math.min(exp, iat + this.maxLifetimeSeconds) };
