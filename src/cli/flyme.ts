@@ -76,15 +76,21 @@ async function follow(topics: string[]): Promise<void> {
   const client = await open(g);
   process.once('SIGINT', () => { void client.close(); });
   onStdoutClosed(() => { void client.close(); }); // the reader went away (`| head -1`): stop quietly
-  if (g.token) await client.call('authenticate', { token: g.token });
-  await client.call('subscribe', topics.length ? { topics } : {});
-  process.stderr.write(`subscribed to ${topics.length ? topics.join(', ') : 'all alerts'}; Ctrl-C to stop\n`);
-  for await (const n of client) {
-    if (n.method !== 'alert') continue;
-    process.stdout.write((g.json ? JSON.stringify(n.params) : formatAlert(n.params as Record<string, unknown>)) + '\n');
+  try {
+    if (g.token) await client.call('authenticate', { token: g.token });
+    await client.call('subscribe', topics.length ? { topics } : {});
+    process.stderr.write(`subscribed to ${topics.length ? topics.join(', ') : 'all alerts'}; Ctrl-C to stop\n`);
+    for await (const n of client) {
+      if (n.method !== 'alert') continue;
+      process.stdout.write((g.json ? JSON.stringify(n.params) : formatAlert(n.params as Record<string, unknown>)) + '\n');
+    }
+    const why = client.closeReason;
+    if (why && why.code !== 'FLYME_CONNECTION_CLOSED') throw why;
+  } finally {
+    // A refused authenticate or subscribe leaves the connection open: without this the command printed its error
+    // and then waited for the daemon's idle timeout (60 s) before exiting.
+    await client.close();
   }
-  const why = client.closeReason;
-  if (why && why.code !== 'FLYME_CONNECTION_CLOSED') throw why;
 }
 
 program.command('ping').description('check that the daemon answers').argument('[message]', 'text to echo', 'ping')

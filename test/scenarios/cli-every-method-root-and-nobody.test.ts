@@ -37,9 +37,16 @@ test('each method through the CLI: root served, uid 65534 denied (whoami public)
         assert.equal(JSON.parse(asNobody.stderr).error.code, 'FLYME_PERMISSION_DENIED');
       }
     }
-    // subscribe: denied for nobody (it would otherwise wait for alerts).
-    const sub = await runCli(['--connect', d.url, '--json', 'subscribe'], NOBODY);
-    assert.equal(sub.code, 3);
+    // subscribe: denied for nobody (it would otherwise wait for alerts), and the command exits then: until
+    // 2026-12-01 it printed the refusal and held the connection open until the daemon's idle timeout (60 s),
+    // so the 20 s limit here killed it (exit code null).
+    const sub = await runCli(['--connect', d.url, '--json', 'subscribe'], { ...NOBODY, timeout: 20_000 });
+    assert.equal(sub.code, 3, `nobody subscribe: exit ${sub.code} ${sub.stderr}`);
+    assert.equal(JSON.parse(sub.stderr).error.code, 'FLYME_PERMISSION_DENIED');
+    // The same with a token the daemon refuses: authenticate fails first, and the command still exits.
+    const subToken = await runCli(['--connect', d.url, '--token', 'a.b.c', '--json', 'subscribe'], { ...NOBODY, timeout: 20_000 });
+    assert.equal(subToken.code, 3, `nobody subscribe --token: exit ${subToken.code} ${subToken.stderr}`);
+    assert.match(subToken.stderr, /FLYME_TOKEN_/);
     // authenticate is public, but with no trusted issuer it says so.
     const auth = await runCli(['--connect', d.url, '--token', 'a.b.c', '--json', 'whoami'], NOBODY);
     assert.notEqual(auth.code, 0);
