@@ -95,7 +95,14 @@ export function subCommand(globals: () => RedisGlobals) {
     .action(async function (channels, o) {
       usage(this, o as Common);
       const r = await open(o as Common, globals());
-      const subs = await Promise.all(channels.map((c) => r.subscribe(c)));
+      let subs;
+      try {
+        subs = await Promise.all(channels.map((c) => r.subscribe(c)));
+      } catch (e) {
+        // A channel the ACL refuses: the Redis connections would keep the command running, printing nothing.
+        await r.close();
+        throw e;
+      }
       // The stop handlers are in place before the "subscribed" line: a signal sent the moment it appears must find them.
       const stop = () => { void r.close().then(() => process.exit(0)); };
       process.on('SIGINT', stop);
