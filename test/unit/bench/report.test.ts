@@ -95,7 +95,10 @@ test('rows run with more repeats than the others say so, and their ratios pair r
   // With the 32-in-flight and handshake rows measured in slices, the header names their count and length apart.
   const sliced = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 7, slices: 21, sliceMs: 1000, warmSliceMs: 4000 }, baselines: {}, rows });
   assert.match(sliced, /Median of 7 interleaved repeats for the CPU-per-call and sequential RPC rows and of 5 for the others/);
-  assert.match(sliced, /32-in-flight RPC rows \(one connection\) and the handshake rows: median of 21 slices of 1000 ms; .* a discarded 4000 ms slice/);
+  assert.match(sliced, /32-in-flight RPC rows \(one connection\) and the handshake rows: median of 21 slices of 1000 ms; .* a discarded 4000 ms slice,/);
+  // More RPC slices than handshake slices, and discarded warm-up rounds: both named.
+  const more = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 7, slices: 21, inflightSlices: 31, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000 }, baselines: {}, rows });
+  assert.match(more, /median of 31 \(RPC\) and 21 \(handshakes\) slices of 1000 ms; .* a discarded 4000 ms slice \(and, for the RPC rows, 2 discarded rounds\)/);
   // Control: without extra rounds the header names one count only.
   assert.match(toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 5 }, baselines: {}, rows }), /Median of 5 interleaved repeats after/);
 });
