@@ -185,5 +185,8 @@ try {
   } else {
     process.stderr.write(`flyme: ${(err as Error).message}\n`);
   }
-  process.exitCode = exitCodeFor(err);
+  // The command failed and is over (its finally blocks have run): exit now instead of waiting on a connection,
+  // timer or child process a failing path left open (a refused `flyme sub` used to run on for ever, held by its
+  // Redis connections). stderr is written synchronously to files and pipes, so the message above is out.
+  process.exit(exitCodeFor(err));
 }
