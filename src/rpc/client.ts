@@ -38,14 +38,27 @@ export interface Notification {
 interface Pending {
   resolve(v: unknown): void;
   reject(e: FlyMeError): void;
-  timer: NodeJS.Timeout;
+  method: string;
+  timeoutMs: number;
+  /** performance.now() by which the answer must have come. */
+  deadline: number;
 }
+
+/** setTimeout's own rule for a delay: above 2^31-1 ms, below 1 ms or NaN, it is 1 ms. */
+const callDelay = (ms: number) => (ms >= 1 && ms <= 2 ** 31 - 1 ? ms : 1);
 
 const serverClosed = (): FlyMeError => flymeError('FLYME_CONNECTION_CLOSED', 'the server closed the connection');
 
 export class Client {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /**
+   * One timer for every pending call, armed for the earliest deadline (a timer per call cost a list of Node's
+   * timers made and dropped on every sequential call). A call answered before it fires leaves it armed: when it
+   * fires it rejects the calls past their deadline and re-arms for the next one, or stops when none is pending.
+   */
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineAt = Infinity;
   /**
    * Why the connection ended: the error, or (for the usual end, the server closing) a function building it
    * on first use: a normal close then builds no error (message, stack) when nothing is waiting on it.
@@ -80,13 +93,34 @@ export class Client {
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(flymeError('FLYME_TIMEOUT', `${method}: no answer within ${timeoutMs} ms (daemon not answering)`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      const deadline = performance.now() + callDelay(timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, method, timeoutMs, deadline });
+      if (deadline < this.deadlineAt) this.armDeadline(deadline);
       this.send(encodeRequest(id, method, params));
     });
+  }
+
+  private armDeadline(at: number): void {
+    clearTimeout(this.deadlineTimer);
+    this.deadlineAt = at;
+    this.deadlineTimer = setTimeout(() => this.expire(), Math.max(0, at - performance.now()));
+  }
+
+  /** Rejects the calls past their deadline; re-arms for the earliest one left. */
+  private expire(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, p] of this.pending) {
+      if (p.deadline <= now) {
+        this.pending.delete(id);
+        p.reject(flymeError('FLYME_TIMEOUT', `${p.method}: no answer within ${p.timeoutMs} ms (daemon not answering)`));
+      } else if (p.deadline < next) {
+        next = p.deadline;
+      }
+    }
+    if (next !== Infinity) this.armDeadline(next);
   }
 
   /** Send a notification (no response). */
@@ -161,7 +195,6 @@ export class Client {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      clearTimeout(p.timer);
       if (msg.error) p.reject(errorFromWire(msg.error));
       else p.resolve(msg.result);
     } else if (msg.kind === 'notification') {
@@ -175,10 +208,10 @@ export class Client {
   private shutdown(err: FlyMeError | (() => FlyMeError)): void {
     if (this.ended) return;
     this.ended = err;
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(this.closedError!);
-    }
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Infinity;
+    for (const p of this.pending.values()) p.reject(this.closedError!);
     this.pending.clear();
     for (const w of this.waiters) w({ value: undefined, done: true });
     this.waiters = [];
