@@ -44,8 +44,11 @@ interface Pending {
   deadline: number;
 }
 
-/** setTimeout's own rule for a delay: above 2^31-1 ms, below 1 ms or NaN, it is 1 ms. */
-const callDelay = (ms: number) => (ms >= 1 && ms <= 2 ** 31 - 1 ? ms : 1);
+/** setTimeout's own rule for a delay: a number (as `delay * 1`); above 2^31-1 ms, below 1 ms or NaN, it is 1 ms. */
+const callDelay = (delay: number) => {
+  const ms = Number(delay);
+  return ms >= 1 && ms <= 2 ** 31 - 1 ? ms : 1;
+};
 
 const serverClosed = (): FlyMeError => flymeError('FLYME_CONNECTION_CLOSED', 'the server closed the connection');
 
@@ -56,6 +59,8 @@ export class Client {
    * One timer for every pending call, armed for the earliest deadline (a timer per call cost a list of Node's
    * timers made and dropped on every sequential call). A call answered before it fires leaves it armed: when it
    * fires it rejects the calls past their deadline and re-arms for the next one, or stops when none is pending.
+   * (So with a socket the caller unref'd, the process may stay up until that deadline after the last answer,
+   * unless the client is closed; a socket FlyMe dialed is ref'd and keeps the process up anyway.)
    */
   private deadlineTimer: NodeJS.Timeout | undefined;
   private deadlineAt = Infinity;
@@ -93,10 +98,18 @@ export class Client {
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
     return new Promise<T>((resolve, reject) => {
+      let line: string;
+      try {
+        line = encodeRequest(id, method, params);
+      } catch (e) {
+        // Params JSON cannot carry (a BigInt, a cycle): refused here, nothing left pending.
+        reject(flymeError('FLYME_INVALID_PARAMS', `${method}: params cannot be sent as JSON: ${(e as Error).message}`));
+        return;
+      }
       const deadline = performance.now() + callDelay(timeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, method, timeoutMs, deadline });
       if (deadline < this.deadlineAt) this.armDeadline(deadline);
-      this.send(encodeRequest(id, method, params));
+      this.send(line);
     });
   }
 

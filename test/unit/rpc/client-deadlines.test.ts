@@ -88,3 +88,27 @@ test('close() rejects pending calls and leaves no deadline timer behind', async 
   assert.equal(timeouts(), before, 'no timer left after close');
   await s.close();
 });
+
+test('params JSON cannot carry are refused with FLYME_INVALID_PARAMS, nothing pending; the next call works', async () => {
+  const s = await standIn();
+  const before = timeouts();
+  const c = await connect(s.url).catch(async (e: unknown) => { await s.close(); throw e; });
+  try {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const params of [{ n: 1n }, cyclic]) {
+      const err = await rejectsWith(c.call('bad', params as Record<string, unknown>), 'FLYME_INVALID_PARAMS');
+      assert.match(err.message, /^bad: params cannot be sent as JSON/);
+    }
+    assert.equal(timeouts(), before, 'no deadline armed for a call that was never sent');
+    assert.equal(s.seen.length, 0, 'nothing was sent');
+    // Control: a good call goes out and is answered.
+    const ok = c.call<{ id: number }>('good', {});
+    await sleep(20);
+    s.answer(s.seen[0]!.id);
+    assert.deepEqual(await ok, { id: s.seen[0]!.id });
+  } finally {
+    await c.close();
+    await s.close();
+  }
+});
