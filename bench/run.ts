@@ -44,8 +44,9 @@ const withBefore = (ks: string[]) => (before ? ks.flatMap((k) => (isFlymeKind(k)
  * The rows a target is judged on: CPU per call, one-CPU throughput and sequential RPC run C.repeatsJudged rounds
  * (11 in a full run), each on a fresh server and client; the 32-in-flight RPC rows and the handshakes run
  * C.slices slices of C.sliceMs from warm, long-lived clients taking turns (after a discarded C.warmSliceMs slice;
- * the 32-in-flight rows: C.inflightSlices slices, after C.warmRounds discarded rounds more); the connections curve and Redis run C.repeats (5). With 5 rounds a CPU-per-call row moved by +-0.3 between two
- * runs of the same code. Baselines and FlyMe run the same rounds, interleaved; more rounds narrow the median,
+ * the 32-in-flight rows: C.inflightSlices slices, after C.warmRounds discarded rounds more); the connections
+ * curve and Redis run C.repeats (5). With 5 rounds a CPU-per-call row moved by +-0.3 between two runs of the
+ * same code. Baselines and FlyMe run the same rounds, interleaved; more rounds narrow the median,
  * they do not move it.
  */
 const C = smoke

@@ -9,6 +9,7 @@
  * await client.close()
  */
 import type { Duplex } from 'node:stream';
+import { MAX_TIMER_MS } from '../duration.js';
 import { FlyMeError, flymeError } from '../errors.js';
 import { LineDecoder, DEFAULT_MAX_FRAME_BYTES } from '../wire/framing.js';
 import { encodeRequest, encodeNotification, errorFromWire, parseFrame, parseText, type RpcMessage } from '../wire/jsonrpc.js';
@@ -44,10 +45,10 @@ interface Pending {
   deadline: number;
 }
 
-/** setTimeout's own rule for a delay: a number (as `delay * 1`); above 2^31-1 ms, below 1 ms or NaN, it is 1 ms. */
+/** setTimeout's own rule for a delay: a number (as `delay * 1`); above MAX_TIMER_MS, below 1 ms or NaN, it is 1 ms. */
 const callDelay = (delay: number) => {
   const ms = Number(delay);
-  return ms >= 1 && ms <= 2 ** 31 - 1 ? ms : 1;
+  return ms >= 1 && ms <= MAX_TIMER_MS ? ms : 1;
 };
 
 const serverClosed = (): FlyMeError => flymeError('FLYME_CONNECTION_CLOSED', 'the server closed the connection');
@@ -61,6 +62,8 @@ export class Client {
    * fires it rejects the calls past their deadline and re-arms for the next one, or stops when none is pending.
    * (So with a socket the caller unref'd, the process may stay up until that deadline after the last answer,
    * unless the client is closed; a socket FlyMe dialed is ref'd and keeps the process up anyway.)
+   * The TLS server's DeadlineSweep (identity/tls/deadlines.ts) avoids a timer per handshake on a periodic sweep
+   * instead, firing up to a period late; a call's timeout here fires at its deadline, as it did with its own timer.
    */
   private deadlineTimer: NodeJS.Timeout | undefined;
   private deadlineAt = Infinity;
