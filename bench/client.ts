@@ -1,7 +1,8 @@
 /**
  * Bench client process: `node client.js <kind> <socketPath> <certsDir> <mode> <arg>`; prints one JSON line.
  * Kinds as bench/server.ts (grpc-bearer: grpc-js with flyme-grpc's bearer JWT attached per call, unverified).
- * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); slices SERVERPID (one warm connection; each stdin
+ * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); seq-slices (one warm connection; each stdin line N
+ * runs N sequential round trips and answers as seq); slices SERVERPID (one warm connection; each stdin
  * line MS runs 32 calls in flight for MS ms and answers calls/s and CPU per call of client and server); connect-full MS[,SERVERPID[,COUNT]] / connect-resumed MS[,SERVERPID[,COUNT]] (new connection + first call +
  * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection);
  * connect-slices SERVERPID (the same from one warm client, a stdin line `full MS` / `resumed MS` each); idle N (open N connections, print "held", wait);
@@ -150,10 +151,9 @@ async function connections(resume: boolean, ms: number, serverPid?: number, coun
   const cpu = process.cpuUsage(cpu0);
   return { rate: n / secs, n, resumed, clientUs: (cpu.user + cpu.system) / n, ...(serverPid ? { serverUs: (serverCpuNs() - srv0) / 1000 / n } : {}) };
 }
-if (mode === 'seq') {
-  const { call } = await open();
-  const n = Number(arg);
-  for (let i = 0; i < Math.min(2000, n / 5); i++) await call(); // warm-up
+/** `warm` discarded calls, then `n` sequential round trips: p50 and p99 (µs) and calls/s. */
+async function sequential(call: Call, n: number, warm: number): Promise<{ p50: number; p99: number; rate: number }> {
+  for (let i = 0; i < warm; i++) await call();
   const lat = new Float64Array(n);
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
@@ -163,7 +163,24 @@ if (mode === 'seq') {
   }
   const total = Number(process.hrtime.bigint() - t0) / 1e9;
   lat.sort();
-  out({ p50: lat[Math.floor(n * 0.5)], p99: lat[Math.floor(n * 0.99)], rate: n / total });
+  return { p50: lat[Math.floor(n * 0.5)]!, p99: lat[Math.floor(n * 0.99)]!, rate: n / total };
+}
+if (mode === 'seq') {
+  const { call } = await open();
+  const n = Number(arg);
+  out(await sequential(call, n, Math.min(2000, n / 5)));
+} else if (mode === 'seq-slices') {
+  // seq-slices: one connection, kept warm for the life of the process; each stdin line `N` is a slice of N
+  // sequential round trips (after N/10, at least 100, discarded ones: the process was idle while the other kinds
+  // took their turns, and its first calls wake it up), answered as seq is (p50/p99 µs, calls/s). The runner takes
+  // turns between the kinds slice by slice, so each FlyMe slice is paired with its baseline's slice seconds apart
+  // (bench/run.ts's sequential rows).
+  const { call } = await open();
+  for await (const line of createInterface({ input: process.stdin })) {
+    const n = Number(line);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`seq-slices: expected a count of calls, got ${JSON.stringify(line)}`);
+    out(await sequential(call, n, Math.max(100, Math.floor(n / 10))));
+  }
 } else if (mode === 'slices') {
   // slices SERVERPID: one connection, kept warm for the life of the process; each line on stdin is a slice
   // length in ms: 32 calls in flight for that long, then one JSON line (calls/s, CPU per call of this client and

@@ -126,17 +126,24 @@ export function judgedRatio(x: Pick<Row, 'ratio' | 'target' | 'ok'>): string {
 const ratioSpread = (x: Row) => (x.ratioRange[0] === x.ratioRange[1] ? judgedRatio(x) : `${judgedRatio(x)} (${x.ratioRange[0].toFixed(2)}–${x.ratioRange[1].toFixed(2)})`);
 
 /** The run's repeat counts as bench/run.ts's config C holds them (slices: the 32-in-flight RPC rows and the handshakes). */
-interface RunConfig { repeats: number; repeatsJudged?: number; slices?: number; inflightSlices?: number; warmRounds?: number; sliceMs?: number; warmSliceMs?: number }
+interface RunConfig {
+  repeats: number; repeatsJudged?: number; slices?: number; inflightSlices?: number; warmRounds?: number; sliceMs?: number; warmSliceMs?: number;
+  /** The sequential rows in slices (since 2026-12-02): how many, of how many calls each (grpc kinds), after a discarded slice of seqWarm calls. */
+  seqSlices?: number; seq?: number; seqGrpc?: number; seqWarm?: number;
+}
 
 /** The report header's sentence on how many repeats each row's median is of. */
 function repeatsSentence(c: RunConfig): string {
   const judged = c.repeatsJudged !== undefined && c.repeatsJudged > c.repeats;
-  const rows = c.slices !== undefined ? 'CPU-per-call and sequential RPC rows' : 'CPU-per-call, RPC and handshake rows';
+  const rows = c.seqSlices !== undefined ? 'CPU-per-call and one-CPU throughput rows' : c.slices !== undefined ? 'CPU-per-call and sequential RPC rows' : 'CPU-per-call, RPC and handshake rows';
   const counts = judged ? `Median of ${c.repeatsJudged} interleaved repeats for the ${rows} and of ${c.repeats} for the others` : `Median of ${c.repeats} interleaved repeats`;
   const slices = c.slices !== undefined
     ? ` The 32-in-flight RPC rows (one connection) and the handshake rows: median of ${c.inflightSlices !== undefined && c.inflightSlices !== c.slices ? `${c.inflightSlices} (RPC) and ${c.slices} (handshakes)` : c.slices} slices of ${c.sliceMs} ms; every kind's server and one client process stay up, warmed by a discarded ${c.warmSliceMs} ms slice${c.warmRounds ? ` (and, for the RPC rows, ${c.warmRounds} discarded rounds)` : ''}, and take turns slice by slice (the order reversed every other round; full and resumed handshakes alternate in one client), so each FlyMe slice is paired with its baseline's slice of the same round.`
     : '';
-  return `${counts} after a discarded warm-up.${slices} 64-byte payloads.`;
+  const seq = c.seqSlices !== undefined
+    ? ` The sequential RPC rows: median of ${c.seqSlices} slices of ${c.seq} calls (${c.seqGrpc} for grpc-js and flyme/grpc) the same way, warmed by a discarded slice of ${c.seqWarm} calls${c.warmRounds ? ` and ${c.warmRounds} discarded rounds` : ''}; each slice's p50 and p99 are of its own calls.`
+    : '';
+  return `${counts} after a discarded warm-up.${slices}${seq} 64-byte payloads.`;
 }
 
 export function toMarkdown(r: { date: string; node: string; cpus: number; cpuModel: string; pinned: boolean; mode: string; config: RunConfig; baselines: Record<string, string>; rows: Row[] }): string {

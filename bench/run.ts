@@ -41,20 +41,21 @@ if (before?.typeErrors.length) {
 /** Every FlyMe kind twice with --before: today's build and the old one (`before:KIND`), interleaved. */
 const withBefore = (ks: string[]) => (before ? ks.flatMap((k) => (isFlymeKind(k) ? [k, BEFORE + k] : [k])) : ks);
 /**
- * The rows a target is judged on: CPU per call, one-CPU throughput and sequential RPC run C.repeatsJudged rounds
- * (11 in a full run), each on a fresh server and client; the 32-in-flight RPC rows and the handshakes run
- * C.slices slices of C.sliceMs from warm, long-lived clients taking turns (after a discarded C.warmSliceMs slice;
- * the 32-in-flight rows: C.inflightSlices slices, after C.warmRounds discarded rounds more); the connections
+ * The rows a target is judged on: CPU per call and one-CPU throughput run C.repeatsJudged rounds (11 in a full
+ * run), each on a fresh server and client; the 32-in-flight RPC rows and the handshakes run C.slices slices of
+ * C.sliceMs from warm, long-lived clients taking turns (after a discarded C.warmSliceMs slice; the 32-in-flight
+ * rows: C.inflightSlices slices, after C.warmRounds discarded rounds more); the sequential RPC rows C.seqSlices
+ * slices of C.seq calls (C.seqGrpc for grpc kinds) the same way, after a discarded slice of C.seqWarm; the connections
  * curve and Redis run C.repeats (5). With 5 rounds a CPU-per-call row moved by +-0.3 between two runs of the
  * same code. Baselines and FlyMe run the same rounds, interleaved; more rounds narrow the median,
  * they do not move it.
  */
 const C = smoke
-  ? { repeats: 1, repeatsJudged: 1, slices: 1, inflightSlices: 1, warmRounds: 0, sliceMs: 150, warmSliceMs: 150, seq: 300, seqGrpc: 100, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
+  ? { repeats: 1, repeatsJudged: 1, slices: 1, inflightSlices: 1, seqSlices: 1, warmRounds: 0, sliceMs: 150, warmSliceMs: 150, seq: 300, seqGrpc: 100, seqWarm: 300, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
-    ? { repeats: 1, repeatsJudged: 1, slices: 3, inflightSlices: 3, warmRounds: 0, sliceMs: 350, warmSliceMs: 2500, seq: 4000, seqGrpc: 600, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
-    : { repeats: 5, repeatsJudged: 11, slices: 21, inflightSlices: 31, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000, seq: 20000, seqGrpc: 4000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
-/** Rounds of the cpu and sequential-rpc sections; the connections curve stops at C.repeats. */
+    ? { repeats: 1, repeatsJudged: 1, slices: 3, inflightSlices: 3, seqSlices: 5, warmRounds: 0, sliceMs: 350, warmSliceMs: 2500, seq: 2000, seqGrpc: 400, seqWarm: 5000, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
+    : { repeats: 5, repeatsJudged: 11, slices: 21, inflightSlices: 31, seqSlices: 41, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000, seq: 3000, seqGrpc: 600, seqWarm: 15000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
+/** Rounds of the cpu section; the connections curve stops at C.repeats. */
 const judgedRounds = Math.max(C.repeats, C.repeatsJudged);
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
 await makeBenchCerts(certs);
@@ -143,17 +144,30 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
   }
 }
 {
-  // Round 0 is a discarded warm-up (not in --smoke, which only checks that everything runs).
-  for (let r = smoke ? 1 : 0; r <= judgedRounds; r++) {
-    for (const kind of want('rpc') ? kinds : []) {
-      await withServer(kind, async (path) => {
-        const seq = await client(0, kind, path, 'seq', kind.includes('grpc') ? C.seqGrpc : C.seq);
-        if (r === 0) return; // discarded warm-up round
-        push(`${kind}.p50`, seq.p50);
-        push(`${kind}.p99`, seq.p99);
-        push(`${kind}.seqRate`, seq.rate);
-      });
-    }
+  // Sequential calls (p50/p99, calls/s; client and server on CPU 0): every kind's server and one client process,
+  // started once, warmed by a discarded slice of C.seqWarm calls (a fifth of that for the grpc kinds) and
+  // C.warmRounds discarded rounds, then taking turns in slices of C.seq calls (C.seqGrpc for the grpc kinds) for
+  // C.seqSlices rounds, the order reversed every other round. Until 2026-12-02 each of 11 repeats started a fresh
+  // server and client and ran 20 000 calls: this machine's round-trip time moves between two levels (node:net's
+  // own p50 read ~25 and ~39 µs in slices a second apart), a repeat's FlyMe/baseline ratio swung from 0.65 to 1.7
+  // whenever the level changed between the two processes' runs, and the unix:// p50 row read 1.27 in one full run
+  // and 1.06 in the next (same code). Slices of a fraction of a second, neighbours in time, share the level far
+  // more often, and a median over C.seqSlices of them leaves the pairs that straddle a change out.
+  if (want('rpc')) {
+    await withWarmPairs(kinds, 0, 'seq-slices', async (up) => {
+      const calls = (u: WarmPair) => (u.kind.includes('grpc') ? C.seqGrpc : C.seq);
+      const slice = async (u: WarmPair, n: number) => JSON.parse(await u.cl.ask(String(n))) as { p50: number; p99: number; rate: number };
+      for (const u of up) await slice(u, u.kind.includes('grpc') ? Math.ceil(C.seqWarm / 5) : C.seqWarm);
+      for (let r = 0; r < C.warmRounds + C.seqSlices; r++) {
+        for (const u of turn(r, up)) {
+          const x = await slice(u, calls(u));
+          if (r < C.warmRounds) continue;
+          push(`${u.kind}.p50`, x.p50);
+          push(`${u.kind}.p99`, x.p99);
+          push(`${u.kind}.seqRate`, x.rate);
+        }
+      }
+    });
   }
   // 32 calls in flight on one connection (calls/s): every kind's server and one client process per kind, started
   // once, warmed by a discarded slice of C.warmSliceMs, then taking turns in slices of C.sliceMs for C.inflightSlices

@@ -99,6 +99,11 @@ test('rows run with more repeats than the others say so, and their ratios pair r
   // More RPC slices than handshake slices, and discarded warm-up rounds: both named.
   const more = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 7, slices: 21, inflightSlices: 31, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000 }, baselines: {}, rows });
   assert.match(more, /median of 31 \(RPC\) and 21 \(handshakes\) slices of 1000 ms; .* a discarded 4000 ms slice \(and, for the RPC rows, 2 discarded rounds\)/);
+  // Sequential rows in slices too (since 2026-12-02): the header says so, and no longer counts them among the repeats.
+  const seq = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 11, slices: 21, inflightSlices: 31, seqSlices: 41, seq: 3000, seqGrpc: 600, seqWarm: 15000, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000 }, baselines: {}, rows });
+  assert.match(seq, /Median of 11 interleaved repeats for the CPU-per-call and one-CPU throughput rows and of 5 for the others/);
+  assert.match(seq, /The sequential RPC rows: median of 41 slices of 3000 calls \(600 for grpc-js and flyme\/grpc\) the same way, warmed by a discarded slice of 15000 calls and 2 discarded rounds;/);
+  assert.doesNotMatch(sliced, /sequential RPC rows: median/);
   // Control: without extra rounds the header names one count only.
   assert.match(toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 5 }, baselines: {}, rows }), /Median of 5 interleaved repeats after/);
 });
