@@ -17,8 +17,10 @@
  * And per gRPC call, 32 in flight on one connection (bench/client.ts `load`), for bare grpc-js mTLS, grpc-js with
  * the bearer JWT attached and not verified (grpc-bearer, the same server as grpc-js's) and flyme/grpc (mTLS + JWT +
  * roles): the server's instructions over the calls of a counted client after a warm-up client, and the client's
- * from two runs of CALLS1 and CALLS2 calls, as above. These are the bench's flyme/grpc 32-in-flight rows without
- * the noise: a call's round trip costs the two processes together about what their instructions say.
+ * from two runs of CALLS1 and CALLS2 calls, as above. Unlike the handshake counts (within about 1 %, mostly
+ * OpenSSL's C code), these move by 10 % or more between runs (2026-12-02: a server with no interceptor counted
+ * above one with a pass-through interceptor): under callgrind, how many calls run before V8's background compiler
+ * installs optimized code depends on how the processes share the CPUs. Read them as a hint, not a measurement.
  *
  * `npm run bench:instructions [-- --only handshakes,grpc]` (default: both). Prints the tables; writes nothing.
  * Needs valgrind (`apt-get install valgrind`). About 10 minutes per part on 2 CPUs.
