@@ -7,7 +7,7 @@
  * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection);
  * connect-slices SERVERPID (the same from one warm client, a stdin line `full MS` / `resumed MS` each); idle N (open N connections, print "held", wait);
  * load N,CONNS,SERVERPID (CONNS connections x 32 in flight: calls/s, p99, CPU per call of client and server, server RSS,
- * the server's read and write syscalls per call; `calls` counted, `warmCalls` made before them).
+ * the server's read and write syscalls per call).
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
@@ -238,7 +238,7 @@ if (mode === 'seq') {
   const calls = li;
   const sorted = lat.subarray(0, calls).sort();
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${serverPid}/status`, 'utf8'))![1]) * 1024;
-  out({ rate: calls / secs, p99: sorted[Math.floor(calls * 0.99)], clientUs: (cpu.user + cpu.system) / calls, serverUs: srv / 1000 / calls, serverRss: rss, calls, warmCalls: conns * 32 * warm,
+  out({ rate: calls / secs, p99: sorted[Math.floor(calls * 0.99)], clientUs: (cpu.user + cpu.system) / calls, serverUs: srv / 1000 / calls, serverRss: rss, calls,
     serverReadsPerCall: (io1[0] - io0[0]) / calls, serverWritesPerCall: (io1[1] - io0[1]) / calls });
   for (const c of cs) c.close();
 } else if (mode === 'connect-full' || mode === 'connect-resumed') {

@@ -1,5 +1,5 @@
 /**
- * Instructions per mTLS handshake and per gRPC call, counted by valgrind's callgrind: `npm run bench:instructions`.
+ * Instructions per mTLS handshake, counted by valgrind's callgrind: `npm run bench:instructions`.
  *
  * Wall time and CPU time on these shared 2-vCPU machines swing by 10-50 % from one run to the next; callgrind
  * counts the instructions a process executes, which for the same build and inputs repeats to within about 1 %
@@ -13,17 +13,7 @@
  *   native client: the server's instructions (all threads) over the connections it served;
  * - client: bench/client.ts under callgrind twice, with N1 and N2 connections after the same warm-up, against a
  *   native server: (instructions(N2) - instructions(N1)) / (N2 - N1), so start-up and warm-up cancel out.
- *
- * And per gRPC call, 32 in flight on one connection (bench/client.ts `load`), for bare grpc-js mTLS, grpc-js with
- * the bearer JWT attached and not verified (grpc-bearer, the same server as grpc-js's) and flyme/grpc (mTLS + JWT +
- * roles): the server's instructions over the calls of a counted client after a warm-up client, and the client's
- * from two runs of CALLS1 and CALLS2 calls, as above. Unlike the handshake counts (within about 1 %, mostly
- * OpenSSL's C code), these move by 10 % or more between runs (2026-12-02: a server with no interceptor counted
- * above one with a pass-through interceptor): under callgrind, how many calls run before V8's background compiler
- * installs optimized code depends on how the processes share the CPUs. Read them as a hint, not a measurement.
- *
- * `npm run bench:instructions [-- --only handshakes,grpc]` (default: both). Prints the tables; writes nothing.
- * Needs valgrind (`apt-get install valgrind`). About 10 minutes per part on 2 CPUs.
+ * Prints one table; writes nothing. Needs valgrind (`apt-get install valgrind`). About 10 minutes on 2 CPUs.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -37,16 +27,6 @@ const COUNT = 200; // server side: connections counted
 const N1 = 50; // client side: the two run lengths
 const N2 = 250;
 const READY_MS = 240_000; // node's start-up under valgrind takes about a minute on these machines
-const CALLS = 3200; // gRPC, server side: calls of the counted client (after its own warm-up calls)
-const CALLS1 = 640; // gRPC, client side: the two run lengths
-const CALLS2 = 3200;
-const onlyAt = process.argv.indexOf('--only');
-const parts = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : ['handshakes', 'grpc'];
-const unknown = parts.filter((x) => x !== 'handshakes' && x !== 'grpc');
-if (unknown.length > 0 || parts.length === 0) {
-  process.stderr.write(`bench:instructions: --only takes handshakes, grpc or both (comma-separated), not ${JSON.stringify(process.argv[onlyAt + 1] ?? '')}\n`);
-  process.exit(2);
-}
 
 if (spawnSync('valgrind', ['--version']).status !== 0 || spawnSync('callgrind_control', ['--help']).error) {
   process.stderr.write('bench:instructions needs valgrind (callgrind and callgrind_control): apt-get install valgrind\n');
@@ -80,7 +60,7 @@ function start(cmd: string, args: string[]): Promise<ReturnType<typeof spawn>> {
 }
 
 /** Runs `cmd` to its end; its last stdout line as JSON. */
-function runJson<T = { n: number; resumed: number }>(cmd: string, args: string[]): Promise<T> {
+function runJson(cmd: string, args: string[]): Promise<{ n: number; resumed: number }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -90,7 +70,7 @@ function runJson<T = { n: number; resumed: number }>(cmd: string, args: string[]
     p.on('error', reject);
     p.on('close', (code) => {
       if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}\n${err}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
+      else resolve(JSON.parse(out.trim().split('\n').pop()!) as { n: number; resumed: number });
     });
   });
 }
@@ -143,50 +123,10 @@ async function clientSide(kind: string, mode: string): Promise<number> {
   }
 }
 
-/** bench/client.ts `load` with `calls` calls (one connection × 32 in flight) against server `pid`: how many calls it made in all. */
-async function load(cmd: string, args: string[], kind: string, sock: string, calls: number, pid: number): Promise<number> {
-  const r = await runJson<{ calls: number; warmCalls: number }>(cmd, [...args, clientJs, kind, sock, certs, 'load', `${calls},1,${pid}`]);
-  return r.calls + r.warmCalls;
-}
-
-async function grpcServerSide(kind: string): Promise<number> {
-  const sock = join(work, `${kind}-grpc-server.sock`);
-  const out = join(work, `cg-server-${kind}-grpc`);
-  const server = await start('valgrind', [...callgrind(out), process.execPath, '--expose-gc', serverJs, kind, sock, certs]);
-  try {
-    await load(process.execPath, [], kind, sock, CALLS / 4, server.pid!);
-    if (spawnSync('callgrind_control', ['-z', String(server.pid)]).status !== 0) throw new Error('callgrind_control -z failed');
-    const n = await load(process.execPath, [], kind, sock, CALLS, server.pid!);
-    if (spawnSync('callgrind_control', ['-d', String(server.pid)]).status !== 0) throw new Error('callgrind_control -d failed');
-    return instructions(`${out}.1`) / n;
-  } finally {
-    await stop(server);
-  }
-}
-
-async function grpcClientSide(kind: string): Promise<number> {
-  const sock = join(work, `${kind}-grpc-client.sock`);
-  const server = await start(process.execPath, [serverJs, kind, sock, certs]);
-  try {
-    const total = async (calls: number): Promise<[number, number]> => {
-      const out = join(work, `cg-client-${kind}-grpc-${calls}`);
-      const n = await load('valgrind', [...callgrind(out), process.execPath], kind, sock, calls, server.pid!);
-      return [instructions(out), n];
-    };
-    const [i2, n2] = await total(CALLS2);
-    const [i1, n1] = await total(CALLS1);
-    return (i2 - i1) / (n2 - n1);
-  } finally {
-    await stop(server);
-  }
-}
-
 const rows: string[] = [];
-const grpcRows: string[] = [];
 const m = (x: number): string => `${(x / 1e6).toFixed(2)} M`;
-const k = (x: number): string => `${(x / 1e3).toFixed(0)} k`;
 try {
-  for (const [label, mode] of parts.includes('handshakes') ? [['full', 'connect-full'], ['resumed', 'connect-resumed']] as const : []) {
+  for (const [label, mode] of [['full', 'connect-full'], ['resumed', 'connect-resumed']] as const) {
     for (const [side, measure] of [['server', serverSide], ['client', clientSide]] as const) {
       process.stderr.write(`bench:instructions: ${label} handshakes, ${side} side...\n`);
       // Both at once (one per CPU): instruction counts do not depend on how fast each runs.
@@ -194,36 +134,14 @@ try {
       rows.push(`| ${label} mTLS handshake + first call, ${side} | ${m(base)} | ${m(flyme)} | ${(flyme / base).toFixed(3)} |`);
     }
   }
-  if (parts.includes('grpc')) {
-    const per: Record<string, number> = {};
-    for (const [side, measure] of [['server', grpcServerSide], ['client', grpcClientSide]] as const) {
-      process.stderr.write(`bench:instructions: gRPC calls, ${side} side...\n`);
-      const [bare, bearer, flyme] = await Promise.all(['grpc', 'grpc-bearer', 'flyme-grpc'].map((kind) => measure(kind)));
-      Object.assign(per, { [`${side}.bare`]: bare!, [`${side}.bearer`]: bearer!, [`${side}.flyme`]: flyme! });
-      process.stderr.write(`bench:instructions: per call, ${side}: grpc-js ${k(bare!)}, + bearer header ${k(bearer!)}, flyme/grpc ${k(flyme!)}\n`);
-      grpcRows.push(`| gRPC unary call, 32 in flight, ${side} | ${k(bare!)} | ${k(bearer!)} (${(bearer! / bare!).toFixed(3)}) | ${k(flyme!)} (${(flyme! / bare!).toFixed(3)}) |`);
-    }
-    const both = (x: string) => per[`server.${x}`]! + per[`client.${x}`]!;
-    grpcRows.push(`| gRPC unary call, 32 in flight, server + client | ${k(both('bare'))} | ${k(both('bearer'))} (${(both('bearer') / both('bare')).toFixed(3)}) | ${k(both('flyme'))} (${(both('flyme') / both('bare')).toFixed(3)}) |`);
-  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
 process.stdout.write([
-  ...(rows.length ? [
-    `# Instructions per connection (callgrind, Node ${process.version}; user space only)`,
-    '',
-    '| case | node:tls | FlyMe unix+tls | FlyMe / node:tls |',
-    '|---|---|---|---|',
-    ...rows,
-    '',
-  ] : []),
-  ...(grpcRows.length ? [
-    `# Instructions per gRPC call (callgrind, Node ${process.version}; user space only; in brackets: over bare grpc-js)`,
-    '',
-    '| case | grpc-js mTLS | grpc-js + bearer header (unverified) | flyme/grpc (mTLS + JWT + roles) |',
-    '|---|---|---|---|',
-    ...grpcRows,
-    '',
-  ] : []),
+  `# Instructions per connection (callgrind, Node ${process.version}; user space only)`,
+  '',
+  '| case | node:tls | FlyMe unix+tls | FlyMe / node:tls |',
+  '|---|---|---|---|',
+  ...rows,
+  '',
 ].join('\n'));
