@@ -1,8 +1,8 @@
 /**
  * Bench client process: `node client.js <kind> <socketPath> <certsDir> <mode> <arg>`; prints one JSON line.
  * Kinds as bench/server.ts (grpc-bearer: grpc-js with flyme-grpc's bearer JWT attached per call, unverified).
- * Modes: seq N (sequential round trips: p50/p99 µs, calls/s); seq-slices (one warm connection; each stdin line N
- * runs N sequential round trips and answers as seq); slices SERVERPID (one warm connection; each stdin
+ * Modes: seq-slices (one warm connection; each stdin line N runs N sequential round trips and answers p50/p99 µs
+ * and calls/s); slices SERVERPID (one warm connection; each stdin
  * line MS runs 32 calls in flight for MS ms and answers calls/s and CPU per call of client and server); connect-full MS[,SERVERPID[,COUNT]] / connect-resumed MS[,SERVERPID[,COUNT]] (new connection + first call +
  * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection);
  * connect-slices SERVERPID (the same from one warm client, a stdin line `full MS` / `resumed MS` each); idle N (open N connections, print "held", wait);
@@ -165,14 +165,10 @@ async function sequential(call: Call, n: number, warm: number): Promise<{ p50: n
   lat.sort();
   return { p50: lat[Math.floor(n * 0.5)]!, p99: lat[Math.floor(n * 0.99)]!, rate: n / total };
 }
-if (mode === 'seq') {
-  const { call } = await open();
-  const n = Number(arg);
-  out(await sequential(call, n, Math.min(2000, n / 5)));
-} else if (mode === 'seq-slices') {
+if (mode === 'seq-slices') {
   // seq-slices: one connection, kept warm for the life of the process; each stdin line `N` is a slice of N
   // sequential round trips (after N/10, at least 100, discarded ones: the process was idle while the other kinds
-  // took their turns, and its first calls wake it up), answered as seq is (p50/p99 µs, calls/s). The runner takes
+  // took their turns, and its first calls wake it up), answered with p50/p99 µs and calls/s. The runner takes
   // turns between the kinds slice by slice, so each FlyMe slice is paired with its baseline's slice seconds apart
   // (bench/run.ts's sequential rows).
   const { call } = await open();
