@@ -130,6 +130,8 @@ interface RunConfig {
   repeats: number; repeatsJudged?: number; slices?: number; inflightSlices?: number; warmRounds?: number; sliceMs?: number; warmSliceMs?: number;
   /** The sequential rows in slices (since 2026-12-02): how many, of how many calls each (grpc kinds), after a discarded slice of seqWarm calls. */
   seqSlices?: number; seq?: number; seqGrpc?: number; seqWarm?: number;
+  /** The RPC rows' slices in this many blocks, each on freshly started processes (since 2026-12-02; absent or 1: one block). */
+  pairBlocks?: number;
 }
 
 /** The report header's sentence on how many repeats each row's median is of. */
@@ -138,12 +140,15 @@ function repeatsSentence(c: RunConfig): string {
   const rows = c.seqSlices !== undefined ? 'CPU-per-call and one-CPU throughput rows' : c.slices !== undefined ? 'CPU-per-call and sequential RPC rows' : 'CPU-per-call, RPC and handshake rows';
   const counts = judged ? `Median of ${c.repeatsJudged} interleaved repeats for the ${rows} and of ${c.repeats} for the others` : `Median of ${c.repeats} interleaved repeats`;
   const slices = c.slices !== undefined
-    ? ` The 32-in-flight RPC rows (one connection) and the handshake rows: median of ${c.inflightSlices !== undefined && c.inflightSlices !== c.slices ? `${c.inflightSlices} (RPC) and ${c.slices} (handshakes)` : c.slices} slices of ${c.sliceMs} ms; every kind's server and one client process stay up, warmed by a discarded ${c.warmSliceMs} ms slice${c.warmRounds ? ` (and, for the RPC rows, ${c.warmRounds} discarded rounds)` : ''}, and take turns slice by slice (the order reversed every other round; full and resumed handshakes alternate in one client), so each FlyMe slice is paired with its baseline's slice of the same round.`
+    ? ` The 32-in-flight RPC rows (one connection) and the handshake rows: median of ${c.inflightSlices !== undefined && c.inflightSlices !== c.slices ? `${c.inflightSlices} (RPC) and ${c.slices} (handshakes)` : c.slices} slices of ${c.sliceMs} ms; every kind's server and one client process stay up${c.pairBlocks !== undefined && c.pairBlocks > 1 ? ' (within a block)' : ''}, warmed by a discarded ${c.warmSliceMs} ms slice${c.warmRounds ? ` (and, for the RPC rows, ${c.warmRounds} discarded rounds)` : ''}, and take turns slice by slice (the order reversed every other round; full and resumed handshakes alternate in one client), so each FlyMe slice is paired with its baseline's slice of the same round.`
     : '';
   const seq = c.seqSlices !== undefined
     ? ` The sequential RPC rows: median of ${c.seqSlices} slices of ${c.seq} calls (${c.seqGrpc} for grpc-js and flyme/grpc) the same way, warmed by a discarded slice of ${c.seqWarm} calls${c.warmRounds ? ` and ${c.warmRounds} discarded rounds` : ''}; each slice's p50 and p99 are of its own calls.`
     : '';
-  return `${counts} after a discarded warm-up.${slices}${seq} 64-byte payloads.`;
+  const blocks = c.pairBlocks !== undefined && c.pairBlocks > 1
+    ? ` The RPC rows' slices are taken in ${c.pairBlocks} blocks: each block starts every kind's server and client afresh and warms them as above, so each of those medians mixes ${c.pairBlocks} processes per kind (a process keeps its own speed for its whole life: identical grpc-js pairs ran at 0.95–1.02 of one another).`
+    : '';
+  return `${counts} after a discarded warm-up.${slices}${seq}${blocks} 64-byte payloads.`;
 }
 
 export function toMarkdown(r: { date: string; node: string; cpus: number; cpuModel: string; pinned: boolean; mode: string; config: RunConfig; baselines: Record<string, string>; rows: Row[] }): string {

@@ -45,16 +45,17 @@ const withBefore = (ks: string[]) => (before ? ks.flatMap((k) => (isFlymeKind(k)
  * run), each on a fresh server and client; the 32-in-flight RPC rows and the handshakes run C.slices slices of
  * C.sliceMs from warm, long-lived clients taking turns (after a discarded C.warmSliceMs slice; the 32-in-flight
  * rows: C.inflightSlices slices, after C.warmRounds discarded rounds more); the sequential RPC rows C.seqSlices
- * slices of C.seq calls (C.seqGrpc for grpc kinds) the same way, after a discarded slice of C.seqWarm; the connections
+ * slices of C.seq calls (C.seqGrpc for grpc kinds) the same way, after a discarded slice of C.seqWarm; both RPC
+ * parts in C.pairBlocks blocks, each on freshly started processes (inBlocks); the connections
  * curve and Redis run C.repeats (5). With 5 rounds a CPU-per-call row moved by +-0.3 between two runs of the
  * same code. Baselines and FlyMe run the same rounds, interleaved; more rounds narrow the median,
  * they do not move it.
  */
 const C = smoke
-  ? { repeats: 1, repeatsJudged: 1, slices: 1, inflightSlices: 1, seqSlices: 1, warmRounds: 0, sliceMs: 150, warmSliceMs: 150, seq: 300, seqGrpc: 100, seqWarm: 300, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
+  ? { repeats: 1, repeatsJudged: 1, slices: 1, inflightSlices: 1, seqSlices: 1, pairBlocks: 1, warmRounds: 0, sliceMs: 150, warmSliceMs: 150, seq: 300, seqGrpc: 100, seqWarm: 300, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
-    ? { repeats: 1, repeatsJudged: 1, slices: 3, inflightSlices: 3, seqSlices: 5, warmRounds: 0, sliceMs: 350, warmSliceMs: 2500, seq: 2000, seqGrpc: 400, seqWarm: 5000, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
-    : { repeats: 5, repeatsJudged: 11, slices: 21, inflightSlices: 61, seqSlices: 41, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000, seq: 3000, seqGrpc: 600, seqWarm: 15000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
+    ? { repeats: 1, repeatsJudged: 1, slices: 3, inflightSlices: 3, seqSlices: 5, pairBlocks: 2, warmRounds: 0, sliceMs: 350, warmSliceMs: 2500, seq: 2000, seqGrpc: 400, seqWarm: 5000, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
+    : { repeats: 5, repeatsJudged: 11, slices: 21, inflightSlices: 60, seqSlices: 42, pairBlocks: 6, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000, seq: 3000, seqGrpc: 600, seqWarm: 15000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
 /** Rounds of the cpu section; the connections curve stops at C.repeats. */
 const judgedRounds = Math.max(C.repeats, C.repeatsJudged);
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
@@ -97,6 +98,29 @@ async function withWarmPairs(ks: string[], clientCpu: number, mode: string, fn: 
     await fn(up);
   } finally {
     for (const u of up) { u.cl.proc.kill('SIGKILL'); u.srv.stop(); }
+  }
+}
+/**
+ * `rounds` measured rounds of every kind in turn, taken in C.pairBlocks blocks: each block starts a WarmPair per
+ * kind afresh, runs `warm` once per pair and C.warmRounds discarded rounds, then its share of the rounds (`keep`
+ * true), the order reversed every other round across the blocks. One pair per kind for a whole run (until
+ * 2026-12-02) let a process's own speed decide a row: five pairs of the same grpc-js server and client, taking
+ * turns for 30 slices, ran at 0.95-1.02 of the first pair by their medians, their clients at 166-180 µs of CPU per
+ * call, for as long as they lived (V8's compiled code and the connection's batching differ from one process to
+ * the next). More slices of the same processes do not narrow that; more processes per kind do.
+ */
+async function inBlocks(ks: string[], clientCpu: number, mode: string, rounds: number, warm: (u: WarmPair) => Promise<unknown>, step: (u: WarmPair, keep: boolean) => Promise<void>): Promise<void> {
+  let done = 0;
+  let r = 0;
+  for (let b = 0; b < C.pairBlocks; b++) {
+    const mine = Math.ceil((rounds - done) / (C.pairBlocks - b));
+    await withWarmPairs(ks, clientCpu, mode, async (up) => {
+      for (const u of up) await warm(u);
+      for (let i = 0; i < C.warmRounds + mine; i++, r++) {
+        for (const u of turn(r, up)) await step(u, i >= C.warmRounds);
+      }
+    });
+    done += mine;
   }
 }
 /** Round `r`'s order: as given, reversed every other round (a drift in the machine's speed falls on all alike). */
@@ -145,54 +169,45 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
 }
 {
   // Sequential calls (p50/p99, calls/s; client and server on CPU 0): every kind's server and one client process,
-  // started once, warmed by a discarded slice of C.seqWarm calls (a fifth of that for the grpc kinds) and
-  // C.warmRounds discarded rounds, then taking turns in slices of C.seq calls (C.seqGrpc for the grpc kinds) for
-  // C.seqSlices rounds, the order reversed every other round. Until 2026-12-02 each of 11 repeats started a fresh
+  // started afresh for each of C.pairBlocks blocks (inBlocks), warmed by a discarded slice of C.seqWarm calls (a
+  // fifth of that for the grpc kinds) and C.warmRounds discarded rounds, then taking turns in slices of C.seq calls
+  // (C.seqGrpc for the grpc kinds), C.seqSlices rounds in all, the order reversed every other round. Until 2026-12-02 each of 11 repeats started a fresh
   // server and client and ran 20 000 calls: this machine's round-trip time moves between two levels (node:net's
   // own p50 read ~25 and ~39 µs in slices a second apart), a repeat's FlyMe/baseline ratio swung from 0.65 to 1.7
   // whenever the level changed between the two processes' runs, and the unix:// p50 row read 1.27 in one full run
   // and 1.06 in the next (same code). Slices of a fraction of a second, neighbours in time, share the level far
   // more often, and a median over C.seqSlices of them leaves the pairs that straddle a change out.
   if (want('rpc')) {
-    await withWarmPairs(kinds, 0, 'seq-slices', async (up) => {
-      const calls = (u: WarmPair) => (u.kind.includes('grpc') ? C.seqGrpc : C.seq);
-      const slice = async (u: WarmPair, n: number) => JSON.parse(await u.cl.ask(String(n))) as { p50: number; p99: number; rate: number };
-      for (const u of up) await slice(u, u.kind.includes('grpc') ? Math.ceil(C.seqWarm / 5) : C.seqWarm);
-      for (let r = 0; r < C.warmRounds + C.seqSlices; r++) {
-        for (const u of turn(r, up)) {
-          const x = await slice(u, calls(u));
-          if (r < C.warmRounds) continue;
-          push(`${u.kind}.p50`, x.p50);
-          push(`${u.kind}.p99`, x.p99);
-          push(`${u.kind}.seqRate`, x.rate);
-        }
-      }
+    const slice = async (u: WarmPair, n: number) => JSON.parse(await u.cl.ask(String(n))) as { p50: number; p99: number; rate: number };
+    await inBlocks(kinds, 0, 'seq-slices', C.seqSlices, (u) => slice(u, u.kind.includes('grpc') ? Math.ceil(C.seqWarm / 5) : C.seqWarm), async (u, keep) => {
+      const x = await slice(u, u.kind.includes('grpc') ? C.seqGrpc : C.seq);
+      if (!keep) return;
+      push(`${u.kind}.p50`, x.p50);
+      push(`${u.kind}.p99`, x.p99);
+      push(`${u.kind}.seqRate`, x.rate);
     });
   }
   // 32 calls in flight on one connection (calls/s): every kind's server and one client process per kind, started
-  // once, warmed by a discarded slice of C.warmSliceMs, then taking turns in slices of C.sliceMs for C.inflightSlices
-  // rounds, the order reversed every other round (a drift in the machine's speed falls on every kind alike).
+  // afresh for each of C.pairBlocks blocks (inBlocks), warmed by a discarded slice of C.warmSliceMs, then taking
+  // turns in slices of C.sliceMs, C.inflightSlices rounds in all, the order reversed every other round (a drift in
+  // the machine's speed falls on every kind alike).
   // Until 2026-12-01 each repeat started a fresh client and counted 2.5 s after a 500 ms warm-up: a fresh grpc-js
   // client (bare or FlyMe's) runs at a third to a half of its steady rate for its first ~2 s, until V8's
   // optimizing compiler has compiled it (with --no-opt it never gets past that rate), so those rows measured
   // mostly warm-up, and a round's FlyMe/baseline ratio swung from 0.49 to 1.42.
   if (want('rpc')) {
-    await withWarmPairs(kinds, 1, 'slices', async (up) => {
-      const slice = async (u: WarmPair, ms: number) => (JSON.parse(await u.cl.ask(String(ms))) as { rate: number }).rate;
-      // A grpc-js pair is not at its steady rate after the warm slice: in the full run of 2026-12-01 22:43 the
-      // three grpc kinds' first two rounds ran at 0.63-0.67 and 0.83-0.88 of their medians (the third at 0.96-1.04),
-      // so C.warmRounds whole rounds (every kind, in turn) are discarded too. The ratio of two grpc kinds swings
-      // 0.7-1.3 from one slice to the next (the rate of every kind moves with the machine), so these rows take
-      // C.inflightSlices slices to narrow the median: 21 until 2026-12-01; 31 in the first runs of 2026-12-02, when
-      // flyme/grpc over grpc-js read 0.91, 0.92 and 0.89 in three full runs of the same code (its per-slice ratios
-      // 0.69-1.21), a spread between runs as wide as the row's distance from its target; 61 since.
-      for (const u of up) await slice(u, C.warmSliceMs);
-      for (let r = 0; r < C.warmRounds + C.inflightSlices; r++) {
-        for (const u of turn(r, up)) {
-          const rate = await slice(u, C.sliceMs);
-          if (r >= C.warmRounds) push(`${u.kind}.inflight`, rate);
-        }
-      }
+    // A grpc-js pair is not at its steady rate after the warm slice: in the full run of 2026-12-01 22:43 the
+    // three grpc kinds' first two rounds ran at 0.63-0.67 and 0.83-0.88 of their medians (the third at 0.96-1.04),
+    // so C.warmRounds whole rounds (every kind, in turn) are discarded too. The ratio of two grpc kinds swings
+    // 0.7-1.3 from one slice to the next (the rate of every kind moves with the machine), so these rows take
+    // C.inflightSlices slices to narrow the median: 21 until 2026-12-01; 31 in the first runs of 2026-12-02, when
+    // flyme/grpc over grpc-js read 0.91, 0.92 and 0.89 in three full runs of the same code (its per-slice ratios
+    // 0.69-1.21), a spread between runs as wide as the row's distance from its target; 61 (one block) later that
+    // day; 60 in C.pairBlocks blocks since (see inBlocks).
+    const slice = async (u: WarmPair, ms: number) => (JSON.parse(await u.cl.ask(String(ms))) as { rate: number }).rate;
+    await inBlocks(kinds, 1, 'slices', C.inflightSlices, (u) => slice(u, C.warmSliceMs), async (u, keep) => {
+      const rate = await slice(u, C.sliceMs);
+      if (keep) push(`${u.kind}.inflight`, rate);
     });
   }
   // Handshakes (a new connection, its handshake, the first call, close; client and server on CPU 0): one server
