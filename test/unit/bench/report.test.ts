@@ -106,9 +106,9 @@ test('rows run with more repeats than the others say so, and their ratios pair r
   assert.doesNotMatch(sliced, /sequential RPC rows: median/);
   // The RPC slices in blocks of fresh processes (since 2026-12-02): named with their count; one block says nothing.
   const blocks = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 11, slices: 21, inflightSlices: 60, seqSlices: 42, seq: 3000, seqGrpc: 600, seqWarm: 15000, pairBlocks: 6, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000 }, baselines: {}, rows });
-  assert.match(blocks, /process stay up \(within a block\), warmed/);
+  assert.match(blocks, /process stay up \(the RPC rows' for one block, see below\), warmed/);
   assert.match(blocks, /The RPC rows' slices are taken in 6 blocks: each block starts every kind's server and client afresh/);
-  assert.doesNotMatch(seq, /blocks|within a block/);
+  assert.doesNotMatch(seq, /blocks|for one block/);
   // Control: without extra rounds the header names one count only.
   assert.match(toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 5 }, baselines: {}, rows }), /Median of 5 interleaved repeats after/);
 });
