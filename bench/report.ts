@@ -88,6 +88,9 @@ export function buildRows(s: Samples): Row[] {
     row('flyme/grpc (mTLS + JWT + roles) 32 in flight calls/s', 'grpc-js mTLS', 'grpc.inflight', 'flyme-grpc.inflight', '≥ 0.9', ge(0.9)),
     // No target: against grpc-js sending the same bearer header unverified, what FlyMe's checks cost beyond the header.
     row('flyme/grpc (mTLS + JWT + roles) 32 in flight calls/s', 'grpc-js mTLS + bearer header', 'grpc-bearer.inflight', 'flyme-grpc.inflight'),
+    // No target: where flyme/grpc's cost lies, server and client, in the same slices as the calls/s rows above.
+    row('flyme/grpc (mTLS + JWT + roles) server CPU per call, 32 in flight (µs)', 'grpc-js mTLS', 'grpc.inflightServerUs', 'flyme-grpc.inflightServerUs'),
+    row('flyme/grpc (mTLS + JWT + roles) client CPU per call, 32 in flight (µs)', 'grpc-js mTLS', 'grpc.inflightClientUs', 'flyme-grpc.inflightClientUs'),
     baselineOnly(row('grpc-js mTLS + bearer header (unverified) 32 in flight calls/s, for comparison', 'grpc-js mTLS', 'grpc.inflight', 'grpc-bearer.inflight')),
     row('full mTLS handshakes/s (+ first call)', 'node tls', 'tls.connectFull', 'flyme-tls.connectFull', '≥ 0.8', ge(0.8)),
     row('resumed mTLS handshakes/s', 'node tls', 'tls.connectResumed', 'flyme-tls.connectResumed'),
@@ -132,6 +135,11 @@ interface RunConfig {
   seqSlices?: number; seq?: number; seqGrpc?: number; seqWarm?: number;
   /** The RPC rows' slices in this many blocks, each on freshly started processes (since 2026-12-02; absent or 1: one block). */
   pairBlocks?: number;
+  /**
+   * The CPU-per-call and one-CPU rows in slices (since 2026-12-02; until then repeatsJudged fresh-process rounds):
+   * cpuSlices slices of cpuSliceMs in cpuBlocks blocks, each after a discarded cpuWarmMs slice and cpuWarmRounds rounds.
+   */
+  cpuSlices?: number; cpuBlocks?: number; cpuSliceMs?: number; cpuWarmMs?: number; cpuWarmRounds?: number;
 }
 
 /** The report header's sentence on how many repeats each row's median is of. */
@@ -139,7 +147,11 @@ function repeatsSentence(c: RunConfig): string {
   const blocked = (c.pairBlocks ?? 1) > 1;
   const judged = c.repeatsJudged !== undefined && c.repeatsJudged > c.repeats;
   const rows = c.seqSlices !== undefined ? 'CPU-per-call and one-CPU throughput rows' : c.slices !== undefined ? 'CPU-per-call and sequential RPC rows' : 'CPU-per-call, RPC and handshake rows';
-  const counts = judged ? `Median of ${c.repeatsJudged} interleaved repeats for the ${rows} and of ${c.repeats} for the others` : `Median of ${c.repeats} interleaved repeats`;
+  const counts = judged ? `Median of ${c.repeatsJudged} interleaved repeats for the ${rows} and of ${c.repeats} for the others`
+    : c.cpuSlices !== undefined ? `Median of ${c.repeats} interleaved repeats for the rows not named below` : `Median of ${c.repeats} interleaved repeats`;
+  const cpu = c.cpuSlices !== undefined
+    ? ` The CPU-per-call and one-CPU throughput rows: median of ${c.cpuSlices} slices of ${c.cpuSliceMs} ms (32 calls in flight on one connection) in ${c.cpuBlocks} block${c.cpuBlocks === 1 ? '' : 's'}: each block starts every kind's server afresh with two clients, one on its own CPU and one on the server's, warms each by a discarded ${c.cpuWarmMs} ms slice${c.cpuWarmRounds ? ` and ${c.cpuWarmRounds} discarded round${c.cpuWarmRounds === 1 ? '' : 's'}` : ''}, and they take turns slice by slice (the order reversed every other round).`
+    : '';
   const slices = c.slices !== undefined
     ? ` The 32-in-flight RPC rows (one connection) and the handshake rows: median of ${c.inflightSlices !== undefined && c.inflightSlices !== c.slices ? `${c.inflightSlices} (RPC) and ${c.slices} (handshakes)` : c.slices} slices of ${c.sliceMs} ms; every kind's server and one client process stay up${blocked ? ' (the RPC rows\' for one block, see below)' : ''}, warmed by a discarded ${c.warmSliceMs} ms slice${c.warmRounds ? ` (and, for the RPC rows, ${c.warmRounds} discarded rounds)` : ''}, and take turns slice by slice (the order reversed every other round; full and resumed handshakes alternate in one client), so each FlyMe slice is paired with its baseline's slice of the same round.`
     : '';
@@ -149,7 +161,7 @@ function repeatsSentence(c: RunConfig): string {
   const blocks = blocked
     ? ` The RPC rows' slices are taken in ${c.pairBlocks} blocks: each block starts every kind's server and client afresh and warms them as above, so each of those medians mixes ${c.pairBlocks} processes per kind (a process keeps its own speed for its whole life: identical grpc-js pairs ran at 0.95–1.02 of one another).`
     : '';
-  return `${counts} after a discarded warm-up.${slices}${seq}${blocks} 64-byte payloads.`;
+  return `${counts} after a discarded warm-up.${cpu}${slices}${seq}${blocks} 64-byte payloads.`;
 }
 
 export function toMarkdown(r: { date: string; node: string; cpus: number; cpuModel: string; pinned: boolean; mode: string; config: RunConfig; baselines: Record<string, string>; rows: Row[] }): string {

@@ -41,23 +41,22 @@ if (before?.typeErrors.length) {
 /** Every FlyMe kind twice with --before: today's build and the old one (`before:KIND`), interleaved. */
 const withBefore = (ks: string[]) => (before ? ks.flatMap((k) => (isFlymeKind(k) ? [k, BEFORE + k] : [k])) : ks);
 /**
- * The rows a target is judged on: CPU per call and one-CPU throughput run C.repeatsJudged rounds (11 in a full
- * run), each on a fresh server and client; the 32-in-flight RPC rows and the handshakes run C.slices slices of
+ * The rows a target is judged on: CPU per call and one-CPU throughput run C.cpuSlices slices of C.cpuSliceMs in
+ * C.cpuBlocks blocks of fresh processes (each kind's server with two long-lived clients, one on its own CPU, one on
+ * the server's CPU; until 2026-12-02 C.repeatsJudged = 11 rounds of a fresh server and client each, see the cpu
+ * section); the 32-in-flight RPC rows and the handshakes run C.slices slices of
  * C.sliceMs from warm, long-lived clients taking turns (after a discarded C.warmSliceMs slice; the 32-in-flight
  * rows: C.inflightSlices slices, after C.warmRounds discarded rounds more); the sequential RPC rows C.seqSlices
  * slices of C.seq calls (C.seqGrpc for grpc kinds) the same way, after a discarded slice of C.seqWarm; both RPC
- * parts in C.pairBlocks blocks, each on freshly started processes (inBlocks); the connections
- * curve and Redis run C.repeats (5). With 5 rounds a CPU-per-call row moved by +-0.3 between two runs of the
- * same code. Baselines and FlyMe run the same rounds, interleaved; more rounds narrow the median,
- * they do not move it.
+ * parts in C.pairBlocks blocks, each on freshly started processes (inBlocks); the 8-connection rows, the connections
+ * curve and Redis run C.repeats (5) rounds. Baselines and FlyMe run the same rounds, interleaved; more rounds narrow
+ * the median, they do not move it.
  */
 const C = smoke
-  ? { repeats: 1, repeatsJudged: 1, slices: 1, inflightSlices: 1, seqSlices: 1, pairBlocks: 1, warmRounds: 0, sliceMs: 150, warmSliceMs: 150, seq: 300, seqGrpc: 100, seqWarm: 300, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
+  ? { repeats: 1, cpuSlices: 1, cpuBlocks: 1, cpuSliceMs: 150, cpuWarmMs: 150, cpuWarmRounds: 0, slices: 1, inflightSlices: 1, seqSlices: 1, pairBlocks: 1, warmRounds: 0, sliceMs: 150, warmSliceMs: 150, seq: 300, seqGrpc: 100, seqWarm: 300, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
-    ? { repeats: 1, repeatsJudged: 1, slices: 3, inflightSlices: 3, seqSlices: 5, pairBlocks: 2, warmRounds: 0, sliceMs: 350, warmSliceMs: 2500, seq: 2000, seqGrpc: 400, seqWarm: 5000, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
-    : { repeats: 5, repeatsJudged: 11, slices: 21, inflightSlices: 60, seqSlices: 42, pairBlocks: 6, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000, seq: 3000, seqGrpc: 600, seqWarm: 15000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
-/** Rounds of the cpu section; the connections curve stops at C.repeats. */
-const judgedRounds = Math.max(C.repeats, C.repeatsJudged);
+    ? { repeats: 1, cpuSlices: 4, cpuBlocks: 2, cpuSliceMs: 300, cpuWarmMs: 1000, cpuWarmRounds: 0, slices: 3, inflightSlices: 3, seqSlices: 5, pairBlocks: 2, warmRounds: 0, sliceMs: 350, warmSliceMs: 2500, seq: 2000, seqGrpc: 400, seqWarm: 5000, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
+    : { repeats: 5, cpuSlices: 40, cpuBlocks: 10, cpuSliceMs: 500, cpuWarmMs: 1000, cpuWarmRounds: 1, slices: 21, inflightSlices: 60, seqSlices: 42, pairBlocks: 6, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000, seq: 3000, seqGrpc: 600, seqWarm: 15000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
 await makeBenchCerts(certs);
 
@@ -85,44 +84,49 @@ async function withServer<T>(kind: string, fn: (path: string, pid: number) => Pr
     srv.stop();
   }
 }
-/** A server of its kind and one long-lived client (bench/client.ts `mode`, pinned to `clientCpu`) talking to it. */
-interface WarmPair { kind: string; srv: Awaited<ReturnType<typeof startServer>>; cl: ReturnType<typeof converse> }
+/** A server of its kind and long-lived clients (bench/client.ts `mode`, one pinned to each of `clientCpus`) talking to it; `cl` is the first. */
+interface WarmPair { kind: string; srv: Awaited<ReturnType<typeof startServer>>; cl: ReturnType<typeof converse>; cls: Array<ReturnType<typeof converse>> }
 /** One WarmPair per kind for `fn`; every process is stopped afterwards, whatever `fn` did. */
-async function withWarmPairs(ks: string[], clientCpu: number, mode: string, fn: (up: WarmPair[]) => Promise<void>): Promise<void> {
+async function withWarmPairs(ks: string[], clientCpus: number[], mode: string, fn: (up: WarmPair[]) => Promise<void>): Promise<void> {
   const up: WarmPair[] = [];
   try {
     for (const kind of ks) {
       const srv = await startServer(kind);
-      up.push({ kind, srv, cl: converse(pin(clientCpu, [join(dirOf(kind), 'client.js'), bareKind(kind), srv.path, certs, mode, String(srv.pid)])) });
+      const cls = clientCpus.map((cpu) => converse(pin(cpu, [join(dirOf(kind), 'client.js'), bareKind(kind), srv.path, certs, mode, String(srv.pid)])));
+      up.push({ kind, srv, cl: cls[0]!, cls });
     }
     await fn(up);
   } finally {
-    for (const u of up) { u.cl.proc.kill('SIGKILL'); u.srv.stop(); }
+    for (const u of up) { for (const c of u.cls) c.proc.kill('SIGKILL'); u.srv.stop(); }
   }
 }
+/** How inBlocks divides a pass: `rounds` measured rounds in `blocks` blocks, each after `warmRounds` discarded ones. */
+interface Blocks { rounds: number; blocks: number; warmRounds: number }
 /**
- * `rounds` measured rounds of every kind in turn, taken in C.pairBlocks blocks: each block starts a WarmPair per
- * kind afresh, runs `warm` once per pair and C.warmRounds discarded rounds, then its share of the rounds (`keep`
+ * `rounds` measured rounds of every kind in turn, taken in `blocks` blocks: each block starts a WarmPair per
+ * kind afresh, runs `warm` once per pair and `warmRounds` discarded rounds, then its share of the rounds (`keep`
  * true), the order reversed every other round across the blocks. One pair per kind for a whole run (until
  * 2026-12-02) let a process's own speed decide a row: five pairs of the same grpc-js server and client, taking
  * turns for 30 slices, ran at 0.95-1.02 of the first pair by their medians, their clients at 166-180 µs of CPU per
  * call, for as long as they lived (V8's compiled code and the connection's batching differ from one process to
  * the next). More slices of the same processes do not narrow that; more processes per kind do.
  */
-async function inBlocks(ks: string[], clientCpu: number, mode: string, rounds: number, warm: (u: WarmPair) => Promise<unknown>, step: (u: WarmPair, keep: boolean) => Promise<void>): Promise<void> {
+async function inBlocks(ks: string[], clientCpus: number[], mode: string, { rounds, blocks, warmRounds }: Blocks, warm: (u: WarmPair) => Promise<unknown>, step: (u: WarmPair, keep: boolean, r: number) => Promise<void>): Promise<void> {
   let done = 0;
   let r = 0;
-  for (let b = 0; b < C.pairBlocks; b++) {
-    const mine = Math.ceil((rounds - done) / (C.pairBlocks - b));
-    await withWarmPairs(ks, clientCpu, mode, async (up) => {
+  for (let b = 0; b < blocks; b++) {
+    const mine = Math.ceil((rounds - done) / (blocks - b));
+    await withWarmPairs(ks, clientCpus, mode, async (up) => {
       for (const u of up) await warm(u);
-      for (let i = 0; i < C.warmRounds + mine; i++, r++) {
-        for (const u of turn(r, up)) await step(u, i >= C.warmRounds);
+      for (let i = 0; i < warmRounds + mine; i++, r++) {
+        for (const u of turn(r, up)) await step(u, i >= warmRounds, r);
       }
     });
     done += mine;
   }
 }
+/** The RPC rows' passes: C.pairBlocks blocks after C.warmRounds discarded rounds each. */
+const rpcBlocks = (rounds: number): Blocks => ({ rounds, blocks: C.pairBlocks, warmRounds: C.warmRounds });
 /** Round `r`'s order: as given, reversed every other round (a drift in the machine's speed falls on all alike). */
 const turn = <T>(r: number, xs: readonly T[]): readonly T[] => (r % 2 ? [...xs].reverse() : xs);
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
@@ -136,26 +140,47 @@ const load = async (cpu: number, kind: string, path: string, pid: number, conns:
 // CPU per call and throughput under load (`--cpu` runs only this part): the server on CPU 0, the client on CPU 1
 // ("own CPU") or on CPU 0 with the server ("one CPU", the normal case on a busy host); 8 connections x 32 in
 // flight; and the connections curve (1 ... 512 connections x 32 in flight) for unix://. CPU time is read from
-// the kernel for each process (client: process.cpuUsage, server: /proc/PID/task/*/schedstat, every thread), so it does not swing
-// with wall-clock noise the way calls/s does.
-for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
+// the kernel for each process (client: process.cpuUsage, server: /proc/PID/task/*/schedstat, every thread), so it
+// does not swing with wall-clock noise the way calls/s does.
+if (want('cpu')) {
+  // The judged rows (CPU per call, own CPU; calls/s, one CPU): each kind's server with two long-lived `slices`
+  // clients, one on CPU 1 and one on CPU 0, started afresh for each of C.cpuBlocks blocks, warmed by a discarded
+  // C.cpuWarmMs slice each and C.cpuWarmRounds discarded rounds, then taking turns in slices of C.cpuSliceMs (32
+  // in flight on one connection; the two clients of a kind one after the other, both orders reversed every other
+  // round), C.cpuSlices rounds in all. Until 2026-12-02 each of 11 rounds started a fresh server and client per
+  // kind and counted 60 000 calls: in the full run of 2026-12-02 06:55 all 11 of FlyMe's unix:// one-CPU repeats
+  // were slow (0.73x of node:net, 1.03x half an hour before) and a --only cpu run after it read unix+tls:// server
+  // CPU per call 1.34x (per-repeat ratios 0.51-2.04): a figure from one short-lived process per round is as noisy
+  // as these rows' margins. Slices from C.cpuBlocks processes per kind, neighbours in time, pair more alike.
+  const slice = async (c: WarmPair['cl'], ms: number) => JSON.parse(await c.ask(String(ms))) as { rate: number; clientUs: number; serverUs: number };
+  const cpuBlocks: Blocks = { rounds: C.cpuSlices, blocks: C.cpuBlocks, warmRounds: C.cpuWarmRounds };
+  await inBlocks(withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls']), [1, 0], 'slices', cpuBlocks, async (u) => { for (const c of u.cls) await slice(c, C.cpuWarmMs); }, async (u, keep, r) => {
+    for (const which of turn(r, ['own', 'one'] as const)) {
+      const x = await slice(which === 'own' ? u.cls[0]! : u.cls[1]!, C.cpuSliceMs);
+      if (!keep) continue;
+      if (which === 'own') {
+        push(`${u.kind}.serverUs`, x.serverUs);
+        push(`${u.kind}.clientUs`, x.clientUs);
+      } else {
+        push(`${u.kind}.oneCpuRate`, x.rate);
+        push(`${u.kind}.oneCpuServerUs`, x.serverUs);
+        push(`${u.kind}.oneCpuClientUs`, x.clientUs);
+      }
+    }
+  });
+}
+// 8 connections x 32 in flight (client on CPU 1) and the connections curve (no targets; 512 connections take
+// long): C.repeats rounds of a fresh server and client each, after a discarded round.
+for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
   for (const kind of withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls'])) {
     await withServer(kind, async (path, pid) => {
-      const own = await load(1, kind, path, pid, 1);
-      const one = await load(0, kind, path, pid, 1);
       const eight = await load(1, kind, path, pid, 8);
       if (r === 0) return;
-      push(`${kind}.serverUs`, own.serverUs);
-      push(`${kind}.clientUs`, own.clientUs);
-      push(`${kind}.oneCpuRate`, one.rate);
-      push(`${kind}.oneCpuServerUs`, one.serverUs);
-      push(`${kind}.oneCpuClientUs`, one.clientUs);
       push(`${kind}.c8Rate`, eight.rate);
       push(`${kind}.c8p99`, eight.p99);
     });
   }
-  // The connections curve (no target; 512 connections take long) keeps C.repeats rounds.
-  for (const kind of r <= C.repeats ? withBefore(['net', 'flyme-unix']) : []) {
+  for (const kind of withBefore(['net', 'flyme-unix'])) {
     for (const n of C.curve) {
       await withServer(kind, async (path, pid) => {
         const x = await load(1, kind, path, pid, n);
@@ -179,7 +204,7 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
   // more often, and a median over C.seqSlices of them leaves the pairs that straddle a change out.
   if (want('rpc')) {
     const slice = async (u: WarmPair, n: number) => JSON.parse(await u.cl.ask(String(n))) as { p50: number; p99: number; rate: number };
-    await inBlocks(kinds, 0, 'seq-slices', C.seqSlices, (u) => slice(u, u.kind.includes('grpc') ? Math.ceil(C.seqWarm / 5) : C.seqWarm), async (u, keep) => {
+    await inBlocks(kinds, [0], 'seq-slices', rpcBlocks(C.seqSlices), (u) => slice(u, u.kind.includes('grpc') ? Math.ceil(C.seqWarm / 5) : C.seqWarm), async (u, keep) => {
       const x = await slice(u, u.kind.includes('grpc') ? C.seqGrpc : C.seq);
       if (!keep) return;
       push(`${u.kind}.p50`, x.p50);
@@ -204,10 +229,14 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
     // flyme/grpc over grpc-js read 0.91, 0.92 and 0.89 in three full runs of the same code (its per-slice ratios
     // 0.69-1.21), a spread between runs as wide as the row's distance from its target; 61 (one block) later that
     // day; 60 in C.pairBlocks blocks since (see inBlocks).
-    const slice = async (u: WarmPair, ms: number) => (JSON.parse(await u.cl.ask(String(ms))) as { rate: number }).rate;
-    await inBlocks(kinds, 1, 'slices', C.inflightSlices, (u) => slice(u, C.warmSliceMs), async (u, keep) => {
-      const rate = await slice(u, C.sliceMs);
-      if (keep) push(`${u.kind}.inflight`, rate);
+    const slice = async (u: WarmPair, ms: number) => JSON.parse(await u.cl.ask(String(ms))) as { rate: number; clientUs: number; serverUs: number };
+    await inBlocks(kinds, [1], 'slices', rpcBlocks(C.inflightSlices), (u) => slice(u, C.warmSliceMs), async (u, keep) => {
+      const x = await slice(u, C.sliceMs);
+      if (!keep) return;
+      push(`${u.kind}.inflight`, x.rate);
+      // Each process's CPU per call in the same slices (reported for the grpc kinds: where flyme/grpc's cost lies).
+      push(`${u.kind}.inflightServerUs`, x.serverUs);
+      push(`${u.kind}.inflightClientUs`, x.clientUs);
     });
   }
   // Handshakes (a new connection, its handshake, the first call, close; client and server on CPU 0): one server
@@ -215,7 +244,7 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= judgedRounds; r++) {
   // full and a resumed slice of C.sliceMs each per kind, the order reversed every other round, so each round's
   // resumed/full ratio pairs two slices of the same warm client seconds apart.
   if (want('handshakes')) {
-    await withWarmPairs(withBefore(['tls', 'flyme-tls']), 0, 'connect-slices', async (up) => {
+    await withWarmPairs(withBefore(['tls', 'flyme-tls']), [0], 'connect-slices', async (up) => {
       const slice = async (u: WarmPair, which: 'full' | 'resumed', ms: number) => {
         const x = JSON.parse(await u.cl.ask(`${which} ${ms}`)) as { rate: number; n: number; resumed: number };
         // A resumed figure must measure resumed handshakes only (every connection resumed its ticket), a full one none.
