@@ -1,7 +1,6 @@
 /**
  * `node micro-child.js MS`: bench/micro.ts's in-process rates in a child process, one JSON line on stdout. The
- * runner uses it with `--before REV`, where today's and the old build's micro benchmarks alternate, each in its
- * own pinned process.
+ * runner starts one per round, pinned to CPU 1 (with `--before REV`, today's and the old build's alternate).
  */
 import { micro } from './micro.js';
 
