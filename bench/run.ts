@@ -126,6 +126,8 @@ async function inBlocks(ks: string[], clientCpus: number[], mode: string, { roun
 }
 /** The RPC rows' passes: C.pairBlocks blocks after C.warmRounds discarded rounds each. */
 const rpcBlocks = (rounds: number): Blocks => ({ rounds, blocks: C.pairBlocks, warmRounds: C.warmRounds });
+/** A `slices` client's answer to one slice of `ms` ms, 32 in flight: calls/s and the CPU per call of it and of its server. */
+const inflightSlice = async (c: WarmPair['cl'], ms: number) => JSON.parse(await c.ask(String(ms))) as { rate: number; clientUs: number; serverUs: number };
 /** Round `r`'s order: as given, reversed every other round (a drift in the machine's speed falls on all alike). */
 const turn = <T>(r: number, xs: readonly T[]): readonly T[] => (r % 2 ? [...xs].reverse() : xs);
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
@@ -151,11 +153,10 @@ if (want('cpu')) {
   // were slow (0.73x of node:net, 1.03x half an hour before) and a --only cpu run after it read unix+tls:// server
   // CPU per call 1.34x (per-repeat ratios 0.51-2.04): a figure from one short-lived process per round is as noisy
   // as these rows' margins. Slices from C.cpuBlocks processes per kind, neighbours in time, pair more alike.
-  const slice = async (c: WarmPair['cl'], ms: number) => JSON.parse(await c.ask(String(ms))) as { rate: number; clientUs: number; serverUs: number };
   const cpuBlocks: Blocks = { rounds: C.cpuSlices, blocks: C.cpuBlocks, warmRounds: C.cpuWarmRounds };
-  await inBlocks(withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls']), [1, 0], 'slices', cpuBlocks, async (u) => { for (const c of u.cls) await slice(c, C.cpuWarmMs); }, async (u, keep, r) => {
+  await inBlocks(withBefore(['net', 'flyme-unix', 'tls', 'flyme-tls']), [1, 0], 'slices', cpuBlocks, async (u) => { for (const c of u.cls) await inflightSlice(c, C.cpuWarmMs); }, async (u, keep, r) => {
     for (const which of turn(r, ['own', 'one'] as const)) {
-      const x = await slice(which === 'own' ? u.cls[0]! : u.cls[1]!, C.cpuSliceMs);
+      const x = await inflightSlice(which === 'own' ? u.cls[0]! : u.cls[1]!, C.cpuSliceMs);
       if (!keep) continue;
       if (which === 'own') {
         push(`${u.kind}.serverUs`, x.serverUs);
@@ -228,9 +229,8 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
     // flyme/grpc over grpc-js read 0.91, 0.92 and 0.89 in three full runs of the same code (its per-slice ratios
     // 0.69-1.21), a spread between runs as wide as the row's distance from its target; 61 (one block) later that
     // day; 60 in C.pairBlocks blocks since (see inBlocks).
-    const slice = async (u: WarmPair, ms: number) => JSON.parse(await u.cl.ask(String(ms))) as { rate: number; clientUs: number; serverUs: number };
-    await inBlocks(kinds, [1], 'slices', rpcBlocks(C.inflightSlices), (u) => slice(u, C.warmSliceMs), async (u, keep) => {
-      const x = await slice(u, C.sliceMs);
+    await inBlocks(kinds, [1], 'slices', rpcBlocks(C.inflightSlices), (u) => inflightSlice(u.cl, C.warmSliceMs), async (u, keep) => {
+      const x = await inflightSlice(u.cl, C.sliceMs);
       if (!keep) return;
       push(`${u.kind}.inflight`, x.rate);
       // Each process's CPU per call in the same slices (reported for the grpc kinds: where flyme/grpc's cost lies).
