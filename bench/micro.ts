@@ -27,6 +27,9 @@ async function concurrentRate(ms: number, width: number, fn: () => Promise<unkno
   return n / ((performance.now() - t0) / 1000);
 }
 
+/** Windows per case (odd: the median is one of them). */
+const ROUNDS = 9;
+
 export interface MicroResult { flymeVerify: number; flymeVerifyNew: number; flymeVerify16: number; rawVerify: number; flymeSign: number; rawSign: number; certs: number }
 
 export async function micro(ms: number): Promise<MicroResult> {
@@ -43,24 +46,30 @@ export async function micro(ms: number): Promise<MicroResult> {
   const priv = createPrivateKey({ key: jwkPriv as never, format: 'jwk' });
   const rawVerify = () => verify('sha256', data, { key: pub, dsaEncoding: 'ieee-p1363' }, sig);
   // The same token on the same connection id is a bound re-presentation (a bearer token on every call): the
-  // verifier reuses jose's verdict on it. A new token each time (2048 distinct ones in turn, more than the
+  // verifier reuses its verdict on it. A new token each time (2048 distinct ones in turn, more than the
   // 1024 verdicts remembered) measures the full verification, signature included.
   const flymeVerify = () => verifier.verify(token, { connectionId: 'bench' });
   const fresh = await Promise.all(Array.from({ length: 2048 }, () => issuer.issue({ sub: 's', aud: 'bench', roles: ['r'], ttlSeconds: 3600 })));
   let next = 0;
   const flymeVerifyNew = () => verifier.verify(fresh[next++ % fresh.length]!, { connectionId: 'bench' });
   const out = { flymeVerify: [] as number[], flymeVerifyNew: [] as number[], flymeVerify16: [] as number[], rawVerify: [] as number[], flymeSign: [] as number[], rawSign: [] as number[] };
-  for (let r = 0; r < 3; r++) {
-    out.rawVerify.push(await rate(ms, rawVerify));
-    out.flymeVerify.push(await rate(ms, flymeVerify));
-    out.flymeVerifyNew.push(await rate(ms, flymeVerifyNew));
-    out.flymeVerify16.push(await concurrentRate(ms, 16, flymeVerify));
-    out.rawSign.push(await rate(ms, () => sign('sha256', data, { key: priv, dsaEncoding: 'ieee-p1363' })));
-    out.flymeSign.push(await rate(ms, () => issuer.issue({ sub: 's', aud: 'bench', ttlSeconds: 60 })));
+  const cases: Array<[keyof typeof out, () => Promise<number>]> = [
+    ['rawVerify', () => rate(ms / 3, rawVerify)],
+    ['flymeVerifyNew', () => rate(ms / 3, flymeVerifyNew)],
+    ['flymeVerify', () => rate(ms / 3, flymeVerify)],
+    ['flymeVerify16', () => concurrentRate(ms / 3, 16, flymeVerify)],
+    ['rawSign', () => rate(ms / 3, () => sign('sha256', data, { key: priv, dsaEncoding: 'ieee-p1363' }))],
+    ['flymeSign', () => rate(ms / 3, () => issuer.issue({ sub: 's', aud: 'bench', ttlSeconds: 60 }))],
+  ];
+  // ROUNDS windows of a third of `ms` per case, the order reversed every other round, so a drift in the CPU's
+  // speed falls on a FlyMe rate and its raw baseline alike (until 2026-12-02: 3 windows of `ms`, raw verify and
+  // JWT verify of a new token a window apart; one process's paired rounds then read 0.66-0.99).
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, measure] of r % 2 ? [...cases].reverse() : cases) out[name].push(await measure());
   }
   const ca = await createRootCA({ trustDomain: 'bench.local', days: 1 });
   let i = 0;
   const certs = await rate(ms, () => issueSvidWithKey(ca, { spiffeId: `spiffe://bench.local/w${i++}`, days: 1 }));
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) / 2]!;
   return { flymeVerify: med(out.flymeVerify), flymeVerifyNew: med(out.flymeVerifyNew), flymeVerify16: med(out.flymeVerify16), rawVerify: med(out.rawVerify), flymeSign: med(out.flymeSign), rawSign: med(out.rawSign), certs };
 }

@@ -334,7 +334,7 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
     }
   }
   if (want('micro')) {
-    // C.repeats rounds, each a fresh process on CPU 1 (bench/micro-child.ts: every rate the median of 3 windows),
+    // C.repeats rounds, each a fresh process on CPU 1 (bench/micro-child.ts: every rate the median of 9 windows, the cases taking turns),
     // so a row's ratio pairs FlyMe's and the raw figure of the same process; with --before today's and the old
     // build's processes alternate. Until 2026-12-02 a run without --before measured these once, in the runner's
     // own unpinned process: JWT verify of a new token read 0.90x and 0.74x of crypto.verify in two full runs.

@@ -1,7 +1,8 @@
 /**
  * Signature and registered-claim verification of a compact JWS with fast-jwt (nearform), which verifies
  * synchronously with node:crypto — jose 6 verifies through WebCrypto (a thread-pool round trip per token,
- * about half the rate of crypto.verify). jose still decodes the protected header and handles keys/signing.
+ * about half the rate of crypto.verify). jose still decodes the protected header (once per distinct header text,
+ * see MAX_HEADERS) and handles keys/signing.
  *
  * Checks, in jose's order and with the same FlyMe errors as before (errors-map.ts):
  * header (FlyMe's forbidden headers, typ) → alg in the allow-list → kid names a key of that algorithm (the
@@ -18,6 +19,14 @@ import type { VerificationKeyMaterial, VerificationKeySet } from './verification
 
 type Verify = (token: string) => { header: JWSHeaderParameters; payload: JWTPayload };
 
+/**
+ * Most decoded protected headers remembered by their encoded text. An issuer signs every token with the same
+ * header (alg, kid, typ), so decoding it again per token is wasted; only headers that passed every header check
+ * are remembered, and a full table is emptied (garbage headers cannot grow it, nor make a hit wrong: the entry is
+ * what decoding that exact text gives).
+ */
+const MAX_HEADERS = 64;
+
 /** The policy every token is verified against (TokenVerifier's options). */
 export interface SignatureCheckOptions {
   algorithms: readonly JwtAlgorithm[];
@@ -31,6 +40,7 @@ export interface SignatureCheckOptions {
 export class SignatureCheck {
   readonly #options: SignatureCheckOptions;
   readonly #verifiers = new WeakMap<VerificationKeyMaterial, Verify>();
+  readonly #headers = new Map<string, Readonly<JWSHeaderParameters>>();
 
   constructor(options: SignatureCheckOptions) {
     this.#options = options;
@@ -38,19 +48,8 @@ export class SignatureCheck {
 
   /** Header, signature and registered claims; throws FLYME_TOKEN_* errors. `token` already matched the compact form. */
   verify(token: string, keys: VerificationKeySet, now: Date): { header: JWSHeaderParameters; payload: JWTPayload } {
-    let header: JWSHeaderParameters;
-    try {
-      header = decodeProtectedHeader(token) as JWSHeaderParameters;
-    } catch (err) {
-      throw mapJoseError(err);
-    }
-    const { alg, kid } = header;
-    if (typeof alg !== 'string' || alg === '') throw flymeError('FLYME_TOKEN_INVALID', 'the token is malformed', { reason: 'malformed' });
-    if (!this.#options.algorithms.includes(alg as JwtAlgorithm)) {
-      throw flymeError('FLYME_TOKEN_INVALID', 'the token algorithm is not allowed', { claim: 'alg', reason: 'alg_not_allowed' });
-    }
-    checkHeader(header);
-    if (!isValidKid(kid)) throw flymeError('FLYME_TOKEN_INVALID', 'the token header has no valid "kid"', { claim: 'kid' });
+    let header: JWSHeaderParameters = this.#checkedHeader(token);
+    const { alg, kid } = header as { alg: string; kid: string };
     const verify = this.#verifierFor(keys, kid, alg);
     let payload: JWTPayload;
     try {
@@ -68,6 +67,29 @@ export class SignatureCheck {
     if (!audiencePresent(payload.aud, audience)) throw flymeError('FLYME_TOKEN_WRONG_AUDIENCE', 'the token is for another audience', { claim: 'aud' });
     checkTimes(payload, Math.floor(now.getTime() / 1000), this.#options.clockSkewSeconds, this.#options.maxLifetimeSeconds);
     return { header, payload };
+  }
+
+  /** The protected header, decoded (or remembered by its encoded text) and checked: alg allowed, no forbidden header, a valid kid. */
+  #checkedHeader(token: string): Readonly<JWSHeaderParameters> {
+    const encoded = token.slice(0, token.indexOf('.'));
+    const known = this.#headers.get(encoded);
+    if (known !== undefined) return known;
+    let header: JWSHeaderParameters;
+    try {
+      header = decodeProtectedHeader(token) as JWSHeaderParameters;
+    } catch (err) {
+      throw mapJoseError(err);
+    }
+    const { alg, kid } = header;
+    if (typeof alg !== 'string' || alg === '') throw flymeError('FLYME_TOKEN_INVALID', 'the token is malformed', { reason: 'malformed' });
+    if (!this.#options.algorithms.includes(alg as JwtAlgorithm)) {
+      throw flymeError('FLYME_TOKEN_INVALID', 'the token algorithm is not allowed', { claim: 'alg', reason: 'alg_not_allowed' });
+    }
+    checkHeader(header);
+    if (!isValidKid(kid)) throw flymeError('FLYME_TOKEN_INVALID', 'the token header has no valid "kid"', { claim: 'kid' });
+    if (this.#headers.size >= MAX_HEADERS) this.#headers.clear();
+    this.#headers.set(encoded, Object.freeze(header));
+    return header;
   }
 
   #verifierFor(keys: VerificationKeySet, kid: string, alg: string): Verify {

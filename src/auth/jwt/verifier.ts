@@ -46,7 +46,12 @@ export interface TokenVerifierOptions {
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** Tokens whose signature and claims were accepted, remembered for re-presentations (bounded, oldest out). */
+/**
+ * Tokens whose signature and claims were accepted, remembered for re-presentations: at most this many, in two
+ * generations of half as many each (a full current generation becomes the older one, the older one is dropped;
+ * a token found in the older one moves to the current one). Dropping a whole generation costs nothing per token,
+ * where taking the oldest entry out of one Map walked the holes its deletions left at its front.
+ */
 const MAX_VERDICTS = 1024;
 
 /**
@@ -118,7 +123,8 @@ export class TokenVerifier {
   readonly #maxTokenLength: number;
   /** The clock in ms (a Date is built only when a token is verified in full). */
   readonly #nowMs: () => number;
-  readonly #verdicts = new Map<string, Verdict>();
+  #verdicts = new Map<string, Verdict>();
+  #olderVerdicts = new Map<string, Verdict>();
   /** Signature, header and registered claims (fast-jwt on node:crypto; see signature-check.ts). */
   readonly #signatureCheck: SignatureCheck;
 
@@ -196,7 +202,7 @@ export class TokenVerifier {
       throw flymeError('FLYME_TOKEN_INVALID', `the token is empty or longer than ${this.#maxTokenLength} characters`, { reason: 'size' });
     }
     // A remembered verdict is keyed by the exact text, which passed the format check below when it was verified.
-    const seen = this.#verdicts.get(token);
+    const seen = this.#verdicts.get(token) ?? this.#remembered(token);
     // Strict compact form: base64url's lenient decoders skip whitespace and stray characters, so a token with
     // an appended space would otherwise verify as if it were the original.
     if (seen === undefined && !COMPACT_JWS.test(token)) {
@@ -236,9 +242,26 @@ export class TokenVerifier {
     const checked = { ...claims, identity };
     const { exp, iat, nbf } = payload as { exp: number; iat: number; nbf: number };
     const verdict: Verdict = { keys, payload, header, checked, fromS: Math.max(nbf, iat), untilS: Math.min(exp, iat + this.maxLifetimeSeconds) };
-    if (this.#verdicts.size >= MAX_VERDICTS) this.#verdicts.delete(this.#verdicts.keys().next().value!);
-    this.#verdicts.set(token, verdict);
+    this.#remember(token, verdict);
     return verdict;
+  }
+
+  /** A verdict of the older generation, moved to the current one (a token still presented stays remembered). */
+  #remembered(token: string): Verdict | undefined {
+    const v = this.#olderVerdicts.get(token);
+    if (v !== undefined) {
+      this.#olderVerdicts.delete(token);
+      this.#remember(token, v);
+    }
+    return v;
+  }
+
+  #remember(token: string, verdict: Verdict): void {
+    if (this.#verdicts.size >= MAX_VERDICTS / 2) {
+      this.#olderVerdicts = this.#verdicts;
+      this.#verdicts = new Map();
+    }
+    this.#verdicts.set(token, verdict);
   }
 
   #checkBinding(bound: string | undefined, der: Uint8Array | undefined): string | undefined {

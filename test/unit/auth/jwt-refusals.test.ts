@@ -148,4 +148,25 @@ describe('refused tokens (each with a passing control)', () => {
     await v(['EdDSA']).verify(t);
     await assert.rejects(v(['ES256']).verify(t), is('FLYME_TOKEN_INVALID'));
   });
+
+  it('a header remembered by one verifier lets no other header through: a forbidden, unknown-kid or disallowed-alg header after good ones is refused each time', async () => {
+    const v = verifier();
+    await v.verify(await sign(claims())); // control: the issuer's header is now remembered
+    await v.verify(await sign(claims()));
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(v.verify(await sign(claims(), { jku: 'https://evil.example/jwks' })), is('FLYME_TOKEN_INVALID'));
+      await assert.rejects(v.verify(await sign(claims(), { kid: 'k9' })), is('FLYME_TOKEN_INVALID'));
+      await assert.rejects(v.verify(await sign(claims(), { typ: 'at+jwt' })), is('FLYME_TOKEN_INVALID'));
+    }
+    // The same header text under a verifier that does not allow its algorithm: refused (headers are remembered per verifier).
+    await assert.rejects(verifier(T0, { algorithms: ['EdDSA'] }).verify(await sign(claims())), is('FLYME_TOKEN_INVALID'));
+    await v.verify(await sign(claims())); // and the good header still verifies
+  });
+
+  it('many distinct headers (more than are remembered) are each checked: the good ones verify, a bad one among them is refused', async () => {
+    const v = verifier();
+    for (let i = 0; i < 80; i++) await v.verify(await sign(claims(), { pad: `p${i}` })); // 80 distinct header texts
+    await assert.rejects(v.verify(await sign(claims(), { pad: 'p3', x5u: 'https://evil.example/c' })), is('FLYME_TOKEN_INVALID'));
+    await v.verify(await sign(claims(), { pad: 'p3' }));
+  });
 });

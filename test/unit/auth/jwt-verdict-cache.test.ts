@@ -84,4 +84,25 @@ describe('verdict cache', () => {
     await assert.rejects(v.verify(forged, { connectionId: 'c1' }), code('FLYME_TOKEN_INVALID'));
     assert.equal(keys.lookups, 2);
   });
+
+  it('at most 1024 verdicts, in two generations: a token presented again after 600 others is still remembered; after 1100 others it is verified again', async () => {
+    const keys = countingSource([key.publicJwk!]);
+    const v = new TokenVerifier({ keys, audience: 'flymed', clock: () => at(0) });
+    const issue = () => issuer.issue({ sub: 's', aud: 'flymed', ttlSeconds: 600 });
+    const kept = await issue();
+    const first = v.checkNow(kept, { connectionId: 'c1' });
+    const others = await Promise.all(Array.from({ length: 1100 }, issue));
+    for (const t of others.slice(0, 600)) v.checkNow(t, { connectionId: 'c1' });
+    const lookups = keys.lookups;
+    assert.equal(v.checkNow(kept, { connectionId: 'c1' }), first); // control: remembered (moved to the current generation)
+    assert.equal(keys.lookups, lookups);
+    for (const t of others.slice(600)) v.checkNow(t, { connectionId: 'c1' }); // 500 more: kept is still within the last 1024
+    assert.equal(v.checkNow(kept, { connectionId: 'c1' }), first);
+    for (const t of others) v.checkNow(t, { connectionId: 'c1' }); // every other one again: 1100 distinct tokens since kept
+    const before = keys.lookups;
+    const again = v.checkNow(kept, { connectionId: 'c1' });
+    assert.notEqual(again, first); // forgotten: verified anew (a new frozen identity)
+    assert.equal(keys.lookups, before + 1);
+    assert.equal(again.sub, 's');
+  });
 });
