@@ -135,6 +135,8 @@ interface RunConfig {
   seqSlices?: number; seq?: number; seqGrpc?: number; seqWarm?: number;
   /** The RPC rows' slices in this many blocks, each on freshly started processes (since 2026-12-02; absent or 1: one block). */
   pairBlocks?: number;
+  /** The handshake rows' slices in this many blocks of fresh processes (since 2026-12-02 afternoon; absent or 1: one set of processes). */
+  handshakeBlocks?: number;
   /**
    * The CPU-per-call and one-CPU rows in slices (since 2026-12-02; until then repeatsJudged fresh-process rounds):
    * cpuSlices slices of cpuSliceMs in cpuBlocks blocks, each after a discarded cpuWarmMs slice and cpuWarmRounds rounds.
@@ -145,6 +147,8 @@ interface RunConfig {
 /** The report header's sentence on how many repeats each row's median is of. */
 function repeatsSentence(c: RunConfig): string {
   const blocked = (c.pairBlocks ?? 1) > 1;
+  const hsBlocked = (c.handshakeBlocks ?? 1) > 1;
+  const stayUp = blocked && hsBlocked ? ' (for one block, see below)' : blocked ? ' (the RPC rows\' for one block, see below)' : hsBlocked ? ' (the handshake rows\' for one block, see below)' : '';
   const judged = c.repeatsJudged !== undefined && c.repeatsJudged > c.repeats;
   const rows = c.seqSlices !== undefined ? 'CPU-per-call and one-CPU throughput rows' : c.slices !== undefined ? 'CPU-per-call and sequential RPC rows' : 'CPU-per-call, RPC and handshake rows';
   const counts = judged ? `Median of ${c.repeatsJudged} interleaved repeats for the ${rows} and of ${c.repeats} for the others`
@@ -153,7 +157,7 @@ function repeatsSentence(c: RunConfig): string {
     ? ` The CPU-per-call and one-CPU throughput rows: median of ${c.cpuSlices} slices of ${c.cpuSliceMs} ms (32 calls in flight on one connection) in ${c.cpuBlocks} block${c.cpuBlocks === 1 ? '' : 's'}: each block starts every kind's server afresh with two clients, one on its own CPU and one on the server's, warms each by a discarded ${c.cpuWarmMs} ms slice${c.cpuWarmRounds ? ` and ${c.cpuWarmRounds} discarded round${c.cpuWarmRounds === 1 ? '' : 's'}` : ''}, and they take turns slice by slice (the order reversed every other round).`
     : '';
   const slices = c.slices !== undefined
-    ? ` The 32-in-flight RPC rows (one connection) and the handshake rows: median of ${c.inflightSlices !== undefined && c.inflightSlices !== c.slices ? `${c.inflightSlices} (RPC) and ${c.slices} (handshakes)` : c.slices} slices of ${c.sliceMs} ms; every kind's server and one client process stay up${blocked ? ' (the RPC rows\' for one block, see below)' : ''}, warmed by a discarded ${c.warmSliceMs} ms slice${c.warmRounds ? ` (and, for the RPC rows, ${c.warmRounds} discarded rounds)` : ''}, and take turns slice by slice (the order reversed every other round; full and resumed handshakes alternate in one client), so each FlyMe slice is paired with its baseline's slice of the same round.`
+    ? ` The 32-in-flight RPC rows (one connection) and the handshake rows: median of ${c.inflightSlices !== undefined && c.inflightSlices !== c.slices ? `${c.inflightSlices} (RPC) and ${c.slices} (handshakes)` : c.slices} slices of ${c.sliceMs} ms; every kind's server and one client process stay up${stayUp}, warmed by a discarded ${c.warmSliceMs} ms slice${c.warmRounds ? ` (and, for the RPC rows, ${c.warmRounds} discarded rounds)` : ''}, and take turns slice by slice (the order reversed every other round; full and resumed handshakes alternate in one client), so each FlyMe slice is paired with its baseline's slice of the same round.`
     : '';
   const seq = c.seqSlices !== undefined
     ? ` The sequential RPC rows: median of ${c.seqSlices} slices of ${c.seq} calls (${c.seqGrpc} for grpc-js and flyme/grpc) the same way, warmed by a discarded slice of ${c.seqWarm} calls${c.warmRounds ? ` and ${c.warmRounds} discarded rounds` : ''}; each slice's p50 and p99 are of its own calls.`
@@ -161,7 +165,10 @@ function repeatsSentence(c: RunConfig): string {
   const blocks = blocked
     ? ` The RPC rows' slices are taken in ${c.pairBlocks} blocks: each block starts every kind's server and client afresh and warms them as above, so each of those medians mixes ${c.pairBlocks} processes per kind (a process keeps its own speed for its whole life: identical grpc-js pairs ran at 0.95–1.02 of one another).`
     : '';
-  return `${counts} after a discarded warm-up.${cpu}${slices}${seq}${blocks} 64-byte payloads.`;
+  const hsBlocks = hsBlocked
+    ? ` The handshake rows' slices are taken in ${c.handshakeBlocks} blocks the same way, each on a freshly started server and client per kind, warmed again.`
+    : '';
+  return `${counts} after a discarded warm-up.${cpu}${slices}${seq}${blocks}${hsBlocks} 64-byte payloads.`;
 }
 
 export function toMarkdown(r: { date: string; node: string; cpus: number; cpuModel: string; pinned: boolean; mode: string; config: RunConfig; baselines: Record<string, string>; rows: Row[] }): string {

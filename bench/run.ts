@@ -52,10 +52,10 @@ const withBefore = (ks: string[]) => (before ? ks.flatMap((k) => (isFlymeKind(k)
  * the median, they do not move it.
  */
 const C = smoke
-  ? { repeats: 1, cpuSlices: 1, cpuBlocks: 1, cpuSliceMs: 150, cpuWarmMs: 150, cpuWarmRounds: 0, slices: 1, inflightSlices: 1, seqSlices: 1, pairBlocks: 1, warmRounds: 0, sliceMs: 150, warmSliceMs: 150, seq: 300, seqGrpc: 100, seqWarm: 300, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
+  ? { repeats: 1, cpuSlices: 1, cpuBlocks: 1, cpuSliceMs: 150, cpuWarmMs: 150, cpuWarmRounds: 0, slices: 1, inflightSlices: 1, seqSlices: 1, pairBlocks: 1, handshakeBlocks: 1, warmRounds: 0, sliceMs: 150, warmSliceMs: 150, seq: 300, seqGrpc: 100, seqWarm: 300, idle: 150, idleUnix: 4000, cli: 1, microMs: 20, pubsub: 200, load: 2000, curve: [1, 8] }
   : quick
-    ? { repeats: 1, cpuSlices: 4, cpuBlocks: 2, cpuSliceMs: 300, cpuWarmMs: 1000, cpuWarmRounds: 0, slices: 3, inflightSlices: 3, seqSlices: 5, pairBlocks: 2, warmRounds: 0, sliceMs: 350, warmSliceMs: 2500, seq: 2000, seqGrpc: 400, seqWarm: 5000, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
-    : { repeats: 5, cpuSlices: 40, cpuBlocks: 10, cpuSliceMs: 500, cpuWarmMs: 1000, cpuWarmRounds: 1, slices: 21, inflightSlices: 60, seqSlices: 42, pairBlocks: 6, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000, seq: 3000, seqGrpc: 600, seqWarm: 15000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
+    ? { repeats: 1, cpuSlices: 4, cpuBlocks: 2, cpuSliceMs: 300, cpuWarmMs: 1000, cpuWarmRounds: 0, slices: 3, inflightSlices: 3, seqSlices: 5, pairBlocks: 2, handshakeBlocks: 1, warmRounds: 0, sliceMs: 350, warmSliceMs: 2500, seq: 2000, seqGrpc: 400, seqWarm: 5000, idle: 150, idleUnix: 4000, cli: 3, microMs: 60, pubsub: 1000, load: 20000, curve: [1, 8, 64, 512] }
+    : { repeats: 5, cpuSlices: 40, cpuBlocks: 10, cpuSliceMs: 500, cpuWarmMs: 1000, cpuWarmRounds: 1, slices: 21, inflightSlices: 60, seqSlices: 42, pairBlocks: 6, handshakeBlocks: 3, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000, seq: 3000, seqGrpc: 600, seqWarm: 15000, idle: 1000, idleUnix: 4000, cli: 15, microMs: 500, pubsub: 10000, load: 60000, curve: [1, 8, 64, 512] };
 const certs = mkdtempSync(join(tmpdir(), 'flyme-bench-certs-'));
 await makeBenchCerts(certs);
 
@@ -238,27 +238,27 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
       push(`${u.kind}.inflightClientUs`, x.clientUs);
     });
   }
-  // Handshakes (a new connection, its handshake, the first call, close; client and server on CPU 0): one server
-  // and one long-lived client per kind, warmed by a discarded full and resumed slice, then C.slices rounds of a
-  // full and a resumed slice of C.sliceMs each per kind, the order reversed every other round, so each round's
-  // resumed/full ratio pairs two slices of the same warm client seconds apart.
+  // Handshakes (a new connection, its handshake, the first call, close; client and server on CPU 0): a server and
+  // a long-lived client per kind, warmed by a discarded full and resumed slice, then rounds of a full and a
+  // resumed slice of C.sliceMs each per kind, the order reversed every other round, so each round's resumed/full
+  // ratio pairs two slices of the same warm client seconds apart. C.slices rounds in C.handshakeBlocks blocks of
+  // fresh processes (one set of processes for all 21 rounds until 2026-12-02, when FlyMe's resumed/full read
+  // 2.17, 2.23, 2.26 and then 1.96 in four full runs of the same handshake code, node:tls's own 1.84 in the last).
   if (want('handshakes')) {
-    await withWarmPairs(withBefore(['tls', 'flyme-tls']), [0], 'connect-slices', async (up) => {
-      const slice = async (u: WarmPair, which: 'full' | 'resumed', ms: number) => {
-        const x = JSON.parse(await u.cl.ask(`${which} ${ms}`)) as { rate: number; n: number; resumed: number };
-        // A resumed figure must measure resumed handshakes only (every connection resumed its ticket), a full one none.
-        if (x.resumed !== (which === 'resumed' ? x.n : 0)) throw new Error(`${u.kind}: ${x.resumed} of ${x.n} connections resumed in a ${which} slice`);
-        return x.rate;
-      };
-      for (const u of up) { await slice(u, 'full', C.warmSliceMs / 2); await slice(u, 'resumed', C.warmSliceMs / 2); }
-      for (let r = 0; r < C.slices; r++) {
-        for (const u of turn(r, up)) {
-          for (const which of turn(r, ['full', 'resumed'] as const)) {
-            push(`${u.kind}.${which === 'full' ? 'connectFull' : 'connectResumed'}`, await slice(u, which, C.sliceMs));
-          }
+    const slice = async (u: WarmPair, which: 'full' | 'resumed', ms: number) => {
+      const x = JSON.parse(await u.cl.ask(`${which} ${ms}`)) as { rate: number; n: number; resumed: number };
+      // A resumed figure must measure resumed handshakes only (every connection resumed its ticket), a full one none.
+      if (x.resumed !== (which === 'resumed' ? x.n : 0)) throw new Error(`${u.kind}: ${x.resumed} of ${x.n} connections resumed in a ${which} slice`);
+      return x.rate;
+    };
+    await inBlocks(withBefore(['tls', 'flyme-tls']), [0], 'connect-slices', { rounds: C.slices, blocks: C.handshakeBlocks, warmRounds: 0 },
+      async (u) => { await slice(u, 'full', C.warmSliceMs / 2); await slice(u, 'resumed', C.warmSliceMs / 2); },
+      async (u, keep, r) => {
+        for (const which of turn(r, ['full', 'resumed'] as const)) {
+          const rate = await slice(u, which, C.sliceMs);
+          if (keep) push(`${u.kind}.${which === 'full' ? 'connectFull' : 'connectResumed'}`, rate);
         }
-      }
-    });
+      });
   }
   // RSS per idle connection: interleaved repeats, median of 3 (one sample each used to be reported as the
   // "median"; single samples of the same server swung from 3 to 23 KB per connection). Each repeat starts a fresh

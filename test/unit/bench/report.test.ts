@@ -109,6 +109,11 @@ test('rows run with more repeats than the others say so, and their ratios pair r
   assert.match(blocks, /process stay up \(the RPC rows' for one block, see below\), warmed/);
   assert.match(blocks, /The RPC rows' slices are taken in 6 blocks: each block starts every kind's server and client afresh/);
   assert.doesNotMatch(seq, /blocks|for one block/);
+  // The handshake slices in blocks too (since 2026-12-02 afternoon): named apart; with both blocked the phrase covers both.
+  const hs = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, slices: 21, inflightSlices: 60, seqSlices: 42, seq: 3000, seqGrpc: 600, seqWarm: 15000, pairBlocks: 6, handshakeBlocks: 3, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000 }, baselines: {}, rows });
+  assert.match(hs, /process stay up \(for one block, see below\), warmed/);
+  assert.match(hs, /The RPC rows' slices are taken in 6 blocks: .* The handshake rows' slices are taken in 3 blocks the same way/);
+  assert.doesNotMatch(blocks, /handshake rows' slices are taken/);
   // The CPU-per-call and one-CPU rows in slices of blocks too (since 2026-12-02): no longer counted among the repeats.
   const cpu = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, cpuSlices: 40, cpuBlocks: 10, cpuSliceMs: 500, cpuWarmMs: 1000, cpuWarmRounds: 1, slices: 21, inflightSlices: 60, seqSlices: 42, seq: 3000, seqGrpc: 600, seqWarm: 15000, pairBlocks: 6, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000 }, baselines: {}, rows });
   assert.match(cpu, /Median of 5 interleaved repeats for the rows not named below after a discarded warm-up\. The CPU-per-call and one-CPU throughput rows: median of 40 slices of 500 ms \(32 calls in flight on one connection\) in 10 blocks: .* one on its own CPU and one on the server's, warms each by a discarded 1000 ms slice and 1 discarded round,/);
