@@ -254,7 +254,8 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
   // resumed slice of C.sliceMs each per kind, the order reversed every other round, so each round's resumed/full
   // ratio pairs two slices of the same warm client seconds apart. C.slices rounds in C.handshakeBlocks blocks of
   // fresh processes (one set of processes for all 21 rounds until 2026-12-02, when FlyMe's resumed/full read
-  // 2.17, 2.23, 2.26 and then 1.96 in four full runs of the same handshake code, node:tls's own 1.84 in the last).
+  // 2.17, 2.23, 2.26 on an Intel Xeon machine and then 1.96 on an AMD EPYC one, same handshake code; node:tls's own
+  // read 1.84 in that last run, so the drop was the machine's; blocks make each run's median less one process's).
   if (want('handshakes')) {
     const slice = async (u: WarmPair, which: 'full' | 'resumed', ms: number) => {
       const x = JSON.parse(await u.cl.ask(`${which} ${ms}`)) as { rate: number; n: number; resumed: number };
@@ -345,8 +346,8 @@ for (let r = smoke ? 1 : 0; want('cpu') && r <= C.repeats; r++) {
     }
   }
   if (want('micro')) {
-    // C.repeats rounds, each a fresh process on CPU 1 (bench/micro-child.ts: every rate the median of 9 windows, the cases taking turns),
-    // so a row's ratio pairs FlyMe's and the raw figure of the same process; with --before today's and the old
+    // C.repeats rounds, each a fresh process on CPU 1 (bench/micro-child.ts: every rate the median of 9 windows,
+    // the cases taking turns), so a row's ratio pairs FlyMe's and the raw figure of the same process; with --before today's and the old
     // build's processes alternate. Until 2026-12-02 a run without --before measured these once, in the runner's
     // own unpinned process: JWT verify of a new token read 0.90x and 0.74x of crypto.verify in two full runs.
     const child = async (dir: string) => JSON.parse((await run(pin(1, [join(dir, 'micro-child.js'), String(C.microMs)]))).out) as Record<string, number>;
