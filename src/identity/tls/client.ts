@@ -15,6 +15,7 @@ import { clientContext } from './contexts.js';
 import { sha256Hex } from '../verdicts.js';
 import { HandshakeLosses, refusal, tlsErrorReason } from './refusal.js';
 import { verifyServer } from './verify-peer.js';
+import { sessionWithoutPeer } from './session-peer.js';
 
 /**
  * On a resumed TLS 1.3 session the client gets no server certificate from OpenSSL (Node's
@@ -47,7 +48,11 @@ export interface DialTlsOptions {
   timeoutMs?: number;
   /** A TLS session from an earlier connection (see `onSession`) to resume. */
   session?: Buffer;
-  /** Called with each TLS 1.3 session ticket the server sends (pass it back as `session`). */
+  /**
+   * Called with each TLS 1.3 session ticket the server sends (pass it back as `session`): OpenSSL's encoding of
+   * the session without the server's certificate (the server of a resumed session is verified again from the
+   * chain this process verified when the ticket came; resuming in another process is refused).
+   */
   onSession?(session: Buffer): void;
   /** ALPN protocols to offer (e.g. `['h2']`). */
   alpnProtocols?: string[];
@@ -129,7 +134,9 @@ export async function dialTls(url: string, opts: DialTlsOptions): Promise<TLSSoc
     }
     let verifiedChainDer: Uint8Array[] | undefined;
     const pendingSessions: Buffer[] = [];
-    socket.on('session', (session: Buffer) => {
+    socket.on('session', (ticket: Buffer) => {
+      // Without the server's certificate, which resuming would decode again for nothing (see session-peer.ts).
+      const session = sessionWithoutPeer(ticket);
       // Tickets can arrive before our asynchronous server check finished: hand them out only once verified.
       if (verifiedChainDer) {
         rememberSession(session, verifiedChainDer);

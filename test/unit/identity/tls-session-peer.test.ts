@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { connect, createServer, type DetailedPeerCertificate, type Server, type TLSSocket } from 'node:tls';
 import { createIntermediateCA, createRootCA, issueSvidWithKey, type CertificateAuthority } from '../../../src/identity/index.js';
-import { sessionPeerCertificate } from '../../../src/identity/tls/session-peer.js';
+import { sessionPeerCertificate, sessionWithoutPeer } from '../../../src/identity/tls/session-peer.js';
 
 const TD = 'session-peer.test';
 
@@ -91,6 +91,91 @@ describe('sessionPeerCertificate', () => {
       if (got === undefined) continue;
       assert.equal(got[0], 0x30);
       assert.ok(got.byteOffset >= m.byteOffset && got.byteOffset + got.length <= m.byteOffset + m.length);
+    }
+  });
+});
+
+/** A DER element: tag, length (short or long form), contents. */
+const tlv = (tag: number, body: Buffer): Buffer => {
+  const n = body.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.from([tag, ...len]), body]);
+};
+
+describe('sessionWithoutPeer', () => {
+  const version = tlv(0x02, Buffer.from([1]));
+  const fields = Buffer.concat([version, tlv(0x02, Buffer.from([0x03, 0x04])), tlv(0x04, Buffer.alloc(2, 0x13)), tlv(0x04, Buffer.alloc(32, 7)), tlv(0x04, Buffer.alloc(48, 9)), tlv(0xa1, tlv(0x02, Buffer.from([0x65])))]);
+  const after3 = Buffer.concat([tlv(0xa4, tlv(0x04, Buffer.alloc(4, 1))), tlv(0xa5, tlv(0x02, Buffer.from([0]))), tlv(0xaa, tlv(0x04, Buffer.alloc(300, 5)))]);
+  const peer = (size: number) => tlv(0xa3, tlv(0x30, Buffer.alloc(size, 0x42)));
+
+  it('leaves out exactly the [3] element, in every length form', () => {
+    for (const certSize of [3, 20, 200, 600]) {
+      for (const tail of [Buffer.alloc(0), after3]) {
+        const want = tlv(0x30, Buffer.concat([fields, tail]));
+        const session = tlv(0x30, Buffer.concat([fields, peer(certSize), tail]));
+        assert.deepEqual(sessionWithoutPeer(session), want, `cert ${certSize} bytes, tail ${tail.length}`);
+        assert.equal(sessionPeerCertificate(want), undefined);
+        assert.equal(sessionWithoutPeer(want), want, 'no [3]: the same buffer');
+      }
+    }
+    // Past [3] there is no peer certificate: a [3] after [4] is not one.
+    const late = tlv(0x30, Buffer.concat([fields, after3, peer(20)]));
+    assert.equal(sessionWithoutPeer(late), late);
+    // The outer length shrinks from the two-byte to the one-byte and the short form.
+    const small = tlv(0x30, Buffer.concat([version, peer(400)]));
+    assert.deepEqual(sessionWithoutPeer(small), Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]));
+    const mid = tlv(0x30, Buffer.concat([fields, tlv(0x04, Buffer.alloc(60)), peer(400)]));
+    assert.equal(mid[1], 0x82);
+    assert.deepEqual(sessionWithoutPeer(mid), tlv(0x30, Buffer.concat([fields, tlv(0x04, Buffer.alloc(60))])));
+    assert.equal(sessionWithoutPeer(mid)[1], 0x81);
+  });
+
+  it('a real client session: the server leaf out, every other byte kept', async () => {
+    const root = await createRootCA({ trustDomain: TD });
+    const s = await issueSvidWithKey(root, { spiffeId: `spiffe://${TD}/srv` });
+    const server = createServer({ cert: s.certPem, key: s.keyPem, minVersion: 'TLSv1.3' }, (sock) => { sock.on('error', () => undefined); sock.end('hi'); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const c = connect({ port: (server.address() as { port: number }).port, host: '127.0.0.1', ca: root.certPem, checkServerIdentity: () => undefined });
+      c.on('error', () => undefined);
+      const session = await new Promise<Buffer>((r) => c.once('session', r));
+      c.destroy();
+      const leaf = sessionPeerCertificate(session)!;
+      assert.ok(leaf, 'control: the client session holds the server leaf');
+      const out = sessionWithoutPeer(session);
+      assert.equal(sessionPeerCertificate(out), undefined);
+      const at = session.indexOf(Buffer.from(leaf)) - 4; // [3] with a two-byte length, then the certificate
+      assert.equal(session[at], 0xa3);
+      const headerOut = out[1]! & 0x80 ? 2 + (out[1]! & 0x7f) : 2;
+      const headerIn = session[1]! & 0x80 ? 2 + (session[1]! & 0x7f) : 2;
+      assert.deepEqual(out.subarray(headerOut), Buffer.concat([session.subarray(headerIn, at), session.subarray(at + 4 + leaf.length)]));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('anything not in the expected form comes back as the same buffer, never a throw', async () => {
+    const session = tlv(0x30, Buffer.concat([fields, peer(300), after3]));
+    const stripped = sessionWithoutPeer(session);
+    assert.notEqual(stripped, session, 'control: the intact session is rewritten');
+    for (let n = 0; n < session.length; n++) {
+      const cut = session.subarray(0, n);
+      assert.equal(sessionWithoutPeer(cut), cut, `truncated to ${n}`);
+    }
+    const trailing = Buffer.concat([session, Buffer.from([0])]);
+    assert.equal(sessionWithoutPeer(trailing), trailing, 'bytes after the outer SEQUENCE');
+    const v2 = Buffer.from(session);
+    v2[v2.indexOf(version) + 2] = 2;
+    assert.equal(sessionWithoutPeer(v2), v2, 'another session version');
+    for (let i = 0; i < 3000; i++) {
+      const m = Buffer.from(session);
+      for (let k = 0; k < 1 + randomInt(4); k++) m[randomInt(m.length)] = randomInt(256);
+      const got = sessionWithoutPeer(m);
+      if (got === m) continue;
+      // Rewritten: a whole SEQUENCE, shorter, with no [3] left in it.
+      assert.equal(got[0], 0x30);
+      assert.ok(got.length < m.length);
+      assert.equal(sessionWithoutPeer(got), got);
     }
   });
 });
