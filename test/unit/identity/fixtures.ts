@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, type CertificateAuthority, type CryptoKeyPair } from '../../../src/identity/index.js';
 import { x509, type X509Certificate } from '../../../src/identity/x509.js';
+import { Type } from '@sinclair/typebox';
+import type { TlsServerUpgrader } from '../../../src/identity/tls/index.js';
+import { RpcServer, type RpcServerOptions } from '../../../src/rpc/server.js';
 
 /** Names of the bad certificates {@link badCert} can build. */
 export type BadCertKind =
@@ -101,4 +104,12 @@ export async function rejectsWith(fn: () => unknown, code: string): Promise<{ co
     return e as { code: string; message: string; data: Record<string, unknown> };
   }
   throw new Error(`expected ${code} but nothing was thrown`);
+}
+
+/** An RpcServer listening on `url` behind `upgrader` with one method, `ping` (permission `whoami`) → `{ pong: true }`. */
+export async function pingServer(url: string, upgrader: TlsServerUpgrader, options: RpcServerOptions = {}): Promise<RpcServer> {
+  const server = new RpcServer(options);
+  server.method({ name: 'ping', params: Type.Object({}), permission: 'whoami', handler: () => ({ pong: true }) });
+  await server.listen(url, { secure: upgrader });
+  return server;
 }

@@ -10,15 +10,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Type } from '@sinclair/typebox';
 import type { FlyMeError } from '../../../src/errors.js';
 import { authorizeId, authorizeMemberOf, createRootCA, issueSvidWithKey } from '../../../src/identity/index.js';
 import { filesX509Source } from '../../../src/identity/source/files.js';
 import { dialTls, TlsServerUpgrader } from '../../../src/identity/tls/index.js';
 import { sessionPeerCertificate, sessionWithoutPeer } from '../../../src/identity/tls/session-peer.js';
-import { RpcServer } from '../../../src/rpc/server.js';
+import type { RpcServer } from '../../../src/rpc/server.js';
 import { connect } from '../../../src/rpc/client.js';
-import { tempDir } from './fixtures.js';
+import { pingServer, tempDir } from './fixtures.js';
 
 const TD = 'client-session.test';
 const SERVER_ID = `spiffe://${TD}/flymed`;
@@ -43,9 +42,7 @@ describe('the TLS sessions dialTls hands out', () => {
     const c = await issueSvidWithKey(root, { spiffeId: `spiffe://${TD}/client` });
     writePem('client.pem', c.chainPem);
     writePem('client.key.pem', c.keyPem);
-    server = new RpcServer();
-    server.method({ name: 'ping', params: Type.Object({}), permission: 'whoami', handler: () => ({ pong: true }) });
-    await server.listen(url, { secure: upgrader });
+    server = await pingServer(url, upgrader);
   });
   after(async () => {
     upgrader.close();

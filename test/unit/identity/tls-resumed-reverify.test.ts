@@ -7,15 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Type } from '@sinclair/typebox';
 import type { FlyMeError } from '../../../src/errors.js';
 import { authorizeMemberOf, authorizeId, createCrl, createRootCA, issueSvidWithKey, type CertificateAuthority } from '../../../src/identity/index.js';
 import { filesX509Source } from '../../../src/identity/source/files.js';
 import { dialTls, TlsServerUpgrader } from '../../../src/identity/tls/index.js';
 import type { AcceptedConnection } from '../../../src/transport/listener.js';
-import { RpcServer } from '../../../src/rpc/server.js';
+import type { RpcServer } from '../../../src/rpc/server.js';
 import { connect } from '../../../src/rpc/client.js';
-import { tempDir } from './fixtures.js';
+import { pingServer, tempDir } from './fixtures.js';
 
 const TD = 'resume.test';
 const SERVER_ID = `spiffe://${TD}/flymed`;
@@ -68,9 +67,7 @@ describe('resumed mTLS sessions are verified again', () => {
     writeFileSync(join(dir, 'server.key.pem'), s.keyPem, { mode: 0o600 });
     const source = await filesX509Source({ certPath: join(dir, 'server.pem'), keyPath: join(dir, 'server.key.pem'), bundlePaths: [rootPath], crlPaths: [crlPath] }, { watch: false });
     upgrader = new TlsServerUpgrader({ source, authorizer: authorizeMemberOf(TD), handshakeTimeoutMs: 2000, ownsSource: true });
-    server = new RpcServer({ onRefused: (e) => refused.push(e), assignRoles: (_p, conn) => { accepted.push(conn); } });
-    server.method({ name: 'ping', params: Type.Object({}), permission: 'whoami', handler: () => ({ pong: true }) });
-    await server.listen(url, { secure: upgrader });
+    server = await pingServer(url, upgrader, { onRefused: (e) => refused.push(e), assignRoles: (_p, conn) => { accepted.push(conn); } });
   });
 
   after(async () => {

@@ -11,7 +11,7 @@ import { dialTls, TlsServerUpgrader, type TlsReloadEvent } from '../../../src/id
 import type { AcceptedConnection } from '../../../src/transport/listener.js';
 import { RpcServer } from '../../../src/rpc/server.js';
 import { connect } from '../../../src/rpc/client.js';
-import { badCert, tempDir, type BadCertKind } from './fixtures.js';
+import { badCert, pingServer, tempDir, type BadCertKind } from './fixtures.js';
 
 const TD = 'flyme.local';
 const SERVER_ID = `spiffe://${TD}/flymed`;
@@ -365,9 +365,7 @@ describe('mutual TLS: the server refuses CA-signed client certificates that brea
     writeFileSync(join(dir, 'server.key.pem'), s.keyPem, { mode: 0o600 });
     client = await issue(CLIENT_ID, 'client');
     upgrader = await TlsServerUpgrader.load({ certPath: join(dir, 'server.pem'), keyPath: join(dir, 'server.key.pem'), caPaths: [rootPath], authorizer: authorizeMemberOf(TD), handshakeTimeoutMs: 2000 });
-    server = new RpcServer({ onRefused: (e) => refused.push(e) });
-    server.method({ name: 'ping', params: Type.Object({}), permission: 'whoami', handler: () => ({ pong: true }) });
-    await server.listen(url, { secure: upgrader });
+    server = await pingServer(url, upgrader, { onRefused: (e) => refused.push(e) });
   });
 
   after(async () => {
