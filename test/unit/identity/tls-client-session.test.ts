@@ -21,7 +21,6 @@ import { pingServer, tempDir } from './fixtures.js';
 
 const TD = 'client-session.test';
 const SERVER_ID = `spiffe://${TD}/flymed`;
-const derOf = (pem: string): Buffer => Buffer.from(pem.split('-----END')[0]!.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
 
 describe('the TLS sessions dialTls hands out', () => {
   const { dir, cleanup } = tempDir('flyme-tls-client-session-');
@@ -36,7 +35,7 @@ describe('the TLS sessions dialTls hands out', () => {
     const root = await createRootCA({ trustDomain: TD });
     writeFileSync(files.caPaths[0]!, root.certPem);
     const s = await issueSvidWithKey(root, { spiffeId: SERVER_ID });
-    serverLeaf = derOf(s.certPem);
+    serverLeaf = Buffer.from(s.cert.rawData);
     const source = await filesX509Source({ certPath: writePem('server.pem', s.chainPem), keyPath: writePem('server.key.pem', s.keyPem), bundlePaths: files.caPaths }, { watch: false });
     upgrader = new TlsServerUpgrader({ source, authorizer: authorizeMemberOf(TD), ownsSource: true });
     const c = await issueSvidWithKey(root, { spiffeId: `spiffe://${TD}/client` });
