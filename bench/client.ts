@@ -13,17 +13,21 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import * as grpc from '@grpc/grpc-js';
-import { connect } from '../src/rpc/client.js';
-import { dialTls } from '../src/identity/tls/index.js';
-import { authorizeId } from '../src/identity/index.js';
-import { benchFiles } from './certs.js';
-import { BenchClient } from './grpc-service.js';
-import { SecureGrpcClientBuilder } from '../src/grpc/index.js';
-import { TokenIssuer } from '../src/auth/index.js';
+import type * as GrpcJs from '@grpc/grpc-js';
+import { benchFiles } from './cert-files.js';
 import { join } from 'node:path';
 
 const [kind, path, certs, mode, arg] = process.argv.slice(2) as [string, string, string, string, string];
+// Each kind loads only the modules it runs (imported here, once, before any figure is taken): with every module
+// of every kind, a node:net baseline process started in ~0.8 s instead of ~0.15 s, and a --smoke run starts ~90
+// bench processes. `x!` below: the module of a kind, loaded when `kind` is that kind.
+const of = (...ks: string[]) => ks.includes(kind);
+const grpc = of('grpc', 'grpc-bearer', 'flyme-grpc') ? await import('@grpc/grpc-js') : undefined;
+const service = of('grpc', 'grpc-bearer', 'flyme-grpc') ? await import('./grpc-service.js') : undefined;
+const auth = of('grpc-bearer', 'flyme-grpc') ? await import('../src/auth/index.js') : undefined;
+const flymeGrpc = of('flyme-grpc') ? await import('../src/grpc/index.js') : undefined;
+const rpc = of('flyme-unix', 'flyme-tls') ? await import('../src/rpc/client.js') : undefined;
+const identity = of('flyme-tls') ? { ...(await import('../src/identity/tls/index.js')), ...(await import('../src/identity/index.js')) } : undefined;
 const PAYLOAD = 'x'.repeat(64);
 const f = benchFiles(certs, 'client');
 type Call = () => Promise<unknown>;
@@ -56,12 +60,12 @@ function ndjson(socket: Socket): Call {
 }
 
 /** The bench's token issuer and the subject and roles of flyme-grpc's tokens (grpc-bearer sends the same kind). */
-const benchIssuer = () => TokenIssuer.create({ key: JSON.parse(readFileSync(join(certs, 'jwt-key.json'), 'utf8')), issuer: 'bench' });
+const benchIssuer = () => auth!.TokenIssuer.create({ key: JSON.parse(readFileSync(join(certs, 'jwt-key.json'), 'utf8')), issuer: 'bench' });
 const BENCH_SUB = 'bench-client';
 const BENCH_ROLES = ['bench'];
 
 /** The grpc and grpc-bearer baselines' channel credentials: bare grpc-js mTLS (no SPIFFE ID check). */
-const bareGrpcCredentials = () => grpc.credentials.createSsl(readFileSync(f.caPath), readFileSync(f.keyPath), readFileSync(f.certPath), { checkServerIdentity: () => undefined });
+const bareGrpcCredentials = () => grpc!.credentials.createSsl(readFileSync(f.caPath), readFileSync(f.keyPath), readFileSync(f.certPath), { checkServerIdentity: () => undefined });
 
 let lastSession: Buffer | undefined;
 // The hand-written TLS baseline builds its SecureContext once per process, as a real client would (and as FlyMe's
@@ -69,7 +73,7 @@ let lastSession: Buffer | undefined;
 // ~1.2 ms) per connection and slowed the baseline's handshakes with work that is not a handshake.
 let tlsContext: SecureContext | undefined;
 /** FlyMe's client likewise builds its server authorizer once (it parses the SPIFFE ID it is given). */
-let flymedAuthorizer: ReturnType<typeof authorizeId> | undefined;
+let flymedAuthorizer: ReturnType<NonNullable<typeof identity>['authorizeId']> | undefined;
 async function open(resume = false): Promise<Conn> {
   if (kind === 'net') {
     const s = await new Promise<Socket>((res, rej) => { const s = netConnect(path); s.once('connect', () => res(s)); s.once('error', rej); });
@@ -86,33 +90,34 @@ async function open(resume = false): Promise<Conn> {
     return { call: ndjson(s), close: () => s.end(), resumed: () => s.isSessionReused() };
   }
   if (kind === 'grpc') {
-    const c = new BenchClient(`unix://${path}`, bareGrpcCredentials()) as unknown as grpc.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
+    const c = new service!.BenchClient(`unix://${path}`, bareGrpcCredentials()) as unknown as GrpcJs.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
     return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
   }
   if (kind === 'grpc-bearer') {
     // Bare grpc-js with mTLS plus what flyme-grpc sends on every call: `authorization: Bearer <JWT>`, a token issued
     // as flyme-grpc's is (same claims, same length), attached by hand per call; the grpc server does not verify it.
     // What the header alone costs (nghttp2 never indexes `authorization`: it crosses the wire in full every call).
-    const md = new grpc.Metadata();
+    const md = new grpc!.Metadata();
     md.set('authorization', `Bearer ${await (await benchIssuer()).issue({ sub: BENCH_SUB, aud: 'bench', roles: BENCH_ROLES, ttlSeconds: 3600 })}`);
-    const c = new BenchClient(`unix://${path}`, bareGrpcCredentials()) as unknown as grpc.Client & { Ping(r: object, m: grpc.Metadata, cb: (e: Error | null, v?: unknown) => void): void };
+    const c = new service!.BenchClient(`unix://${path}`, bareGrpcCredentials()) as unknown as GrpcJs.Client & { Ping(r: object, m: GrpcJs.Metadata, cb: (e: Error | null, v?: unknown) => void): void };
     return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, md.clone(), (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
   }
   if (kind === 'flyme-grpc') {
-    const c = await new SecureGrpcClientBuilder().withTls(f, 'spiffe://bench.local/flymed')
+    const c = await new flymeGrpc!.SecureGrpcClientBuilder().withTls(f, 'spiffe://bench.local/flymed')
       .withJwt(await benchIssuer(), BENCH_SUB, BENCH_ROLES, { audience: 'bench', ttlSeconds: 3600 })
-      .build(`unix://${path}`, BenchClient) as unknown as grpc.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
+      .build(`unix://${path}`, service!.BenchClient) as unknown as GrpcJs.Client & { Ping(r: object, cb: (e: Error | null, v?: unknown) => void): void };
     return { call: () => new Promise((res, rej) => c.Ping({ message: PAYLOAD }, (e, v) => (e ? rej(e) : res(v)))), close: () => c.close() };
   }
   if (kind === 'flyme-tls') {
-    const socket = await dialTls(`unix+tls://${path}`, {
-      certPath: f.certPath, keyPath: f.keyPath, caPaths: [f.caPath], serverAuthorizer: (flymedAuthorizer ??= authorizeId('spiffe://bench.local/flymed')),
+    const socket = await identity!.dialTls(`unix+tls://${path}`, {
+      certPath: f.certPath, keyPath: f.keyPath, caPaths: [f.caPath], serverAuthorizer: (flymedAuthorizer ??= identity!.authorizeId('spiffe://bench.local/flymed')),
       ...(resume && lastSession ? { session: lastSession } : {}), onSession: (s) => { lastSession = s; },
     });
-    const c = await connect(`unix+tls://${path}`, { socket });
+    const c = await rpc!.connect(`unix+tls://${path}`, { socket });
     return { call: () => c.call('ping', { message: PAYLOAD }), close: () => { void c.close(); }, resumed: () => socket.isSessionReused() };
   }
-  const c = await connect(`unix://${path}`);
+  if (kind !== 'flyme-unix') throw new Error(`bench client: unknown kind ${JSON.stringify(kind)}`);
+  const c = await rpc!.connect(`unix://${path}`);
   return { call: () => c.call('ping', { message: PAYLOAD }), close: () => { void c.close(); } };
 }
 

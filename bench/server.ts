@@ -7,16 +7,9 @@
 import { createServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { readFileSync, rmSync } from 'node:fs';
-import { Type } from '@sinclair/typebox';
-import * as grpc from '@grpc/grpc-js';
-import { RpcServer } from '../src/rpc/server.js';
-import { Policy } from '../src/auth/policy/index.js';
-import { TlsServerUpgrader } from '../src/identity/tls/index.js';
-import { authorizeMemberOf } from '../src/identity/index.js';
+import type * as GrpcJs from '@grpc/grpc-js';
 import { answerLines } from './baseline-lines.js';
-import { benchFiles } from './certs.js';
-import { BenchService } from './grpc-service.js';
-import { createSecureServer } from '../src/grpc/index.js';
+import { benchFiles } from './cert-files.js';
 import { join } from 'node:path';
 
 const [kind, path, certs] = process.argv.slice(2) as [string, string, string];
@@ -44,21 +37,30 @@ if (kind === 'net') {
 } else if (kind === 'tls') {
   createTlsServer({ cert: readFileSync(f.certPath), key: readFileSync(f.keyPath), ca: readFileSync(f.caPath), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, ndjson).listen(path, ready);
 } else if (kind === 'grpc' || kind === 'grpc-bearer') {
+  // Each kind imports only the modules it runs (as bench/client.ts does).
+  const grpc = await import('@grpc/grpc-js');
+  const { BenchService } = await import('./grpc-service.js');
   // grpc-bearer: the same server; its client attaches a bearer token that nothing verifies (see client.ts).
   const server = new grpc.Server();
-  server.addService(BenchService, { Ping: (call: grpc.ServerUnaryCall<{ message: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { message: call.request.message, time: new Date().toISOString() }) });
+  server.addService(BenchService, { Ping: (call: GrpcJs.ServerUnaryCall<{ message: string }, unknown>, cb: GrpcJs.sendUnaryData<unknown>) => cb(null, { message: call.request.message, time: new Date().toISOString() }) });
   const creds = grpc.ServerCredentials.createSsl(readFileSync(f.caPath), [{ cert_chain: readFileSync(f.certPath), private_key: readFileSync(f.keyPath) }], true);
   server.bindAsync(`unix://${path}`, creds, (err) => { if (err) throw err; ready(); });
 } else if (kind === 'flyme-grpc') {
+  const { createSecureServer } = await import('../src/grpc/index.js');
+  const { BenchService } = await import('./grpc-service.js');
   // flyme/grpc: mTLS with SPIFFE authorizer, bearer JWT verified per call, per-method role check.
   const s = await createSecureServer({
     identity: f, methods: { '/bench.Bench/Ping': ['bench'] },
     tokens: { jwksPath: join(certs, 'jwks.json'), issuer: 'bench', audience: 'bench' },
   });
-  s.server.addService(BenchService, { Ping: (call: grpc.ServerUnaryCall<{ message: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { message: call.request.message, time: new Date().toISOString() }) });
+  s.server.addService(BenchService, { Ping: (call: GrpcJs.ServerUnaryCall<{ message: string }, unknown>, cb: GrpcJs.sendUnaryData<unknown>) => cb(null, { message: call.request.message, time: new Date().toISOString() }) });
   await s.bind(`unix://${path}`);
   ready();
 } else {
+  if (kind !== 'flyme-unix' && kind !== 'flyme-tls') throw new Error(`bench server: unknown kind ${JSON.stringify(kind)}`);
+  const { Type } = await import('@sinclair/typebox');
+  const { RpcServer } = await import('../src/rpc/server.js');
+  const { Policy } = await import('../src/auth/policy/index.js');
   // flyme-unix and flyme-tls: what flymed does per call (roles at accept, policy authorize, schema check).
   const policy = Policy.parse(`roles:\n  pinger: { methods: [ping] }\nbindings:\n  - { uid: ${process.getuid?.() ?? 0}, roles: [pinger] }\n  - { spiffeId: "spiffe://bench.local/client", roles: [pinger] }\n`, 'bench');
   const server = new RpcServer({ limits: { maxConnections: 10_000, maxConnectionsPerPeer: 10_000, idleTimeoutMs: 600_000 }, policy });
@@ -69,6 +71,8 @@ if (kind === 'net') {
     handler: ({ message }) => ({ message: message ?? 'pong', time: new Date().toISOString() }),
   });
   if (kind === 'flyme-tls') {
+    const { TlsServerUpgrader } = await import('../src/identity/tls/index.js');
+    const { authorizeMemberOf } = await import('../src/identity/index.js');
     const secure = await TlsServerUpgrader.load({ certPath: f.certPath, keyPath: f.keyPath, caPaths: [f.caPath], authorizer: authorizeMemberOf('bench.local') });
     await server.listen(`unix+tls://${path}`, { secure });
   } else {
