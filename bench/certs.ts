@@ -1,4 +1,4 @@
-/** Bench identities: a FlyMe CA with a server and a client SVID written to a temp dir (their paths: cert-files.ts). */
+/** Bench identities: a FlyMe CA with a server and a client SVID written to a temp dir (bench processes find them with cert-files.ts's benchFiles). */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -18,4 +18,3 @@ export async function makeBenchCerts(dir: string): Promise<void> {
   writeFileSync(join(dir, 'jwt-key.json'), JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'b1', alg: 'ES256' }), { mode: 0o600 });
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'b1', alg: 'ES256', use: 'sig' }] }));
 }
-export { benchFiles } from './cert-files.js';

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 
 const [kind, path, certs, mode, arg] = process.argv.slice(2) as [string, string, string, string, string];
 // Each kind loads only the modules it runs (imported here, once, before any figure is taken): with every module
-// of every kind, a node:net baseline process started in ~0.8 s instead of ~0.15 s, and a --smoke run starts ~90
+// of every kind, a node:net baseline process started in ~0.8 s instead of ~0.18 s, and a --smoke run starts ~90
 // bench processes. `x!` below: the module of a kind, loaded when `kind` is that kind.
 const of = (...ks: string[]) => ks.includes(kind);
 const grpc = of('grpc', 'grpc-bearer', 'flyme-grpc') ? await import('@grpc/grpc-js') : undefined;
