@@ -142,6 +142,8 @@ interface RunConfig {
    * cpuSlices slices of cpuSliceMs in cpuBlocks blocks, each after a discarded cpuWarmMs slice and cpuWarmRounds rounds.
    */
   cpuSlices?: number; cpuBlocks?: number; cpuSliceMs?: number; cpuWarmMs?: number; cpuWarmRounds?: number;
+  /** Every other block starts the kinds in the opposite order (since 2026-12-03; absent: always in the same order). */
+  alternateStartOrder?: boolean;
 }
 
 /** The report header's sentence on how many repeats each row's median is of. */
@@ -153,8 +155,9 @@ function repeatsSentence(c: RunConfig): string {
   const rows = c.seqSlices !== undefined ? 'CPU-per-call and one-CPU throughput rows' : c.slices !== undefined ? 'CPU-per-call and sequential RPC rows' : 'CPU-per-call, RPC and handshake rows';
   const counts = judged ? `Median of ${c.repeatsJudged} interleaved repeats for the ${rows} and of ${c.repeats} for the others`
     : c.cpuSlices !== undefined ? `Median of ${c.repeats} interleaved repeats for the rows not named below` : `Median of ${c.repeats} interleaved repeats`;
+  const order = c.alternateStartOrder ? ' (every other block in the opposite order of kinds: with the same code in every slot, the pair started last ran about 5 % faster than the others)' : '';
   const cpu = c.cpuSlices !== undefined
-    ? ` The CPU-per-call and one-CPU throughput rows: median of ${c.cpuSlices} slices of ${c.cpuSliceMs} ms (32 calls in flight on one connection) in ${c.cpuBlocks} block${c.cpuBlocks === 1 ? '' : 's'}: each block starts every kind's server afresh with two clients, one on its own CPU and one on the server's, warms each by a discarded ${c.cpuWarmMs} ms slice${c.cpuWarmRounds ? ` and ${c.cpuWarmRounds} discarded round${c.cpuWarmRounds === 1 ? '' : 's'}` : ''}, and they take turns slice by slice (the order reversed every other round).`
+    ? ` The CPU-per-call and one-CPU throughput rows: median of ${c.cpuSlices} slices of ${c.cpuSliceMs} ms (32 calls in flight on one connection) in ${c.cpuBlocks} block${c.cpuBlocks === 1 ? '' : 's'}: each block starts every kind's server afresh${c.alternateStartOrder ? ' (every other block in the opposite order of kinds)' : ''} with two clients, one on its own CPU and one on the server's, warms each by a discarded ${c.cpuWarmMs} ms slice${c.cpuWarmRounds ? ` and ${c.cpuWarmRounds} discarded round${c.cpuWarmRounds === 1 ? '' : 's'}` : ''}, and they take turns slice by slice (the order reversed every other round).`
     : '';
   const slices = c.slices !== undefined
     ? ` The 32-in-flight RPC rows (one connection) and the handshake rows: median of ${c.inflightSlices !== undefined && c.inflightSlices !== c.slices ? `${c.inflightSlices} (RPC) and ${c.slices} (handshakes)` : c.slices} slices of ${c.sliceMs} ms; every kind's server and one client process stay up${stayUp}, warmed by a discarded ${c.warmSliceMs} ms slice${c.warmRounds ? ` (and, for the RPC rows, ${c.warmRounds} discarded rounds)` : ''}, and take turns slice by slice (the order reversed every other round; full and resumed handshakes alternate in one client), so each FlyMe slice is paired with its baseline's slice of the same round.`
@@ -163,7 +166,7 @@ function repeatsSentence(c: RunConfig): string {
     ? ` The sequential RPC rows: median of ${c.seqSlices} slices of ${c.seq} calls (${c.seqGrpc} for grpc-js and flyme/grpc) the same way, warmed by a discarded slice of ${c.seqWarm} calls${c.warmRounds ? ` and ${c.warmRounds} discarded rounds` : ''}; each slice's p50 and p99 are of its own calls.`
     : '';
   const blocks = blocked
-    ? ` The RPC rows' slices are taken in ${c.pairBlocks} blocks: each block starts every kind's server and client afresh and warms them as above, so each of those medians mixes ${c.pairBlocks} processes per kind (a process keeps its own speed for its whole life: identical grpc-js pairs ran at 0.95–1.02 of one another).`
+    ? ` The RPC rows' slices are taken in ${c.pairBlocks} blocks: each block starts every kind's server and client afresh${order} and warms them as above, so each of those medians mixes ${c.pairBlocks} processes per kind (a process keeps its own speed for its whole life: identical grpc-js pairs ran at 0.95–1.02 of one another).`
     : '';
   const hsBlocks = hsBlocked
     ? ` The handshake rows' slices are taken in ${c.handshakeBlocks} blocks the same way, each on a freshly started server and client per kind, warmed again.`

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { FlyMeError, flymeError } from '../errors.js';
 import { encodeError } from '../wire/jsonrpc.js';
 import { checkListenAddress, parseAddress, unixSocketPath, type Address } from './address.js';
-import { readPeerCredentials, type PeerCredentials } from './peercred.js';
+import { loadPeercredAddon, readPeerCredentials, type PeerCredentials } from './peercred.js';
 import { PeerLimit } from './peer-limit.js';
 import { applySocketPermissions, prepareSocketPath, removeSocketFile, DEFAULT_SOCKET_MODE, DEFAULT_DIR_MODE } from './socket-file.js';
 
@@ -86,6 +86,20 @@ function refuse(raw: Socket, err: FlyMeError): void {
   setTimeout(() => raw.destroy(), 2000).unref();
 }
 
+/** Throws FLYME_NATIVE_UNAVAILABLE (naming `url`) when Unix-socket peers cannot be identified here. */
+function checkPeerCredentials(url: string): void {
+  let platform: string;
+  try {
+    platform = loadPeercredAddon().platform;
+  } catch (err) {
+    const e = err as FlyMeError;
+    throw flymeError('FLYME_NATIVE_UNAVAILABLE', `cannot listen on ${url}: ${e.message}`, { address: url }, err);
+  }
+  if (platform === 'unsupported') {
+    throw flymeError('FLYME_NATIVE_UNAVAILABLE', `cannot listen on ${url}: peer credentials of Unix-socket clients cannot be read on ${process.platform}`, { address: url });
+  }
+}
+
 export async function listen(url: string, options: ListenOptions): Promise<Listener> {
   const address = parseAddress(url);
   if (address.tls && !options.secure) {
@@ -94,6 +108,9 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
   checkListenAddress(address);
   const isUnix = address.kind !== 'tcp';
   const perPeer = options.peerLimit ?? (options.maxConnectionsPerPeer === undefined ? undefined : new PeerLimit(options.maxConnectionsPerPeer));
+  // Every connection on a Unix socket is identified by the native addon: without it each one would be refused
+  // (and on unix+tls:// in plain text, which a TLS client reads as "wrong version number"). Refuse to start instead.
+  if (isUnix) checkPeerCredentials(url);
   if (address.kind === 'abstract') {
     options.warn?.(`abstract socket ${url} has no file permissions: any local process in this network namespace can connect; access relies on peer credentials and policy alone`);
   }

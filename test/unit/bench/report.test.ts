@@ -108,6 +108,11 @@ test('rows run with more repeats than the others say so, and their ratios pair r
   const blocks = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, repeatsJudged: 11, slices: 21, inflightSlices: 60, seqSlices: 42, seq: 3000, seqGrpc: 600, seqWarm: 15000, pairBlocks: 6, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000 }, baselines: {}, rows });
   assert.match(blocks, /process stay up \(the RPC rows' for one block, see below\), warmed/);
   assert.match(blocks, /The RPC rows' slices are taken in 6 blocks: each block starts every kind's server and client afresh/);
+  assert.doesNotMatch(blocks, /opposite order/);
+  // Runs since 2026-12-03 start the kinds in the opposite order every other block, and say so (older runs did not).
+  const alternated = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, slices: 21, inflightSlices: 60, seqSlices: 42, seq: 3000, seqGrpc: 600, seqWarm: 15000, pairBlocks: 6, cpuSlices: 40, cpuBlocks: 10, cpuSliceMs: 500, cpuWarmMs: 1000, alternateStartOrder: true, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000 }, baselines: {}, rows });
+  assert.match(alternated, /each block starts every kind's server afresh \(every other block in the opposite order of kinds\) with two clients/);
+  assert.match(alternated, /each block starts every kind's server and client afresh \(every other block in the opposite order of kinds: with the same code in every slot, the pair started last ran/);
   assert.doesNotMatch(seq, /blocks|for one block/);
   // The handshake slices in blocks too (since 2026-12-02 afternoon): named apart; with both blocked the phrase covers both.
   const hs = toMarkdown({ date: 'd', node: 'v20', cpus: 2, cpuModel: 'x', pinned: true, mode: 'full', config: { repeats: 5, slices: 21, inflightSlices: 60, seqSlices: 42, seq: 3000, seqGrpc: 600, seqWarm: 15000, pairBlocks: 6, handshakeBlocks: 3, warmRounds: 2, sliceMs: 1000, warmSliceMs: 4000 }, baselines: {}, rows });
