@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { FlyMeError, flymeError } from '../errors.js';
 import { encodeError } from '../wire/jsonrpc.js';
 import { checkListenAddress, parseAddress, unixSocketPath, type Address } from './address.js';
-import { loadPeercredAddon, readPeerCredentials, type PeerCredentials } from './peercred.js';
+import { readPeerCredentials, requirePeerCredentials, type PeerCredentials } from './peercred.js';
 import { PeerLimit } from './peer-limit.js';
 import { applySocketPermissions, prepareSocketPath, removeSocketFile, DEFAULT_SOCKET_MODE, DEFAULT_DIR_MODE } from './socket-file.js';
 
@@ -88,15 +88,10 @@ function refuse(raw: Socket, err: FlyMeError): void {
 
 /** Throws FLYME_NATIVE_UNAVAILABLE (naming `url`) when Unix-socket peers cannot be identified here. */
 function checkPeerCredentials(url: string): void {
-  let platform: string;
   try {
-    platform = loadPeercredAddon().platform;
+    requirePeerCredentials();
   } catch (err) {
-    const e = err as FlyMeError;
-    throw flymeError('FLYME_NATIVE_UNAVAILABLE', `cannot listen on ${url}: ${e.message}`, { address: url }, err);
-  }
-  if (platform === 'unsupported') {
-    throw flymeError('FLYME_NATIVE_UNAVAILABLE', `cannot listen on ${url}: peer credentials of Unix-socket clients cannot be read on ${process.platform}`, { address: url });
+    throw flymeError('FLYME_NATIVE_UNAVAILABLE', `cannot listen on ${url}: ${(err as Error).message}`, { address: url }, err);
   }
 }
 

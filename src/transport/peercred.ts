@@ -144,10 +144,21 @@ export function loadPeercredAddon(): PeercredAddon {
   }
 }
 
+/**
+ * Throws unless Unix-socket peers can be identified here: the addon loads (see loadPeercredAddon) and this
+ * platform is supported (else FLYME_NATIVE_UNAVAILABLE).
+ */
+export function requirePeerCredentials(): void {
+  if (loadPeercredAddon().platform === 'unsupported') {
+    throw flymeError('FLYME_NATIVE_UNAVAILABLE', `peer credentials of Unix-socket clients cannot be read on ${process.platform}`);
+  }
+}
+
 /** True when the native addon loads on this platform, i.e. Unix-socket peers can be identified. */
 export function peerCredentialsAvailable(): boolean {
   try {
-    return loadPeercredAddon().platform !== 'unsupported';
+    requirePeerCredentials();
+    return true;
   } catch {
     return false;
   }
