@@ -13,7 +13,8 @@ import { copyIdentity, type SharedTokenIdentity, type TokenVerifier } from '../a
 import type { RoleConfig } from '../auth/role-config.js';
 import { FlyMeError, flymeError } from '../errors.js';
 import { decide as decideAccess, type RoleTable } from '../auth/decision.js';
-import { policyGetter, type Policy } from '../auth/policy/policy.js';
+import type { Policy } from '../auth/policy/policy.js';
+import { policyGetter } from '../auth/policy/getter.js';
 import { DecisionMemo } from './decision-memo.js';
 import type { ConnectionIdentity, PeerRegistry } from './peers.js';
 import type { PeerCertificateInfo } from '../transport/listener.js';

@@ -125,6 +125,12 @@ export class TokenVerifier {
   readonly #nowMs: () => number;
   #verdicts = new Map<string, Verdict>();
   #olderVerdicts = new Map<string, Verdict>();
+  /**
+   * The token text last remembered or looked up, and its newest verdict (every verdict remembered for a text
+   * passes through here). Compared by content: a header's token arrives as a new string on every call, and a
+   * map lookup hashes all of its ~400 characters each time; a client presenting one token skips that.
+   */
+  #last: { token: string; verdict: Verdict } | undefined;
   /** Signature, header and registered claims (fast-jwt on node:crypto; see signature-check.ts). */
   readonly #signatureCheck: SignatureCheck;
 
@@ -202,7 +208,8 @@ export class TokenVerifier {
       throw flymeError('FLYME_TOKEN_INVALID', `the token is empty or longer than ${this.#maxTokenLength} characters`, { reason: 'size' });
     }
     // A remembered verdict is keyed by the exact text, which passed the format check below when it was verified.
-    const seen = this.#verdicts.get(token) ?? this.#remembered(token);
+    const last = this.#last;
+    const seen = last !== undefined && last.token === token ? last.verdict : this.#lookUp(token);
     // Strict compact form: base64url's lenient decoders skip whitespace and stray characters, so a token with
     // an appended space would otherwise verify as if it were the original.
     if (seen === undefined && !COMPACT_JWS.test(token)) {
@@ -246,6 +253,13 @@ export class TokenVerifier {
     return verdict;
   }
 
+  /** The remembered verdict of `token` (either generation), which becomes the last one looked up. */
+  #lookUp(token: string): Verdict | undefined {
+    const v = this.#verdicts.get(token) ?? this.#remembered(token);
+    if (v !== undefined) this.#last = { token, verdict: v };
+    return v;
+  }
+
   /** A verdict of the older generation, moved to the current one (a token still presented stays remembered). */
   #remembered(token: string): Verdict | undefined {
     const v = this.#olderVerdicts.get(token);
@@ -262,6 +276,7 @@ export class TokenVerifier {
       this.#verdicts = new Map();
     }
     this.#verdicts.set(token, verdict);
+    this.#last = { token, verdict };
   }
 
   #checkBinding(bound: string | undefined, der: Uint8Array | undefined): string | undefined {

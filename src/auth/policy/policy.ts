@@ -56,11 +56,6 @@ interface CompiledRole {
   roots: readonly string[];
 }
 
-/** A policy option as a getter: `Policy` fixed, or a function (e.g. `() => store.current`) that follows reloads. */
-export function policyGetter(policy: Policy | (() => Policy) | undefined): (() => Policy) | undefined {
-  return typeof policy === 'function' ? policy : policy ? () => policy : undefined;
-}
-
 export class Policy implements RoleTable {
   readonly info: PolicyInfo;
   private readonly roles = new Map<string, CompiledRole>();

@@ -105,4 +105,28 @@ describe('verdict cache', () => {
     assert.equal(keys.lookups, before + 1);
     assert.equal(again.sub, 's');
   });
+
+  it('the last token presented: a new copy of its text (as each call\'s header brings) reuses its verdict until the key set changes; tokens taking turns keep theirs', async () => {
+    const keys = countingSource([key.publicJwk!]);
+    const v = new TokenVerifier({ keys, audience: 'flymed', clock: () => at(1) });
+    const a = await issuer.issue({ sub: 'a', aud: 'flymed', ttlSeconds: 600 });
+    const b = await issuer.issue({ sub: 'b', aud: 'flymed', ttlSeconds: 600 });
+    const copy = (t: string) => Buffer.from(t).toString('latin1'); // equal text, another string object
+    const first = v.checkNow(a, { connectionId: 'c1' });
+    assert.equal(v.checkNow(copy(a), { connectionId: 'c1' }), first);
+    assert.equal(v.checkNow(b, { connectionId: 'c2' }).sub, 'b');
+    for (let i = 0; i < 3; i++) {
+      assert.equal(v.checkNow(copy(a), { connectionId: 'c1' }).sub, 'a');
+      assert.equal(v.checkNow(copy(b), { connectionId: 'c2' }).sub, 'b');
+    }
+    assert.equal(keys.lookups, 2); // one signature check per token
+    // The key set changes (the same key published again): the last token's verdict is not reused, it is verified anew.
+    keys.swap([key.publicJwk!]);
+    assert.equal(v.checkNow(copy(b), { connectionId: 'c2' }).sub, 'b');
+    assert.equal(keys.lookups, 3);
+    // And a key removed refuses the last token at once.
+    keys.swap([other.publicJwk!]);
+    assert.throws(() => v.checkNow(copy(b), { connectionId: 'c2' }), code('FLYME_TOKEN_INVALID'));
+    assert.throws(() => v.checkNow(copy(a), { connectionId: 'c1' }), code('FLYME_TOKEN_INVALID'));
+  });
 });
