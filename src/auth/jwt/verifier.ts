@@ -126,11 +126,13 @@ export class TokenVerifier {
   #verdicts = new Map<string, Verdict>();
   #olderVerdicts = new Map<string, Verdict>();
   /**
-   * The token text last remembered or looked up, and its newest verdict (every verdict remembered for a text
-   * passes through here). Compared by content: a header's token arrives as a new string on every call, and a
-   * map lookup hashes all of its ~400 characters each time; a client presenting one token skips that.
+   * The last presentation that passed every check, when it named its connection: its text and verdict. The next
+   * presentation on the same connection compares its text with it before the verdict map: a header's token
+   * arrives as a new string on every call, and a map lookup hashes all of its ~400 characters each time. Only
+   * the same connection compares against it, so a caller learns nothing from how long the comparison takes
+   * about a token another connection presented.
    */
-  #last: { token: string; verdict: Verdict } | undefined;
+  #last: { token: string; verdict: Verdict; connectionId: string } | undefined;
   /** Signature, header and registered claims (fast-jwt on node:crypto; see signature-check.ts). */
   readonly #signatureCheck: SignatureCheck;
 
@@ -209,7 +211,10 @@ export class TokenVerifier {
     }
     // A remembered verdict is keyed by the exact text, which passed the format check below when it was verified.
     const last = this.#last;
-    const seen = last !== undefined && last.token === token ? last.verdict : this.#lookUp(token);
+    const connectionId = context.connectionId;
+    const seen = last !== undefined && connectionId !== undefined && last.connectionId === connectionId && last.token === token
+      ? last.verdict
+      : this.#verdicts.get(token) ?? this.#remembered(token);
     // Strict compact form: base64url's lenient decoders skip whitespace and stray characters, so a token with
     // an appended space would otherwise verify as if it were the original.
     if (seen === undefined && !COMPACT_JWS.test(token)) {
@@ -235,6 +240,9 @@ export class TokenVerifier {
       },
       nowMs,
     );
+    if (connectionId !== undefined && (last === undefined || last.verdict !== verdict || last.connectionId !== connectionId)) {
+      this.#last = { token, verdict, connectionId };
+    }
     return { verdict, oneTime, certThumbprint };
   }
 
@@ -253,13 +261,6 @@ export class TokenVerifier {
     return verdict;
   }
 
-  /** The remembered verdict of `token` (either generation), which becomes the last one looked up. */
-  #lookUp(token: string): Verdict | undefined {
-    const v = this.#verdicts.get(token) ?? this.#remembered(token);
-    if (v !== undefined) this.#last = { token, verdict: v };
-    return v;
-  }
-
   /** A verdict of the older generation, moved to the current one (a token still presented stays remembered). */
   #remembered(token: string): Verdict | undefined {
     const v = this.#olderVerdicts.get(token);
@@ -276,7 +277,6 @@ export class TokenVerifier {
       this.#verdicts = new Map();
     }
     this.#verdicts.set(token, verdict);
-    this.#last = { token, verdict };
   }
 
   #checkBinding(bound: string | undefined, der: Uint8Array | undefined): string | undefined {

@@ -106,7 +106,7 @@ describe('verdict cache', () => {
     assert.equal(again.sub, 's');
   });
 
-  it('the last token presented: a new copy of its text (as each call\'s header brings) reuses its verdict until the key set changes; tokens taking turns keep theirs', async () => {
+  it('the last presentation of a connection: a new copy of its text (as each call\'s header brings) reuses its verdict until the key set changes; tokens and connections taking turns keep theirs; a near copy is refused on any connection', async () => {
     const keys = countingSource([key.publicJwk!]);
     const v = new TokenVerifier({ keys, audience: 'flymed', clock: () => at(1) });
     const a = await issuer.issue({ sub: 'a', aud: 'flymed', ttlSeconds: 600 });
@@ -120,10 +120,16 @@ describe('verdict cache', () => {
       assert.equal(v.checkNow(copy(b), { connectionId: 'c2' }).sub, 'b');
     }
     assert.equal(keys.lookups, 2); // one signature check per token
+    for (let i = 0; i < 3; i++) assert.equal(v.checkNow(copy(a), { connectionId: 'c1' }), first); // the same connection again and again
+    const near = a.slice(0, -2) + (a.at(-2) === 'A' ? 'B' : 'A') + a.at(-1);
+    assert.throws(() => v.checkNow(near, { connectionId: 'c1' }), code('FLYME_TOKEN_INVALID')); // right after a, same connection
+    assert.throws(() => v.checkNow(near, { connectionId: 'c2' }), code('FLYME_TOKEN_INVALID'));
+    assert.equal(keys.lookups, 4); // each near copy was verified in full
+    assert.equal(v.checkNow(copy(b), { connectionId: 'c2' }).sub, 'b');
     // The key set changes (the same key published again): the last token's verdict is not reused, it is verified anew.
     keys.swap([key.publicJwk!]);
     assert.equal(v.checkNow(copy(b), { connectionId: 'c2' }).sub, 'b');
-    assert.equal(keys.lookups, 3);
+    assert.equal(keys.lookups, 5);
     // And a key removed refuses the last token at once.
     keys.swap([other.publicJwk!]);
     assert.throws(() => v.checkNow(copy(b), { connectionId: 'c2' }), code('FLYME_TOKEN_INVALID'));
