@@ -130,9 +130,12 @@ export class TokenVerifier {
    * presentation on the same connection compares its text with it before the verdict map: a header's token
    * arrives as a new string on every call, and a map lookup hashes all of its ~400 characters each time. Only
    * the same connection compares against it, so a caller learns nothing from how long the comparison takes
-   * about a token another connection presented.
+   * about a token another connection presented. Three fields, rewritten in place: connections taking turns
+   * replace them on every presentation, and that should not allocate.
    */
-  #last: { token: string; verdict: Verdict; connectionId: string } | undefined;
+  #lastConnectionId: string | undefined;
+  #lastToken = '';
+  #lastVerdict: Verdict | undefined;
   /** Signature, header and registered claims (fast-jwt on node:crypto; see signature-check.ts). */
   readonly #signatureCheck: SignatureCheck;
 
@@ -210,10 +213,9 @@ export class TokenVerifier {
       throw flymeError('FLYME_TOKEN_INVALID', `the token is empty or longer than ${this.#maxTokenLength} characters`, { reason: 'size' });
     }
     // A remembered verdict is keyed by the exact text, which passed the format check below when it was verified.
-    const last = this.#last;
     const connectionId = context.connectionId;
-    const seen = last !== undefined && connectionId !== undefined && last.connectionId === connectionId && last.token === token
-      ? last.verdict
+    const seen = connectionId !== undefined && this.#lastConnectionId === connectionId && this.#lastToken === token
+      ? this.#lastVerdict
       : this.#verdicts.get(token) ?? this.#remembered(token);
     // Strict compact form: base64url's lenient decoders skip whitespace and stray characters, so a token with
     // an appended space would otherwise verify as if it were the original.
@@ -240,8 +242,10 @@ export class TokenVerifier {
       },
       nowMs,
     );
-    if (connectionId !== undefined && (last === undefined || last.verdict !== verdict || last.connectionId !== connectionId)) {
-      this.#last = { token, verdict, connectionId };
+    if (connectionId !== undefined) {
+      this.#lastConnectionId = connectionId;
+      this.#lastToken = token;
+      this.#lastVerdict = verdict;
     }
     return { verdict, oneTime, certThumbprint };
   }
