@@ -6,6 +6,7 @@
  * line MS runs 32 calls in flight for MS ms and answers calls/s and CPU per call of client and server); connect-full MS[,SERVERPID[,COUNT]] / connect-resumed MS[,SERVERPID[,COUNT]] (new connection + first call +
  * close, per second; resumed reuses the TLS session ticket; with how many resumed, CPU per connection);
  * connect-slices SERVERPID (the same from one warm client, a stdin line `full MS` / `resumed MS` each); idle N (open N connections, print "held", wait);
+ * calls WARM,N (WARM calls with 32 in flight, then N more on a line from stdin: bench/instructions.ts --grpc);
  * load N,CONNS,SERVERPID (CONNS connections x 32 in flight: calls/s, p99, CPU per call of client and server, server RSS,
  * the server's read and write syscalls per call).
  */
@@ -242,6 +243,19 @@ if (mode === 'seq-slices') {
   out({ rate: calls / secs, p99: sorted[Math.floor(calls * 0.99)], clientUs: (cpu.user + cpu.system) / calls, serverUs: srv / 1000 / calls, serverRss: rss, calls,
     serverReadsPerCall: (io1[0] - io0[0]) / calls, serverWritesPerCall: (io1[1] - io0[1]) / calls });
   for (const c of cs) c.close();
+} else if (mode === 'calls') {
+  // calls WARM,N: one connection, WARM calls with 32 in flight, then `{"warm":WARM}` on stdout; on a line from stdin,
+  // exactly N more the same way and `{"n":N}` (bench/instructions.ts --grpc counts instructions around them).
+  const [warm, n] = arg.split(',').map(Number) as [number, number];
+  const { call, close } = await open();
+  const run = async (k: number) => { let left = k; await Promise.all(Array.from({ length: 32 }, async () => { while (left-- > 0) await call(); })); };
+  await run(warm);
+  out({ warm });
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  await lines.next();
+  await run(n);
+  out({ n });
+  close();
 } else if (mode === 'connect-full' || mode === 'connect-resumed') {
   // connect-* MS[,SERVERPID[,COUNT]]: one fresh process per figure (bench/instructions.ts counts it this way).
   // COUNT: exactly that many connections after the warm-up, however long they take.

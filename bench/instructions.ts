@@ -14,6 +14,12 @@
  * - client: bench/client.ts under callgrind twice, with N1 and N2 connections after the same warm-up, against a
  *   native server: (instructions(N2) - instructions(N1)) / (N2 - N1), so start-up and warm-up cancel out.
  * Prints one table; writes nothing. Needs valgrind (`apt-get install valgrind`). About 10 minutes on 2 CPUs.
+ *
+ * `-- --grpc` counts gRPC calls instead: grpc-js (mTLS), grpc-js with the bearer header flyme/grpc sends
+ * (grpc-bearer, unverified) and flyme/grpc (mTLS + JWT + roles), 32 calls in flight on one connection, each side
+ * under callgrind in turn against a native peer (bench/client.ts `calls` mode): counters zeroed after GRPC_WARM
+ * calls, dumped after GRPC_COUNT more, divided by GRPC_COUNT. About 7 minutes on 2 CPUs; repeats within a few per
+ * cent (JavaScript's share moves with when V8 compiles and collects), not the handshakes' 1 %.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,6 +32,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const COUNT = 200; // server side: connections counted
 const N1 = 50; // client side: the two run lengths
 const N2 = 250;
+const GRPC_WARM = 4000; // --grpc: calls before the counters are zeroed (the JIT settles)
+const GRPC_COUNT = 10_000; // --grpc: calls counted
 const READY_MS = 240_000; // node's start-up under valgrind takes about a minute on these machines
 
 if (spawnSync('valgrind', ['--version']).status !== 0 || spawnSync('callgrind_control', ['--help']).error) {
@@ -123,8 +131,72 @@ async function clientSide(kind: string, mode: string): Promise<number> {
   }
 }
 
+/**
+ * A bench client in `calls` mode, started: resolves once it has made its warm-up calls; `go()` has it make the
+ * counted ones and resolves when it has (before it exits).
+ */
+function callsClient(cmd: string, args: string[]): Promise<{ go(): Promise<void>; pid: number; exited: Promise<unknown> }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let counted: (() => void) | undefined;
+    const exited = new Promise((res, rej) => p.once('exit', (code) => (code === 0 ? res(code) : rej(new Error(`${args.join(' ')} exited ${code}\n${err}`)))));
+    exited.catch(() => undefined); // awaited by the caller after go(); an earlier failure rejects the promise below
+    p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+    p.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"warm"') && !out.includes('"n"')) resolve({ pid: p.pid!, exited, go: () => new Promise<void>((r) => { counted = r; p.stdin!.write('go\n'); }) });
+      if (out.includes('"n"')) counted?.();
+    });
+    exited.catch(reject);
+  });
+}
+
+/** Instructions per gRPC call of `kind`'s server (side 'server') or client (side 'client'), the other side native. */
+async function grpcCalls(kind: string, side: 'server' | 'client'): Promise<number> {
+  const sock = join(work, `${kind}-calls-${side}.sock`);
+  const out = join(work, `cg-${side}-${kind}-calls`);
+  const serverArgs = [serverJs, kind === 'grpc-bearer' ? 'grpc' : kind, sock, certs];
+  const clientArgs = [clientJs, kind, sock, certs, 'calls', `${GRPC_WARM},${GRPC_COUNT}`];
+  const server = side === 'server' ? await start('valgrind', [...callgrind(out), process.execPath, ...serverArgs]) : await start(process.execPath, serverArgs);
+  try {
+    const client = side === 'client' ? await callsClient('valgrind', [...callgrind(out), process.execPath, ...clientArgs]) : await callsClient(process.execPath, clientArgs);
+    const counted = side === 'server' ? server.pid! : client.pid;
+    if (spawnSync('callgrind_control', ['-z', String(counted)]).status !== 0) throw new Error('callgrind_control -z failed');
+    await client.go();
+    if (spawnSync('callgrind_control', ['-d', String(counted)]).status !== 0) throw new Error('callgrind_control -d failed');
+    await client.exited;
+    return instructions(`${out}.1`) / GRPC_COUNT;
+  } finally {
+    await stop(server);
+  }
+}
+
 const rows: string[] = [];
 const m = (x: number): string => `${(x / 1e6).toFixed(2)} M`;
+const k = (x: number): string => `${(x / 1e3).toFixed(1)} k`;
+if (process.argv.includes('--grpc')) {
+  try {
+    for (const side of ['server', 'client'] as const) {
+      process.stderr.write(`bench:instructions --grpc: ${side} side...\n`);
+      // All three at once (one valgrind per kind; the counts hardly depend on how fast each runs).
+      const [bare, bearer, flyme] = await Promise.all(['grpc', 'grpc-bearer', 'flyme-grpc'].map((kind) => grpcCalls(kind, side)));
+      rows.push(`| unary call, 32 in flight, ${side} | ${k(bare!)} | ${k(bearer!)} (${(bearer! / bare!).toFixed(3)}) | ${k(flyme!)} (${(flyme! / bare!).toFixed(3)}) | ${(flyme! / bearer!).toFixed(3)} |`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  process.stdout.write([
+    `# Instructions per gRPC call (callgrind, Node ${process.version}; user space only; ${GRPC_COUNT} calls after ${GRPC_WARM})`,
+    '',
+    '| case | grpc-js mTLS | + bearer header (/ grpc-js) | flyme/grpc mTLS + JWT + roles (/ grpc-js) | flyme/grpc / + bearer |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n'));
+  process.exit(0);
+}
 try {
   for (const [label, mode] of [['full', 'connect-full'], ['resumed', 'connect-resumed']] as const) {
     for (const [side, measure] of [['server', serverSide], ['client', clientSide]] as const) {
