@@ -9,6 +9,7 @@ import { limitSecurityEvents } from '../auth/events.js';
 import { coalesceSecurityEvents } from '../auth/coalesce-events.js';
 import { ANONYMOUS_NOISE, defaultCaSocket } from './ca.js';
 import { onStdoutClosed } from './stdout.js';
+import { onStopSignals } from './signals.js';
 
 const root = () => process.getuid?.() === 0;
 export const DEFAULT_AGENT_SOCKET = 'unix:///run/flyme/agent.sock';
@@ -41,9 +42,7 @@ export function agentCommand(): Command {
       // Nobody may be reading stdout any more: that must never stop the Workload API.
       onStdoutClosed(() => log.warn({ event: 'stdout_closed' }, 'stdout is closed; the SPIFFE_ENDPOINT_SOCKET line was not printed'));
       // The stop handlers are in place before the ready line: a SIGTERM sent the moment it appears must find them.
-      const stop = () => { void running.close().then(async () => { await audit.close(); process.exit(0); }); };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
+      onStopSignals('flyme agent', async () => { await running.close(); await audit.close(); });
       process.stdout.write(`SPIFFE_ENDPOINT_SOCKET=${running.endpoint}\n`);
       log.info({ socket: running.endpoint, agentId: running.agentId, ca: o.ca, ...(o.ca === 'local' ? { caSocket: o.caSocket } : {}) }, 'flyme agent ready');
     });

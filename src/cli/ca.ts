@@ -17,6 +17,7 @@ import { serveCa } from '../ca/server.js';
 import { flymeError } from '../errors.js';
 import { loadCA } from '../identity/ca.js';
 import { secondsOption } from '../options/flags.js';
+import { onStopSignals } from './signals.js';
 
 const root = () => process.getuid?.() === 0;
 /** Event kinds anyone who can reach a port can cause: recorded one by one up to 20 a second, then counted. */
@@ -84,15 +85,11 @@ export function caCommand(json: () => boolean = () => false): Command {
         throw e;
       });
       // The stop handlers are in place before the ready line: a SIGTERM sent the moment it appears must find them.
-      const stop = () => {
-        void server.close().then(async () => {
-          authority.close();
-          await audit.close();
-          process.exit(0);
-        });
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
+      onStopSignals('flyme ca serve', async () => {
+        await server.close();
+        authority.close();
+        await audit.close();
+      });
       log.info({ listeners: server.addresses, trustDomain: authority.trustDomain, bundle: caFiles(o.dataDir).root, audit: auditPath }, 'flyme ca ready');
     });
 

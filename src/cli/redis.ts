@@ -6,6 +6,7 @@ import { Policy } from '../auth/policy/index.js';
 import { SecureRedis, writeRedisAcl } from '../redis/index.js';
 import { defaultCertsDir } from './certs.js';
 import { onStdoutClosed } from './stdout.js';
+import { onStopSignals } from './signals.js';
 
 const DEFAULT_POLICY = '/etc/flyme/policy.yaml';
 const DEFAULT_REDIS = 'rediss://127.0.0.1:6380';
@@ -104,9 +105,7 @@ export function subCommand(globals: () => RedisGlobals) {
         throw e;
       }
       // The stop handlers are in place before the "subscribed" line: a signal sent the moment it appears must find them.
-      const stop = () => { void r.close().then(() => process.exit(0)); };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      const stop = onStopSignals('flyme sub', () => r.close());
       process.stderr.write(`subscribed to ${channels.join(', ')} as ${r.spiffeId}\n`);
       onStdoutClosed(stop); // the reader went away (`| head -1`): stop quietly
       await Promise.all(subs.map(async (s) => {

@@ -15,6 +15,7 @@ import { secondsOption } from '../options/flags.js';
 import { ANONYMOUS_NOISE } from './ca.js';
 import { addRegistryClientCommands } from './registry-client.js';
 import type { IdentityFlags } from './registry-access.js';
+import { onStopSignals } from './signals.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const positive = (what: string) => (v: string): number => {
@@ -91,9 +92,7 @@ export function registryCommand(identity: IdentityFlags, json: () => boolean = (
             events.emit({ kind: 'policy_reloaded', severity: 'info', source: 'registry', subject: o.policy, decision: 'allow', message: `registry policy reloaded (SIGHUP); ${gone.length} record(s) removed`, details: { removed: gone.length } });
           }, (err: Error) => log.error({ event: 'state_write_failed', file: o.policy }, `registry policy applied, but the state file could not be written: ${err.message}`));
         });
-        const stop = () => { void stopAll().then(() => process.exit(0)); };
-        process.on('SIGTERM', stop);
-        process.on('SIGINT', stop);
+        onStopSignals('flyme registry serve', stopAll);
         log.info({ listeners: server.addresses, dns: dnsAddress, zone, id: source.svid().spiffeId.toString(), ttlSeconds: o.ttl, audit: auditPath }, 'flyme registry ready');
       } catch (err) {
         await stopAll();

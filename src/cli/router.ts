@@ -2,6 +2,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { clientSource, registryTarget, type IdentityFlags } from './registry-access.js';
+import { onStopSignals } from './signals.js';
 
 /** The router's own identity (for its Watch of the registry): flyme's global --certs DIR (client.pem …) or --spiffe-socket URL. */
 export function routerCommand(identity: IdentityFlags): Command {
@@ -25,9 +26,7 @@ export function routerCommand(identity: IdentityFlags): Command {
         events: { emit: (e) => log.info({ event: e.kind, sni: e.subject }, e.message) },
       }).catch((e: Error) => { follow.close(); source.close(); throw e; });
       // The stop handlers are in place before the ready line: a SIGTERM sent the moment it appears must find them.
-      const stop = () => { void router.close().then(() => { follow.close(); source.close(); process.exit(0); }); };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
+      onStopSignals('flyme router', async () => { await router.close(); follow.close(); source.close(); });
       log.info({ listen: `${router.host.includes(':') ? `[${router.host}]` : router.host}:${router.port}`, registry: o.registry }, 'flyme router ready');
     });
 }

@@ -8,6 +8,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { pino } from 'pino';
 import { flymeError } from '../errors.js';
 import type { X509Source } from '../identity/source/types.js';
+import { onStopSignals } from './signals.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const port = (v: string): number => {
@@ -81,14 +82,7 @@ export function serviceCommand(identity: () => { certs?: string | undefined; spi
         cleanup.push(async () => { await reg.stop(); log.info({ event: 'deregistered', name: sni }, 'registration removed'); });
         const listen = `${isIP(o.bindIp) === 6 ? `[${o.bindIp}]` : o.bindIp}:${endpoint.port}`;
         // The stop handlers are in place before the ready line: a SIGTERM sent the moment it appears must find them.
-        let stopping = false;
-        const stop = () => {
-          if (stopping) return;
-          stopping = true;
-          void stopAll().then(() => process.exit(0), () => process.exit(1));
-        };
-        process.on('SIGTERM', stop);
-        process.on('SIGINT', stop);
+        onStopSignals('flyme service', stopAll);
         log.info({ id: self, listen, record: reg.record, ttlSeconds: reg.ttlSeconds, registry: o.registry, router: o.router, egress }, 'flyme service ready');
       } catch (err) {
         await stopAll();
