@@ -35,6 +35,7 @@ const N2 = 250;
 const GRPC_WARM = 4000; // --grpc: calls before the counters are zeroed (the JIT settles)
 const GRPC_COUNT = 10_000; // --grpc: calls counted
 const READY_MS = 240_000; // node's start-up under valgrind takes about a minute on these machines
+const GRPC_MS = 900_000; // --grpc: most time for the warm-up calls, and again for the counted ones, under valgrind
 
 if (spawnSync('valgrind', ['--version']).status !== 0 || spawnSync('callgrind_control', ['--help']).error) {
   process.stderr.write('bench:instructions needs valgrind (callgrind and callgrind_control): apt-get install valgrind\n');
@@ -54,17 +55,38 @@ function instructions(file: string): number {
   return Number(m[1]);
 }
 
-/** Starts `cmd`, resolves once its stdout says `ready`. */
-function start(cmd: string, args: string[]): Promise<ReturnType<typeof spawn>> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${args.join(' ')}: not ready within ${READY_MS} ms\n${err}`)); }, READY_MS);
-    p.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('ready')) { clearTimeout(timer); resolve(p); } });
-    p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-    p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited ${code} before it was ready\n${err}`)); });
+type Started = ReturnType<typeof spawn> & {
+  /** Resolves once stdout (all of it so far) includes `marker`; rejects if the process exits first or `ms` pass (then kills it). */
+  until(marker: string, ms: number): Promise<void>;
+};
+
+/** Starts `cmd`, resolves once its stdout includes `marker` (default `ready`); `stdin`: a pipe to write to. */
+function start(cmd: string, args: string[], o: { marker?: string; ms?: number; stdin?: boolean } = {}): Promise<Started> {
+  const p = spawn(cmd, args, { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let exit: string | undefined;
+  const waiting = new Set<{ marker: string; settle(e?: Error): void }>();
+  const check = (): void => {
+    for (const w of waiting) {
+      if (out.includes(w.marker)) w.settle();
+      else if (exit !== undefined) w.settle(new Error(`${args.join(' ')} ${exit} before it printed ${w.marker}\n${err}`));
+    }
+  };
+  p.stdout!.on('data', (d: Buffer) => { out += d.toString(); check(); });
+  p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+  p.on('error', (e) => { exit = `failed to start (${e.message})`; check(); });
+  p.on('exit', (code, signal) => { exit = `exited ${code ?? signal}`; check(); });
+  const until = (marker: string, ms: number): Promise<void> => new Promise((resolve, reject) => {
+    const w = {
+      marker,
+      settle: (e?: Error) => { waiting.delete(w); clearTimeout(timer); if (e) reject(e); else resolve(); },
+    };
+    const timer = setTimeout(() => { p.kill('SIGKILL'); w.settle(new Error(`${args.join(' ')}: no ${marker} within ${ms} ms\n${err}`)); }, ms);
+    waiting.add(w);
+    check();
   });
+  return until(o.marker ?? 'ready', o.ms ?? READY_MS).then(() => Object.assign(p, { until }));
 }
 
 /** Runs `cmd` to its end; its last stdout line as JSON. */
@@ -84,7 +106,7 @@ function runJson(cmd: string, args: string[]): Promise<{ n: number; resumed: num
 }
 
 const stop = async (p: ReturnType<typeof spawn>): Promise<void> => {
-  if (p.exitCode !== null) return;
+  if (p.exitCode !== null || p.signalCode !== null) return;
   const done = new Promise((r) => p.once('exit', r));
   p.kill('SIGTERM');
   await done;
@@ -133,24 +155,17 @@ async function clientSide(kind: string, mode: string): Promise<number> {
 
 /**
  * A bench client in `calls` mode, started: resolves once it has made its warm-up calls; `go()` has it make the
- * counted ones and resolves when it has (before it exits).
+ * counted ones and resolves when it has (before it exits), and rejects if it dies or takes over GRPC_MS.
  */
-function callsClient(cmd: string, args: string[]): Promise<{ go(): Promise<void>; pid: number; exited: Promise<unknown> }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let counted: (() => void) | undefined;
-    const exited = new Promise((res, rej) => p.once('exit', (code) => (code === 0 ? res(code) : rej(new Error(`${args.join(' ')} exited ${code}\n${err}`)))));
-    exited.catch(() => undefined); // awaited by the caller after go(); an earlier failure rejects the promise below
-    p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-    p.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('"warm"') && !out.includes('"n"')) resolve({ pid: p.pid!, exited, go: () => new Promise<void>((r) => { counted = r; p.stdin!.write('go\n'); }) });
-      if (out.includes('"n"')) counted?.();
-    });
-    exited.catch(reject);
+async function callsClient(cmd: string, args: string[]): Promise<{ go(): Promise<void>; pid: number; exited: Promise<void>; process: Started }> {
+  const p = await start(cmd, args, { marker: '"warm"', ms: GRPC_MS, stdin: true });
+  const exited = new Promise<void>((resolve, reject) => {
+    const done = (): void => { if (p.exitCode === 0) resolve(); else reject(new Error(`${args.join(' ')} exited ${p.exitCode ?? p.signalCode}`)); };
+    if (p.exitCode !== null || p.signalCode !== null) done();
+    else p.once('exit', done);
   });
+  exited.catch(() => undefined); // go() reports a death during the counted calls; the caller awaits this after it
+  return { pid: p.pid!, process: p, exited, go: () => { p.stdin!.write('go\n'); return p.until('"n"', GRPC_MS); } };
 }
 
 /** Instructions per gRPC call of `kind`'s server (side 'server') or client (side 'client'), the other side native. */
@@ -160,8 +175,9 @@ async function grpcCalls(kind: string, side: 'server' | 'client'): Promise<numbe
   const serverArgs = [serverJs, kind === 'grpc-bearer' ? 'grpc' : kind, sock, certs];
   const clientArgs = [clientJs, kind, sock, certs, 'calls', `${GRPC_WARM},${GRPC_COUNT}`];
   const server = side === 'server' ? await start('valgrind', [...callgrind(out), process.execPath, ...serverArgs]) : await start(process.execPath, serverArgs);
+  let client: Awaited<ReturnType<typeof callsClient>> | undefined;
   try {
-    const client = side === 'client' ? await callsClient('valgrind', [...callgrind(out), process.execPath, ...clientArgs]) : await callsClient(process.execPath, clientArgs);
+    client = side === 'client' ? await callsClient('valgrind', [...callgrind(out), process.execPath, ...clientArgs]) : await callsClient(process.execPath, clientArgs);
     const counted = side === 'server' ? server.pid! : client.pid;
     if (spawnSync('callgrind_control', ['-z', String(counted)]).status !== 0) throw new Error('callgrind_control -z failed');
     await client.go();
@@ -169,8 +185,17 @@ async function grpcCalls(kind: string, side: 'server' | 'client'): Promise<numbe
     await client.exited;
     return instructions(`${out}.1`) / GRPC_COUNT;
   } finally {
+    if (client) await stop(client.process);
     await stop(server);
   }
+}
+
+/** Like Promise.all, but waits for every measurement (each stops its own processes) before it rejects with the first failure. */
+async function settled(runs: Promise<number>[]): Promise<number[]> {
+  const r = await Promise.allSettled(runs);
+  const failed = r.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) throw failed.reason;
+  return r.map((x) => (x as PromiseFulfilledResult<number>).value);
 }
 
 const rows: string[] = [];
@@ -181,7 +206,7 @@ if (process.argv.includes('--grpc')) {
     for (const side of ['server', 'client'] as const) {
       process.stderr.write(`bench:instructions --grpc: ${side} side...\n`);
       // All three at once (one valgrind per kind; the counts hardly depend on how fast each runs).
-      const [bare, bearer, flyme] = await Promise.all(['grpc', 'grpc-bearer', 'flyme-grpc'].map((kind) => grpcCalls(kind, side)));
+      const [bare, bearer, flyme] = await settled(['grpc', 'grpc-bearer', 'flyme-grpc'].map((kind) => grpcCalls(kind, side)));
       rows.push(`| unary call, 32 in flight, ${side} | ${k(bare!)} | ${k(bearer!)} (${(bearer! / bare!).toFixed(3)}) | ${k(flyme!)} (${(flyme! / bare!).toFixed(3)}) | ${(flyme! / bearer!).toFixed(3)} |`);
     }
   } finally {
@@ -202,7 +227,7 @@ try {
     for (const [side, measure] of [['server', serverSide], ['client', clientSide]] as const) {
       process.stderr.write(`bench:instructions: ${label} handshakes, ${side} side...\n`);
       // Both at once (one per CPU): instruction counts do not depend on how fast each runs.
-      const [base, flyme] = await Promise.all([measure('tls', mode), measure('flyme-tls', mode)]);
+      const [base, flyme] = await settled([measure('tls', mode), measure('flyme-tls', mode)]);
       rows.push(`| ${label} mTLS handshake + first call, ${side} | ${m(base)} | ${m(flyme)} | ${(flyme / base).toFixed(3)} |`);
     }
   }
