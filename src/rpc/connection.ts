@@ -23,6 +23,13 @@ export interface InFlight {
 /** Queued output is written at once when it reaches this size (a burst of notifications, a large result). */
 const FLUSH_AT = 64 * 1024;
 
+/**
+ * Queued answers past maxWriteBufferBytes × this close the connection: reading stops at maxWriteBufferBytes,
+ * but up to maxInFlight calls already running still answer into the queue. Room enough for a peer that reads
+ * while many large answers complete at once (64 `list` answers of the largest size fit under 64 MiB).
+ */
+const HARD_LIMIT_FACTOR = 16;
+
 /** The socket's owner, so one set of listener functions serves every connection (no closures per socket). */
 const OWNER = Symbol('flyme.connection');
 type Owned = AcceptedConnection['socket'] & { [OWNER]: ServerConnection };
@@ -43,6 +50,8 @@ export class ServerConnection implements LineSink {
   private out = '';
   private flushScheduled = false;
   private paused = false;
+  /** Frames read while paused for backpressure, handled in order once the peer reads again (see accept). */
+  private held: RpcMessage[] | undefined;
   private closed = false;
   draining = false;
   /** Connections with a live subscription are exempt from the idle timeout. */
@@ -120,12 +129,33 @@ export class ServerConnection implements LineSink {
 
   /** LineSink: a frame with non-ASCII bytes (checked for UTF-8 by parseFrame). */
   line(frame: Buffer): void {
-    this.onMessage(frame.length === 0 ? undefined : parseFrame(frame));
+    if (frame.length !== 0) this.accept(parseFrame(frame));
   }
 
   /** LineSink: an ASCII frame, already decoded. */
   lineText(text: string): void {
-    this.onMessage(text.length === 0 ? undefined : parseText(text));
+    if (text.length !== 0) this.accept(parseText(text));
+  }
+
+  /**
+   * A frame read from the peer: handled now, or held while the peer is not reading its answers. Pausing the
+   * socket stops further reads, but the chunk already read is framed to its end: without holding, every request
+   * in it (a 64 KiB chunk holds hundreds) was dispatched and answered into the queue the pause was meant to
+   * bound. What is held is at most the rest of that one chunk; it is handled as the queue drains.
+   */
+  private accept(msg: RpcMessage): void {
+    if (this.held !== undefined || this.paused) (this.held ??= []).push(msg);
+    else this.onMessage(msg);
+  }
+
+  /** Handle held frames until the queue fills again (then the rest waits for the next drain). */
+  private release(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    let i = 0;
+    while (i < held.length && !this.paused && !this.closed) this.onMessage(held[i++]!);
+    if (i === held.length || this.closed) this.held = undefined;
+    else held.splice(0, i);
   }
 
   /** LineSink: the peer exceeded the frame limit. */
@@ -154,9 +184,8 @@ export class ServerConnection implements LineSink {
     });
   }
 
-  /** One frame; undefined for a blank line (a keep-alive). */
-  private onMessage(msg: RpcMessage | undefined): void {
-    if (msg === undefined) return;
+  /** One frame (blank lines, the keep-alives, never get here). */
+  private onMessage(msg: RpcMessage): void {
     switch (msg.kind) {
       case 'invalid':
         this.write(encodeError(msg.id, msg.error));
@@ -339,6 +368,12 @@ export class ServerConnection implements LineSink {
     if (this.closed || socket.destroyed || socket.writableEnded) return;
     if (this.lastActive !== Infinity) this.lastActive = Date.now();
     const ok = socket.write(data);
+    if (socket.writableLength > this.limits.maxWriteBufferBytes * HARD_LIMIT_FACTOR) {
+      // Reading stopped at the soft limit, yet answers of calls already in flight kept coming: a peer that
+      // lets this much pile up is not reading, and is cut off before it can exhaust the daemon's memory.
+      socket.destroy();
+      return;
+    }
     if (!ok || socket.writableLength > this.limits.maxWriteBufferBytes) {
       if (!this.paused) {
         this.paused = true;
@@ -354,7 +389,8 @@ export class ServerConnection implements LineSink {
     if (this.paused && !this.closed && this.conn.socket.writableLength <= this.limits.maxWriteBufferBytes / 2) {
       this.paused = false;
       this.conn.socket.removeListener('drain', ServerConnection.onDrain);
-      if (!this.decoder.overflowed) this.conn.socket.resume();
+      this.release();
+      if (!this.paused && !this.decoder.overflowed) this.conn.socket.resume();
     } else if (this.paused && !this.closed && !this.conn.socket.writableNeedDrain) {
       this.conn.socket.write('', () => this.maybeResume()); // no 'drain' will come: check again after this flush
     }
@@ -364,6 +400,7 @@ export class ServerConnection implements LineSink {
     if (this.closed) return;
     this.closed = true;
     this.out = '';
+    this.held = undefined;
     // Calls still running when the peer left: aborted, and counted as such.
     for (const entry of this.inFlight.values()) { entry.abort?.abort(); this.dispatcher.settled(entry.method, 'FLYME_CONNECTION_CLOSED'); }
     for (const entry of this.notes ?? EMPTY) { entry.abort?.abort(); this.dispatcher.settled(entry.method, 'FLYME_CONNECTION_CLOSED'); }
