@@ -108,7 +108,7 @@ program.command('reload-policy').description('make flymed re-read its policy fil
   .action(() => rpc('reloadPolicy', {}, (r) => `policy ${r.changed ? 'reloaded' : 'unchanged'}: ${String(r.source)}${r.version !== undefined ? ` version ${String(r.version)}` : ''} sha256 ${String(r.hash)}`));
 program.command('list').description("list directories with the daemon's privilege, within the list roots your roles grant (symbolic links under a root are never followed)")
   .argument('<paths...>', 'absolute directory paths (normalized lexically: /a/b/.. is /a)')
-  .option('--max-entries <n>', 'at most this many entries per path (server default 1000)', (v) => Number(v))
+  .option('--max-entries <n>', 'at most this many entries in all, over every path given (server default 1000)', (v) => Number(v))
   .action((paths, o) => rpc('list', { paths, ...(o.maxEntries ? { maxEntries: o.maxEntries } : {}) }, formatList));
 
 program.command('audit').description("flymed's security self-audit: socket, key, policy and audit-log modes and owners, their directories' owners and modes, symbolic links, certificate expiry, audit-log integrity (exit 1 on a critical finding)")

@@ -7,7 +7,7 @@ import { RpcServer } from '../rpc/server.js';
 import { checkListenAddress, parseAddress } from '../transport/address.js';
 import { TokenAuthority, issuerFromFlags, registerAuthenticate } from './tokens.js';
 import { setupPolicy, DEFAULT_POLICY_PATH, type DaemonPolicy } from './policy.js';
-import { registerList } from './list.js';
+import { ListRoots, registerList } from './list.js';
 import { limitSecurityEvents, type SecurityEvent, type SecurityEventSink } from '../auth/events.js';
 import { coalesceSecurityEvents } from '../auth/coalesce-events.js';
 import type { AuditLog } from '../audit/index.js';
@@ -188,7 +188,11 @@ const program = new Command('flymed')
         events,
       }));
       registerKillMethods(server, killSwitch, { events, flushAudit: () => audit!.flush() });
-      registerList(server, (p) => policy!.store.current.listRoots(p));
+      // List roots are resolved now and at every reload, never by a call (see daemon/list.ts).
+      const listRoots = new ListRoots(() => policy!.store.current, (pol) => pol.allListRoots(), (pol, p) => pol.listRoots(p));
+      await listRoots.resolve(policy!.store.current);
+      policy!.store.onChange((next) => listRoots.resolve(next).then(() => undefined));
+      registerList(server, (p) => listRoots.rootsFor(p));
       if (urls.some((u) => parseAddress(u).tls)) {
         const { setupDaemonTls } = await import('./tls-setup.js');
         let source: X509Source;

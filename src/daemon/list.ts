@@ -1,14 +1,18 @@
 /**
  * `list {paths}`: directory listings with the daemon's privilege, confined to the caller's `list.roots`.
  *
- * 1. The requested path is normalized lexically (`.`, `..`, `//` removed; no filesystem access) and must lie,
- *    path-segment aware, under one of the caller's roots (as configured, or its realpath). If none contains
- *    it the call is refused before the path is touched, with the same error whether it exists or not.
- * 2. The directory is opened beneath that root by the kernel (`openBeneath`: openat2 with RESOLVE_BENEATH |
- *    RESOLVE_NO_SYMLINKS, or an O_NOFOLLOW component walk), so no symbolic link under the root is ever
- *    followed and nothing can be swapped between a check and the open.
- * 3. Entries are read from that descriptor (`readDirFd`, at most maxEntries, each lstat'ed relative to it);
- *    the descriptor is always closed.
+ * 1. Each configured root is resolved (realpath) when the policy loads or reloads, never at call time: a root
+ *    a caller can write near (a home directory, a sticky /tmp) swapped for a symlink later neither redirects
+ *    the root nor adds its target as a root.
+ * 2. The requested path is normalized lexically (`.`, `..`, `//` removed; no filesystem access) and must lie,
+ *    path-segment aware, under one of the caller's roots (as configured, or as resolved at load). If none
+ *    contains it the call is refused before the path is touched, with the same error whether it exists or not.
+ * 3. The directory is opened by the kernel beneath `/` along the resolved root and then the rest of the path
+ *    (`openBeneath`: openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or an O_NOFOLLOW component walk), so
+ *    no symbolic link is followed anywhere on the way and nothing can be swapped between a check and the open.
+ * 4. Entries are read from that descriptor (`readDirFd`, each lstat'ed relative to it); the descriptor is
+ *    always closed. One call returns at most maxEntries entries over all its paths (later paths are reported
+ *    truncated), and stops when the call is abandoned (timeout, peer gone).
  * No resolved path or link target is ever reported: `realPath` is the lexically normalized path.
  */
 import { realpath } from 'node:fs/promises';
@@ -48,23 +52,36 @@ function entryOf(e: DirEntryStat): ListEntry {
   return { name: e.name, type: TYPES[e.mode & S_IFMT] ?? 'other', size: e.size, mode: (e.mode & 0o7777).toString(8).padStart(4, '0'), mtime: new Date(e.mtimeMs).toISOString() };
 }
 
-/**
- * The root to open and the relative path beneath it: the longest root (as configured, or its realpath)
- * that lexically contains `path`. Only the configured roots are looked at on disk, never `path`.
- */
-async function chooseRoot(path: string, roots: readonly string[]): Promise<{ root: string; rel: string } | undefined> {
-  let best: { root: string; rel: string } | undefined;
-  const consider = (root: string): void => {
-    const rel = beneath(path, root);
-    if (rel !== undefined && (!best || root.length > best.root.length)) best = { root, rel };
-  };
-  for (const configured of roots) {
-    const root = normalize(configured);
-    consider(root);
-    const real = await realpath(root).catch(() => undefined); // a root that does not exist adds nothing
-    if (real !== undefined && real !== root) consider(real);
+/** A configured root and what it resolved to when the policy was loaded (undefined: it did not exist then). */
+export interface ResolvedRoot { configured: string; real: string | undefined }
+
+/** Resolves every root once (the policy's load or reload), so calls never follow a link to find one. */
+export async function resolveRoots(roots: Iterable<string>): Promise<Map<string, ResolvedRoot>> {
+  const out = new Map<string, ResolvedRoot>();
+  for (const r of roots) {
+    const configured = normalize(r);
+    if (!out.has(configured)) out.set(configured, { configured, real: await realpath(configured).catch(() => undefined) });
   }
-  return best;
+  return out;
+}
+
+/**
+ * The directory to open and the path beneath `/` that reaches it: the longest root (as configured, or as
+ * resolved at load) that lexically contains `path`, followed by the rest of `path`. Nothing is looked at on disk.
+ */
+function chooseRoot(path: string, roots: readonly ResolvedRoot[]): { root: string; rel: string } | undefined {
+  let best: { root: string; rel: string; length: number } | undefined;
+  for (const { configured, real } of roots) {
+    for (const root of real !== undefined && real !== configured ? [configured, real] : [configured]) {
+      const rel = beneath(path, root);
+      if (rel === undefined || (best && root.length <= best.length)) continue;
+      // Opened beneath `/` along the resolved root: a root that did not exist at load is opened as configured,
+      // with no link followed either.
+      const base = (real ?? configured).slice(1);
+      best = { root: '/', rel: [base, rel].filter((x) => x !== '').join('/'), length: root.length };
+    }
+  }
+  return best && { root: best.root, rel: best.rel };
 }
 
 /** The FlyMeError for a failed open or read of `path` (already known to be under the caller's roots). */
@@ -88,14 +105,17 @@ function openError(path: string, e: unknown): FlyMeError {
   }
 }
 
-/** List one path for a principal whose roots are given. Throws FlyMeError for a refused or missing path. */
-export async function listPath(path: string, roots: readonly string[], maxEntries: number, addon?: PeercredAddon): Promise<ListResult> {
+/**
+ * List one path for a principal whose roots are given (resolved at load, see resolveRoots). Throws FlyMeError
+ * for a refused or missing path.
+ */
+export async function listPath(path: string, roots: readonly ResolvedRoot[], maxEntries: number, addon?: PeercredAddon): Promise<ListResult> {
   if (path.includes('\0')) throw flymeError('FLYME_INVALID_PARAMS', `${JSON.stringify(path)}: paths must not contain NUL bytes`, { field: 'paths' });
   if (!posix.isAbsolute(path)) throw flymeError('FLYME_INVALID_PARAMS', `${path}: paths must be absolute`, { field: 'paths' });
   const normalized = normalize(path);
-  const under = await chooseRoot(normalized, roots);
+  const under = chooseRoot(normalized, roots);
   if (!under) {
-    throw flymeError('FLYME_PERMISSION_DENIED', `${path} is not under your list roots [${roots.join(', ') || 'none granted'}]`, { permission: 'list' });
+    throw flymeError('FLYME_PERMISSION_DENIED', `${path} is not under your list roots [${roots.map((r) => r.configured).join(', ') || 'none granted'}]`, { permission: 'list' });
   }
   const native = addon ?? loadPeercredAddon();
   let fd: number;
@@ -106,7 +126,7 @@ export async function listPath(path: string, roots: readonly string[], maxEntrie
   }
   let read: { entries: DirEntryStat[]; truncated: boolean };
   try {
-    read = await native.readDirFd(fd, maxEntries);
+    read = maxEntries > 0 ? await native.readDirFd(fd, maxEntries) : { entries: [], truncated: true };
   } catch (e) {
     throw openError(path, e);
   } finally {
@@ -117,7 +137,29 @@ export async function listPath(path: string, roots: readonly string[], maxEntrie
   return { path, realPath: normalized, entries, truncated: read.truncated };
 }
 
-export function registerList(server: RpcServer, rootsOf: (p: Principal) => string[], maxEntries = DEFAULT_MAX_ENTRIES): void {
+/**
+ * Roots as resolved when each policy was loaded: `resolve(policy)` is called at startup and on every reload;
+ * `rootsFor` waits for the current policy's resolution (a call racing a reload never resolves on its own).
+ */
+export class ListRoots<P extends object> {
+  readonly #resolved = new WeakMap<P, Promise<Map<string, ResolvedRoot>>>();
+  constructor(private readonly current: () => P, private readonly all: (policy: P) => Iterable<string>, private readonly of: (policy: P, p: Principal) => string[]) {}
+
+  /** Resolve the roots of `policy` now (its load or reload). */
+  resolve(policy: P): Promise<Map<string, ResolvedRoot>> {
+    let r = this.#resolved.get(policy);
+    if (!r) this.#resolved.set(policy, (r = resolveRoots(this.all(policy))));
+    return r;
+  }
+
+  async rootsFor(p: Principal): Promise<ResolvedRoot[]> {
+    const policy = this.current();
+    const resolved = await this.resolve(policy);
+    return this.of(policy, p).map((r) => resolved.get(normalize(r)) ?? { configured: normalize(r), real: undefined });
+  }
+}
+
+export function registerList(server: RpcServer, rootsFor: (p: Principal) => Promise<ResolvedRoot[]>, maxEntries = DEFAULT_MAX_ENTRIES): void {
   server.method({
     name: 'list',
     permission: 'list',
@@ -127,11 +169,16 @@ export function registerList(server: RpcServer, rootsOf: (p: Principal) => strin
       maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: maxEntries })),
     }, { additionalProperties: false }),
     handler: async ({ paths, maxEntries: asked }, ctx) => {
-      const roots = rootsOf(ctx.principal);
+      const roots = await rootsFor(ctx.principal);
       const results: ListResult[] = [];
+      // One budget for the whole call: 32 paths × maxEntries long names made answers of megabytes per request.
+      let budget = asked ?? maxEntries;
       for (const path of paths) {
+        if (ctx.signal.aborted) throw flymeError('FLYME_TIMEOUT', 'the call was abandoned (timed out, or the peer left)');
         try {
-          results.push(await listPath(path, roots, asked ?? maxEntries));
+          const r = await listPath(path, roots, budget);
+          if ('entries' in r) budget -= r.entries.length;
+          results.push(r);
         } catch (e) {
           if (!(e instanceof FlyMeError)) throw e;
           // A refused path fails the whole call (and is audited as a denial); a missing one is reported per path.

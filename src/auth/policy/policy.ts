@@ -166,6 +166,11 @@ export class Policy implements RoleTable {
     return false;
   }
 
+  /** Every directory any role's `list.roots` names (resolved by the daemon when this policy loads). */
+  allListRoots(): string[] {
+    return [...new Set([...this.roles.values()].flatMap((r) => r.roots))];
+  }
+
   /** Directories `list` may read for this principal (union over its roles). */
   listRoots(p: Principal): string[] {
     const roots = new Set<string>();
