@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { auditFileSet, defaultAuditKeyPath, defaultAuditLogPath, parseFingerprint, publicKeyPathFor, resolveAuditKey, verifyAuditLog, type AuditKeyPin } from '../audit/index.js';
 import { flymeError } from '../errors.js';
+import { printable } from './format.js';
 
 const count = (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('must be a positive integer');
@@ -28,9 +29,9 @@ function human(line: string): string {
   try {
     const r = JSON.parse(line) as Record<string, any>;
     const who = r.principal?.cert?.spiffeId ?? (r.principal?.peer ? `uid=${r.principal.peer.uid}` : '-');
-    return `${r.seq} ${r.time} ${String(r.severity).padEnd(8)} ${r.kind}${r.subject ? ` ${r.subject}` : ''} by ${who}${r.decision ? ` ${r.decision}` : ''}: ${r.message}`;
+    return printable(`${r.seq} ${r.time} ${String(r.severity).padEnd(8)} ${r.kind}${r.subject ? ` ${r.subject}` : ''} by ${who}${r.decision ? ` ${r.decision}` : ''}: ${r.message}`);
   } catch {
-    return `(unparsable) ${line}`;
+    return printable(`(unparsable) ${line}`);
   }
 }
 

@@ -1,5 +1,19 @@
 /** Human output for CLI results. */
 
+/**
+ * A line safe to print on an operator's terminal: text a peer chose (a path, a file name, a message, an exe)
+ * cannot start a new line that looks like a record of its own, move the cursor or send escape sequences.
+ * C0 and C1 controls, DEL, line/paragraph separators and bidi overrides are shown as \uXXXX (\n, \r, \t
+ * as themselves escaped).
+ */
+export function printable(line: string): string {
+  return line.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Lines joined for the terminal, each made printable. */
+const printLines = (lines: readonly string[]): string => lines.map(printable).join('\n');
+
 export function formatWhoami(r: Record<string, unknown>): string {
   const lines: string[] = [];
   const peer = r.peer as Record<string, unknown> | undefined;
@@ -16,11 +30,11 @@ export function formatWhoami(r: Record<string, unknown>): string {
   const sources = (r.roleSources as Record<string, string>) ?? {};
   lines.push(`roles:   ${roles.length ? roles.map((x) => `${x} (from ${sources[x] ?? '?'})`).join(', ') : '(none: only whoami is allowed)'}`);
   lines.push(`via:     ${r.transport}`);
-  return lines.join('\n');
+  return printLines(lines);
 }
 
 export function formatStatus(r: Record<string, unknown>): string {
-  return [
+  return printLines([
     `flymed ${r.version} (pid ${r.pid}), up ${r.uptimeSeconds}s`,
     `listeners:   ${(r.listeners as string[]).join(', ')}`,
     `connections: ${r.connections} open, ${r.connectionsTotal} total, ${r.refusedConnections} refused`,
@@ -31,7 +45,7 @@ export function formatStatus(r: Record<string, unknown>): string {
     ...(r.audit ? [`audit log:   ${(r.audit as Record<string, unknown>).file} (seq ${(r.audit as Record<string, unknown>).seq}, ${(r.audit as Record<string, unknown>).dropped} dropped)`,
       `audit key:   ${(r.audit as Record<string, unknown>).keyFingerprint} (record it elsewhere: flyme audit-log verify --fingerprint)`] : []),
     ...(r.tls ? [`tls:         ${(r.tls as Record<string, unknown>).spiffeId}, certificate valid until ${(r.tls as Record<string, unknown>).notAfter}`] : []),
-  ].join('\n');
+  ]);
 }
 
 function killLine(k: Record<string, unknown>): string {
@@ -46,7 +60,7 @@ function alertCounts(a: Record<string, any>): string {
 export function formatAlert(a: Record<string, unknown>): string {
   const p = a.principal as Record<string, any> | undefined;
   const who = p?.cert?.spiffeId ?? (p?.peer ? `uid ${p.peer.uid}` : undefined);
-  return `${String(a.time)} ${String(a.severity).toUpperCase().padEnd(8)} ${String(a.kind)}${who ? ` [${who}]` : ''}: ${String(a.message)}`;
+  return printable(`${String(a.time)} ${String(a.severity).toUpperCase().padEnd(8)} ${String(a.kind)}${who ? ` [${who}]` : ''}: ${String(a.message)}`);
 }
 
 function policyLine(p: Record<string, unknown>): string {
@@ -65,7 +79,7 @@ export function formatList(r: Record<string, unknown>): string {
     for (const e of res.entries) out.push(`  ${e.mode} ${String(e.type).padEnd(9)} ${String(e.size).padStart(10)} ${e.mtime} ${e.name}`);
     if (res.truncated) out.push(`  ... truncated after ${res.entries.length} entries`);
   }
-  return out.join('\n');
+  return printLines(out);
 }
 
 export function formatAudit(r: Record<string, unknown>): string {
