@@ -91,10 +91,18 @@ export class ServerConnection implements LineSink {
   /** Last read or write on the socket (Date.now()); Infinity once closed for idleness. */
   private lastActive = Date.now();
 
+  /** When the line now being read began, while part of one is buffered (see checkIdle); else undefined. */
+  private partialSince: number | undefined;
+  /** A line ended during the current push. */
+  private lineEnded = false;
+
   private static onData(this: Owned, chunk: Buffer): void {
     const c = this[OWNER];
-    c.lastActive = Date.now();
+    const now = (c.lastActive = Date.now());
+    c.lineEnded = false;
     c.decoder.push(chunk);
+    if (c.decoder.buffered === 0) c.partialSince = undefined;
+    else if (c.lineEnded || c.partialSince === undefined) c.partialSince = now;
   }
 
   private static onDrain(this: Owned): void {
@@ -122,6 +130,14 @@ export class ServerConnection implements LineSink {
    * every read and write); an idle connection is closed at most one sweep period late.
    */
   checkIdle(now: number): void {
+    // Any byte counts as activity, so one byte every few seconds kept a connection (and its slot) forever: a
+    // line must also end within the idle timeout of its first byte.
+    if (this.partialSince !== undefined && now - this.partialSince >= this.idleTimeoutMs && !this.closed) {
+      this.partialSince = undefined;
+      this.lastActive = Infinity;
+      this.sendFatal(flymeError('FLYME_TIMEOUT', `a request line was not completed within ${this.idleTimeoutMs} ms; closing`));
+      return;
+    }
     if (this.closed || this.pending > 0 || this.keepAlive || now - this.lastActive < this.idleTimeoutMs) return;
     this.lastActive = Infinity; // once
     this.sendFatal(flymeError('FLYME_TIMEOUT', `idle for ${this.idleTimeoutMs} ms; closing`));
@@ -129,11 +145,13 @@ export class ServerConnection implements LineSink {
 
   /** LineSink: a frame with non-ASCII bytes (checked for UTF-8 by parseFrame). */
   line(frame: Buffer): void {
+    this.lineEnded = true;
     if (frame.length !== 0) this.accept(parseFrame(frame));
   }
 
   /** LineSink: an ASCII frame, already decoded. */
   lineText(text: string): void {
+    this.lineEnded = true;
     if (text.length !== 0) this.accept(parseText(text));
   }
 

@@ -5,8 +5,9 @@ export interface ServerLimits {
   maxFrameBytes: number;
   maxConnections: number;
   /**
-   * Open connections per peer (per uid on Unix sockets, per address on TCP), across all listeners, handshakes
-   * included: one local user cannot take every slot of `maxConnections` from the others.
+   * Open connections per peer (per uid on Unix sockets, per address on TCP: loopback is one peer, an IPv6 /64
+   * one), across all listeners, handshakes included: one local user cannot take every slot of `maxConnections`
+   * from the others.
    */
   maxConnectionsPerPeer: number;
   maxInFlight: number;

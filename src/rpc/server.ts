@@ -245,7 +245,7 @@ export class RpcServer {
     const now = Date.now();
     for (const c of this.connections) {
       if (c.pending > 0) c.sweep(now);
-      else c.checkIdle(now);
+      c.checkIdle(now); // with calls in flight too: it also ends a line begun too long ago
     }
   }
 

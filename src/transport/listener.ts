@@ -8,7 +8,7 @@ import { FlyMeError, flymeError } from '../errors.js';
 import { encodeError } from '../wire/jsonrpc.js';
 import { checkListenAddress, parseAddress, unixSocketPath, type Address } from './address.js';
 import { readPeerCredentials, requirePeerCredentials, type PeerCredentials } from './peercred.js';
-import { PeerLimit } from './peer-limit.js';
+import { addressPeer, PeerLimit } from './peer-limit.js';
 import { applySocketPermissions, prepareSocketPath, removeSocketFile, DEFAULT_SOCKET_MODE, DEFAULT_DIR_MODE } from './socket-file.js';
 
 /** What the TLS layer reports about a verified peer certificate. */
@@ -145,7 +145,7 @@ export async function listen(url: string, options: ListenOptions): Promise<Liste
         return;
       }
     }
-    const denied = perPeer?.admit(raw, peer ? `uid ${peer.uid}` : raw.remoteAddress ?? '?') ?? options.admit?.(raw);
+    const denied = perPeer?.admit(raw, peer ? `uid ${peer.uid}` : addressPeer(raw.remoteAddress)) ?? options.admit?.(raw);
     if (denied) {
       refused(denied, raw, peer);
       refuse(raw, denied);

@@ -1,8 +1,8 @@
 /**
- * At most N open connections per peer — per remote address on TCP, per uid on Unix sockets — so that one
- * peer (a slowloris, a flood of half-open requests) cannot take every slot of a server's global limit.
+ * At most N open connections per peer — per remote address on TCP (see addressPeer), per uid on Unix sockets —
+ * so that one peer (a slowloris, a flood of half-open requests) cannot take every slot of a server's global limit.
  */
-import type { Socket } from 'node:net';
+import { isIPv6, type Socket } from 'node:net';
 import { flymeError, type FlyMeError } from '../errors.js';
 
 /**
@@ -13,6 +13,23 @@ import { flymeError, type FlyMeError } from '../errors.js';
 interface PeerEntry {
   open: number;
   readonly release: () => void;
+}
+
+/**
+ * The peer a TCP remote address counts as: every loopback address (127.0.0.0/8, ::1, v4-mapped) is one peer,
+ * since any local user may bind any of them (one user cycling 127.0.0.2, .3 … took every slot); an IPv6
+ * address counts by its /64, the block one host is given; any other IPv4 address by itself.
+ */
+export function addressPeer(address: string | undefined): string {
+  if (address === undefined || address === '') return '?';
+  const v4 = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  if (v4.startsWith('127.') || v4 === '::1' || v4 === '0:0:0:0:0:0:0:1') return 'loopback';
+  if (!isIPv6(v4)) return v4;
+  const [head = '', tail] = v4.split('%')[0]!.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 export class PeerLimit {

@@ -67,3 +67,41 @@ test('per-peer cap on a Unix socket counts per uid: root\'s third connection is 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('every loopback address is one peer: a local user cycling 127.0.0.2, .3, .4 gets no more slots than the cap', async () => {
+  const accepted: Socket[] = [];
+  const refused: string[] = [];
+  const l = await listen('tcp://127.0.0.1:0', {
+    maxConnectionsPerPeer: 2,
+    onConnection: (c) => { accepted.push(c.socket as Socket); },
+    onRefused: (e) => { refused.push(e.code); },
+  });
+  const port = l.address.kind === 'tcp' ? l.address.port : 0;
+  const from = (localAddress: string) => new Promise<Socket>((r) => {
+    const s = connect({ port, host: '127.0.0.1', localAddress }, () => r(s));
+    s.on('error', () => undefined);
+  });
+  const mine: Socket[] = [];
+  try {
+    for (const a of ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']) mine.push(await from(a));
+    for (let i = 0; i < 50 && accepted.length + refused.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(accepted.length, 2, 'two slots for all of loopback');
+    assert.deepEqual(refused, ['FLYME_TOO_MANY_CONNECTIONS', 'FLYME_TOO_MANY_CONNECTIONS']);
+  } finally {
+    for (const s of [...mine, ...accepted]) s.destroy();
+    await l.close();
+  }
+});
+
+test('addressPeer: loopback (v4, v6, v4-mapped) is one peer, IPv6 counts by /64, other IPv4 by address', async () => {
+  const { addressPeer } = await import('../../../src/transport/peer-limit.js');
+  for (const a of ['127.0.0.1', '127.0.0.101', '127.255.1.2', '::1', '::ffff:127.0.0.9']) assert.equal(addressPeer(a), 'loopback', a);
+  assert.equal(addressPeer('10.0.0.1'), '10.0.0.1');
+  assert.equal(addressPeer('::ffff:10.0.0.1'), '10.0.0.1');
+  assert.notEqual(addressPeer('10.0.0.1'), addressPeer('10.0.0.2'), 'control: two IPv4 hosts are two peers');
+  assert.equal(addressPeer('2001:db8:0:1::5'), addressPeer('2001:0db8:0000:0001:ffff:1:2:3'));
+  assert.equal(addressPeer('2001:db8:0:1::5'), '2001:db8:0:1::/64');
+  assert.notEqual(addressPeer('2001:db8:0:1::5'), addressPeer('2001:db8:0:2::5'), 'control: another /64 is another peer');
+  assert.equal(addressPeer('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(addressPeer(undefined), '?');
+});
