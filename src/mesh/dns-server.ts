@@ -6,6 +6,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import { flymeError } from '../errors.js';
+import { addressPeer, PeerLimit } from '../transport/peer-limit.js';
 import { answerQuery, MAX_QUERY_BYTES, type ZoneView } from './dns-answer.js';
 import { SourceRateLimiter, type RateLimitOptions } from './rate-limit.js';
 
@@ -16,7 +17,9 @@ export interface DnsServerOptions {
   rateLimit?: RateLimitOptions;
   /** Most open TCP connections (default 64). */
   maxTcpConnections?: number;
-  /** A TCP connection idle this long is closed (default 10 s). */
+  /** Most open TCP connections from one source (default 16; all of loopback is one source, an IPv6 /64 one). */
+  maxTcpConnectionsPerSource?: number;
+  /** A TCP connection idle this long is closed, and a query must arrive whole within it (default 10 s). */
   tcpIdleMs?: number;
 }
 
@@ -52,7 +55,12 @@ export async function startDnsServer(o: DnsServerOptions): Promise<DnsServer> {
     });
     udp.on('error', () => undefined); // ICMP errors for unreachable clients: nothing to do
     const port = await bindUdp(udp, host, wanted);
-    const tcp = createServer({ allowHalfOpen: false }, (s) => serveTcp(s, o, limiter, sockets));
+    const perSource = new PeerLimit(o.maxTcpConnectionsPerSource ?? 16);
+    const tcp = createServer({ allowHalfOpen: false }, (s) => {
+      // One source cannot hold every TCP slot (and so every client's fallback for truncated answers).
+      if (perSource.admit(s, addressPeer(s.remoteAddress))) { s.on('error', () => undefined); s.destroy(); return; }
+      serveTcp(s, o, limiter, sockets);
+    });
     tcp.maxConnections = o.maxTcpConnections ?? 64;
     try {
       await listenTcp(tcp, host, port);
@@ -75,9 +83,15 @@ function serveTcp(s: Socket, o: DnsServerOptions, limiter: SourceRateLimiter, so
   sockets.add(s);
   s.on('close', () => sockets.delete(s));
   s.on('error', () => undefined);
-  s.setTimeout(o.tcpIdleMs ?? 10_000, () => s.destroy());
+  const idleMs = o.tcpIdleMs ?? 10_000;
+  s.setTimeout(idleMs, () => s.destroy());
+  // The idle timer restarts with every byte: a query trickled a byte at a time also has to end in time.
+  let queryTimer: NodeJS.Timeout | undefined;
+  s.on('close', () => clearTimeout(queryTimer));
   let buf = Buffer.alloc(0);
   s.on('data', (chunk: Buffer) => {
+    const partialBefore = buf.length > 0;
+    let answered = false;
     buf = Buffer.concat([buf, chunk]);
     while (buf.length >= 2) {
       const len = buf.readUInt16BE(0);
@@ -88,13 +102,21 @@ function serveTcp(s: Socket, o: DnsServerOptions, limiter: SourceRateLimiter, so
       if (!limiter.take(s.remoteAddress ?? '?')) { s.destroy(); return; }
       const out = answerQuery(query, o.view, 'tcp');
       if (!out) { s.destroy(); return; }
+      answered = true;
       const frame = Buffer.alloc(2 + out.length);
       frame.writeUInt16BE(out.length, 0);
       out.copy(frame, 2);
       s.write(frame);
       if (s.writableLength > MAX_TCP_BACKLOG) { s.destroy(); return; } // a client that sends but never reads
     }
-    if (buf.length > 2 + MAX_QUERY_BYTES) s.destroy();
+    if (buf.length > 2 + MAX_QUERY_BYTES) { s.destroy(); return; }
+    if (buf.length === 0) {
+      clearTimeout(queryTimer);
+      queryTimer = undefined;
+    } else if (!partialBefore || answered || queryTimer === undefined) {
+      clearTimeout(queryTimer);
+      queryTimer = setTimeout(() => s.destroy(), idleMs);
+    }
   });
 }
 

@@ -8,6 +8,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import type { SecurityEventSink } from '../auth/events.js';
 import { MAX_CLIENT_HELLO_BYTES, readClientHello } from './client-hello.js';
 import { parseHostPort } from './dns-server.js';
+import { addressPeer, PeerLimit } from '../transport/peer-limit.js';
 
 export interface Route { name: string; sni: string; address: string; port: number; owner: string }
 
@@ -73,6 +74,8 @@ export interface RouterOptions {
   connectTimeoutMs?: number;
   /** Most concurrent client connections (default 1024). */
   maxConnections?: number;
+  /** Most concurrent client connections from one source address (default 256; all of loopback is one source, an IPv6 /64 one). */
+  maxConnectionsPerSource?: number;
   events?: SecurityEventSink;
 }
 
@@ -85,12 +88,21 @@ export async function startRouter(o: RouterOptions): Promise<Router> {
     o.events?.emit({ kind: 'connection_refused', severity: 'info', source: 'router', decision: 'deny', message: `router closed a connection from ${s.remoteAddress}: ${why}`, ...(sni ? { subject: sni.slice(0, 253) } : {}), reason: 'sni' });
     s.destroy();
   };
+  const perSource = new PeerLimit(o.maxConnectionsPerSource ?? 256);
   const server = createServer({ pauseOnConnect: false, allowHalfOpen: true }, (client) => {
+    // One source cannot take every slot by opening connections that never finish a ClientHello.
+    if (perSource.admit(client, addressPeer(client.remoteAddress))) {
+      client.on('error', () => undefined);
+      return refuse(client, `too many connections from this source (at most ${perSource.max})`);
+    }
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.on('error', () => undefined);
     let buf = Buffer.alloc(0);
     const timer = setTimeout(() => refuse(client, 'no ClientHello in time'), o.helloTimeoutMs ?? 5000);
+    // A client that ends before its ClientHello is gone (half-open is for after the splice): free its slot now.
+    const endedEarly = () => { clearTimeout(timer); client.destroy(); };
+    client.once('end', endedEarly);
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       const hello = readClientHello(buf);
@@ -100,6 +112,7 @@ export async function startRouter(o: RouterOptions): Promise<Router> {
       }
       clearTimeout(timer);
       client.off('data', onData);
+      client.off('end', endedEarly);
       client.pause();
       if (hello.kind === 'invalid') return refuse(client, hello.why);
       if (!hello.sni) return refuse(client, 'no server name (SNI) in the ClientHello');
