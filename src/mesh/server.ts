@@ -32,6 +32,8 @@ export interface RegistryServerOptions {
   events?: SecurityEventSink;
   /** Most concurrent Watch streams (default 256). */
   maxWatchers?: number;
+  /** Most concurrent Watch streams of one caller (SPIFFE ID; default 8), so no identity can take them all. */
+  maxWatchersPerCaller?: number;
 }
 
 export interface RegistryServer {
@@ -48,6 +50,7 @@ const callerOf = (call: { metadata: grpc.Metadata }): string | undefined => prin
 
 export async function serveRegistry(o: RegistryServerOptions): Promise<RegistryServer> {
   const reg = o.registry;
+  const watchersOf = new Map<string, number>();
   const registered = (r: RegistryRecord) => ({ record: wireRecord(r), expires_at: Math.floor(r.expiresAt / 1000), ttl_seconds: reg.ttlSeconds });
   const impl: grpc.UntypedServiceImplementation = {
     Register: unary<{ name: string; address: string; port: number; sni: string }, object>(async (call) => registered(await reg.register(callerOf(call), call.request))),
@@ -64,6 +67,24 @@ export async function serveRegistry(o: RegistryServerOptions): Promise<RegistryS
         call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `the registry serves at most ${o.maxWatchers ?? 256} watchers` });
         return;
       }
+      // Watch is open to every identity of the trust domain: one of them holding every stream starved the
+      // routers (a router that restarts, or whose stream broke, had no routes for as long as it held them).
+      const caller = callerOf(call) ?? '(no certificate)';
+      const perCaller = o.maxWatchersPerCaller ?? 8;
+      const mine = watchersOf.get(caller) ?? 0;
+      if (mine >= perCaller) {
+        call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `${caller.slice(0, 300)} already holds ${mine} watch streams (at most ${perCaller} per caller)` });
+        return;
+      }
+      watchersOf.set(caller, mine + 1);
+      let counted = true;
+      const uncount = () => {
+        if (!counted) return;
+        counted = false;
+        const n = (watchersOf.get(caller) ?? 1) - 1;
+        if (n <= 0) watchersOf.delete(caller);
+        else watchersOf.set(caller, n);
+      };
       const only = call.request.name ? canonicalName(call.request.name) : undefined;
       const send = (kind: ChangeKind | 'SNAPSHOT' | 'SYNCED', r?: RegistryRecord) => {
         if (call.cancelled || call.destroyed) return;
@@ -75,7 +96,8 @@ export async function serveRegistry(o: RegistryServerOptions): Promise<RegistryS
         }
         call.write(r ? { kind, record: wireRecord(r) } : { kind });
       };
-      const stop = reg.watch((kind, r) => send(kind, r));
+      const unwatch = reg.watch((kind, r) => send(kind, r));
+      const stop = () => { unwatch(); uncount(); };
       for (const r of only ? reg.lookup(only) : reg.all()) send('SNAPSHOT', r);
       send('SYNCED');
       call.on('cancelled', stop);
