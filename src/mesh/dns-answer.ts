@@ -42,6 +42,25 @@ const soa = (zone: string): dns.Answer => ({
 });
 
 /**
+ * The question's name as sent is plain labels: no compression pointer (or reserved label type), each label of
+ * printable ASCII other than `.`. A decoder joins labels with dots, so a label holding a dot (`service-b.example`
+ * + `org`) read as a different name and was answered for it, and bytes beyond ASCII came back re-encoded as an
+ * undecodable reply: such questions are FORMERR (every name in the zone is a hostname).
+ */
+function plainQname(query: Buffer): boolean {
+  for (let i = 12; ;) {
+    const len = query[i];
+    if (len === undefined || len > 63) return false;
+    if (len === 0) return true;
+    for (let j = i + 1; j <= i + len; j++) {
+      const b = query[j];
+      if (b === undefined || b <= 0x20 || b >= 0x7f || b === 0x2e) return false;
+    }
+    i += 1 + len;
+  }
+}
+
+/**
  * @param transport `udp` bounds the answer by the datagram size; `tcp` by the 2-byte frame.
  * @returns the answer to send, or undefined to send nothing.
  */
@@ -58,7 +77,16 @@ export function answerQuery(query: Buffer, view: ZoneView, transport: 'udp' | 't
   const questions = q.questions ?? [];
   if (questions.length !== 1 || (q.answers?.length ?? 0) > 0) return bareHeader(query, RCODE.FORMERR);
   const question = questions[0]!;
+  if (!plainQname(query)) return bareHeader(query, RCODE.FORMERR);
   const opt = (q.additionals ?? []).find((a): a is dns.OptAnswer => a.type === 'OPT');
+  const ednsVersion = (opt as { ednsVersion?: number } | undefined)?.ednsVersion ?? 0;
+  if (opt && ednsVersion !== 0) {
+    // RFC 6891 6.1.3: only EDNS version 0 is spoken; BADVERS (16) is the OPT's extended RCODE 1 over header 0.
+    return dns.encode({
+      type: 'response', id: q.id ?? 0, flags: (q.flags ?? 0) & dns.RECURSION_DESIRED, questions: [question],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP_ANSWER_BYTES, extendedRcode: 1, ednsVersion: 0, flags: 0, options: [] } as unknown as dns.Answer],
+    });
+  }
   const limit = transport === 'tcp' ? 65535 : Math.min(MAX_UDP_ANSWER_BYTES, Math.max(CLASSIC_UDP_BYTES, opt?.udpPayloadSize ?? CLASSIC_UDP_BYTES));
   const additionals: dns.Answer[] = opt ? [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP_ANSWER_BYTES, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] } as unknown as dns.Answer] : [];
   const reply = (rcode: number, answers: dns.Answer[] = [], authorities: dns.Answer[] = [], aa = true): Buffer => {

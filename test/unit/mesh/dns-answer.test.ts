@@ -62,3 +62,45 @@ test('garbage gets a bare FORMERR header or nothing; other opcodes NOTIMP; respo
   notify[2]! |= 4 << 3; // opcode NOTIFY
   assert.equal(answerQuery(notify, view, 'udp', now)!.readUInt16BE(2) & 0xf, 4);
 });
+
+/** A query whose question name is the given raw labels (bytes as sent). */
+const rawQ = (labels: Buffer[]): Buffer => {
+  const name = Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length]), l]), Buffer.from([0])]);
+  const header = Buffer.from([0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+  return Buffer.concat([header, name, Buffer.from([0, 1, 0, 1])]); // A, IN
+};
+
+test('a question name whose labels hold a dot, a NUL or bytes beyond ASCII is FORMERR, never answered for another name', () => {
+  const v: ZoneView = { zone: 'example.org', maxTtl: 30, lookup: (n) => (n === 'service-b.example.org' ? [{ ...rec('127.0.0.3'), name: n }] : []) };
+  const attacks = [
+    [Buffer.from('service-b'), Buffer.from('example.org')],
+    [Buffer.from('service-b.example'), Buffer.from('org')],
+    [Buffer.alloc(63, 0xff), Buffer.from('example'), Buffer.from('org')],
+    [Buffer.from('a\0b'), Buffer.from('example'), Buffer.from('org')],
+    [Buffer.from('a b'), Buffer.from('example'), Buffer.from('org')],
+  ];
+  for (const labels of attacks) {
+    const out = answerQuery(rawQ(labels), v, 'udp', now)!;
+    assert.equal(out.length, 12, `bare header for ${labels.map((l) => l.toString('latin1')).join('|')}`);
+    assert.equal(out.readUInt16BE(2) & 0xf, 1, 'FORMERR');
+  }
+  const ok = decode(answerQuery(rawQ([Buffer.from('service-b'), Buffer.from('example'), Buffer.from('org')]), v, 'udp', now)!);
+  assert.equal(ok.rcode, 'NOERROR', 'control: the same name in plain labels is answered');
+  assert.deepEqual(ok.answers.map((a) => a.data), ['127.0.0.3']);
+  const under = decode(answerQuery(rawQ([Buffer.from('_svc'), Buffer.from('example'), Buffer.from('org')]), v, 'udp', now)!);
+  assert.equal(under.rcode, 'NXDOMAIN', 'control: an underscore label is an ordinary name');
+});
+
+test('EDNS versions other than 0 get BADVERS (extended RCODE 1 in an OPT of version 0); version 0 is answered', () => {
+  const withVersion = (version: number) => dns.encode({
+    type: 'query', id: 9, flags: dns.RECURSION_DESIRED, questions: [{ type: 'AAAA', name: 'big.example.org', class: 'IN' }],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, ednsVersion: version } as unknown as dns.Answer],
+  });
+  const bad = dns.decode(answerQuery(withVersion(9), view, 'udp', now)!) as unknown as { rcode: string; answers: unknown[]; additionals: Array<{ type: string; extendedRcode: number; ednsVersion: number }> };
+  assert.equal(bad.answers.length, 0);
+  const opt = bad.additionals.find((a) => a.type === 'OPT')!;
+  assert.equal(opt.extendedRcode, 1, 'BADVERS = 16 = extended 1 << 4 | header 0');
+  assert.equal(opt.ednsVersion, 0);
+  assert.equal(bad.rcode, 'NOERROR', 'the header part of BADVERS is 0');
+  assert.equal(decode(answerQuery(withVersion(0), view, 'udp', now)!).answers.length, 16, 'control: EDNS 0');
+});
