@@ -22,6 +22,8 @@ export function mapDialError(a: Address, err: NodeJS.ErrnoException): FlyMeError
     case 'EACCES':
     case 'EPERM':
       return flymeError('FLYME_SOCKET_ACCESS_DENIED', `permission denied on socket ${at}: your user may not open it (check its mode and group, e.g. join the socket's group)`, { address: a.url, errno: err.code });
+    case 'EAGAIN':
+      return flymeError('FLYME_UNREACHABLE', `${at} accepts no more connections for now (its queue stayed full until the connect timeout: the daemon is busy, or being flooded)`, { address: a.url, errno: err.code });
     case 'ETIMEDOUT':
       return flymeError('FLYME_TIMEOUT', `timed out connecting to ${at}`, { address: a.url });
     default:
@@ -29,23 +31,38 @@ export function mapDialError(a: Address, err: NodeJS.ErrnoException): FlyMeError
   }
 }
 
-/** Open a plain (non-TLS) connection. */
+/**
+ * Open a plain (non-TLS) connection. A Unix socket whose accept queue is full refuses at once with EAGAIN (a
+ * busy daemon, or another local user flooding it with connects): that is tried again, 5 ms later and then up
+ * to every 200 ms, until the connect timeout.
+ */
 export function dialPlain(a: Address, options: DialOptions = {}): Promise<Socket> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
-    const socket = a.kind === 'tcp' ? connect({ host: a.host, port: a.port, noDelay: true }) : connect({ path: unixSocketPath(a) });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(flymeError('FLYME_TIMEOUT', `timed out connecting to ${where(a)}`, { address: a.url }));
-    }, options.timeoutMs ?? 5000);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(mapDialError(a, err));
-    });
+    let pause = 5;
+    const attempt = (): void => {
+      const socket = a.kind === 'tcp' ? connect({ host: a.host, port: a.port, noDelay: true }) : connect({ path: unixSocketPath(a) });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(flymeError('FLYME_TIMEOUT', `timed out connecting to ${where(a)}`, { address: a.url }));
+      }, Math.max(0, deadline - Date.now()));
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        if (err.code === 'EAGAIN' && a.kind !== 'tcp' && Date.now() + pause < deadline) {
+          setTimeout(attempt, pause);
+          pause = Math.min(pause * 2, 200);
+          return;
+        }
+        reject(mapDialError(a, err));
+      });
+    };
+    attempt();
   });
 }
 
