@@ -106,7 +106,15 @@ const program = new Command('flymed')
         }
       },
     };
-    const coalescing = (windowMs: number) => (windowMs > 0 ? coalesceSecurityEvents(fanOut, { windowMs }) : { ...fanOut, flush: () => {} });
+    const coalescing = (windowMs: number): SecurityEventSink & { flush(): void } => {
+      if (windowMs <= 0) return { ...fanOut, flush: () => {} };
+      const failures = coalesceSecurityEvents(fanOut, { windowMs });
+      // Allowed privileged calls too, past 10 per principal and method in a window (each record said only
+      // "list called"): one caller allowed `list` wrote ~850 signed records a second and so rotated its own
+      // earlier denials out of the audit log within two minutes.
+      const calls = coalesceSecurityEvents(failures, { windowMs, kinds: ['privileged_call'], passPerKey: 10 });
+      return { emit: (e) => calls.emit(e), flush: () => { calls.flush(); failures.flush(); } };
+    };
     let coalescer = coalescing(opts.coalesceEvents);
     // Counted for metrics before coalescing (every denial and token refusal), then coalesced.
     const metrics = new DaemonMetrics();
