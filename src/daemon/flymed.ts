@@ -197,7 +197,7 @@ const program = new Command('flymed')
       }));
       registerKillMethods(server, killSwitch, { events, flushAudit: () => audit!.flush() });
       // List roots are resolved now and at every reload, never by a call (see daemon/list.ts).
-      const listRoots = new ListRoots(() => policy!.store.current, (pol) => pol.allListRoots(), (pol, p) => pol.listRoots(p));
+      const listRoots = new ListRoots(() => policy!.store.current);
       await listRoots.resolve(policy!.store.current);
       policy!.store.onChange((next) => listRoots.resolve(next).then(() => undefined));
       registerList(server, (p) => listRoots.rootsFor(p));

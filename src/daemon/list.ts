@@ -66,22 +66,21 @@ export async function resolveRoots(roots: Iterable<string>): Promise<Map<string,
 }
 
 /**
- * The directory to open and the path beneath `/` that reaches it: the longest root (as configured, or as
- * resolved at load) that lexically contains `path`, followed by the rest of `path`. Nothing is looked at on disk.
+ * The path beneath `/` to open: the longest root (as configured, or as resolved at load) that lexically contains
+ * `path`, resolved, followed by the rest of `path`. Nothing is looked at on disk.
  */
-function chooseRoot(path: string, roots: readonly ResolvedRoot[]): { root: string; rel: string } | undefined {
-  let best: { root: string; rel: string; length: number } | undefined;
+function chooseRoot(path: string, roots: readonly ResolvedRoot[]): string | undefined {
+  let best: { beneathSlash: string; length: number } | undefined;
   for (const { configured, real } of roots) {
     for (const root of real !== undefined && real !== configured ? [configured, real] : [configured]) {
       const rel = beneath(path, root);
       if (rel === undefined || (best && root.length <= best.length)) continue;
       // Opened beneath `/` along the resolved root: a root that did not exist at load is opened as configured,
       // with no link followed either.
-      const base = (real ?? configured).slice(1);
-      best = { root: '/', rel: [base, rel].filter((x) => x !== '').join('/'), length: root.length };
+      best = { beneathSlash: [(real ?? configured).slice(1), rel].filter((x) => x !== '').join('/'), length: root.length };
     }
   }
-  return best && { root: best.root, rel: best.rel };
+  return best?.beneathSlash;
 }
 
 /** The FlyMeError for a failed open or read of `path` (already known to be under the caller's roots). */
@@ -114,13 +113,13 @@ export async function listPath(path: string, roots: readonly ResolvedRoot[], max
   if (!posix.isAbsolute(path)) throw flymeError('FLYME_INVALID_PARAMS', `${path}: paths must be absolute`, { field: 'paths' });
   const normalized = normalize(path);
   const under = chooseRoot(normalized, roots);
-  if (!under) {
+  if (under === undefined) {
     throw flymeError('FLYME_PERMISSION_DENIED', `${path} is not under your list roots [${roots.map((r) => r.configured).join(', ') || 'none granted'}]`, { permission: 'list' });
   }
   const native = addon ?? loadPeercredAddon();
   let fd: number;
   try {
-    fd = native.openBeneath(under.root, under.rel);
+    fd = native.openBeneath('/', under);
   } catch (e) {
     throw openError(path, e);
   }
@@ -137,25 +136,33 @@ export async function listPath(path: string, roots: readonly ResolvedRoot[], max
   return { path, realPath: normalized, entries, truncated: read.truncated };
 }
 
+/** What ListRoots needs of a policy (the daemon's Policy). */
+export interface ListRootsPolicy {
+  /** Every root any role names. */
+  allListRoots(): string[];
+  /** The roots of one principal's roles. */
+  listRoots(p: Principal): string[];
+}
+
 /**
  * Roots as resolved when each policy was loaded: `resolve(policy)` is called at startup and on every reload;
  * `rootsFor` waits for the current policy's resolution (a call racing a reload never resolves on its own).
  */
-export class ListRoots<P extends object> {
-  readonly #resolved = new WeakMap<P, Promise<Map<string, ResolvedRoot>>>();
-  constructor(private readonly current: () => P, private readonly all: (policy: P) => Iterable<string>, private readonly of: (policy: P, p: Principal) => string[]) {}
+export class ListRoots {
+  readonly #resolved = new WeakMap<ListRootsPolicy, Promise<Map<string, ResolvedRoot>>>();
+  constructor(private readonly current: () => ListRootsPolicy) {}
 
   /** Resolve the roots of `policy` now (its load or reload). */
-  resolve(policy: P): Promise<Map<string, ResolvedRoot>> {
+  resolve(policy: ListRootsPolicy): Promise<Map<string, ResolvedRoot>> {
     let r = this.#resolved.get(policy);
-    if (!r) this.#resolved.set(policy, (r = resolveRoots(this.all(policy))));
+    if (!r) this.#resolved.set(policy, (r = resolveRoots(policy.allListRoots())));
     return r;
   }
 
   async rootsFor(p: Principal): Promise<ResolvedRoot[]> {
     const policy = this.current();
     const resolved = await this.resolve(policy);
-    return this.of(policy, p).map((r) => resolved.get(normalize(r)) ?? { configured: normalize(r), real: undefined });
+    return policy.listRoots(p).map((r) => resolved.get(normalize(r)) ?? { configured: normalize(r), real: undefined });
   }
 }
 

@@ -113,7 +113,7 @@ function serveTcp(s: Socket, o: DnsServerOptions, limiter: SourceRateLimiter, so
     if (buf.length === 0) {
       clearTimeout(queryTimer);
       queryTimer = undefined;
-    } else if (!partialBefore || answered || queryTimer === undefined) {
+    } else if (!partialBefore || answered) { // a new query began in this chunk: its own deadline
       clearTimeout(queryTimer);
       queryTimer = setTimeout(() => s.destroy(), idleMs);
     }

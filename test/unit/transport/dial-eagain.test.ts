@@ -42,35 +42,30 @@ async function fillQueue(path: string): Promise<Socket[]> {
   throw new Error('the accept queue never filled');
 }
 
-test('dial retries EAGAIN on a full Unix accept queue until the daemon accepts', { skip: !python && 'needs python3' }, async () => {
+/** Runs `body` against a socket whose accept queue is full and that accepts after `acceptAfterS` seconds. */
+async function withFullQueue(acceptAfterS: number, body: (url: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flyme-eagain-'));
   const path = join(dir, 's.sock');
-  const p = await listener(path, 0.4);
+  const p = await listener(path, acceptAfterS);
   const held = await fillQueue(path);
   try {
-    const t0 = Date.now();
-    const s = await dial(`unix://${path}`, { timeoutMs: 5000 });
-    assert.ok(Date.now() - t0 >= 200, 'connected once the queue drained, not before');
-    s.destroy();
+    await body(`unix://${path}`);
   } finally {
     for (const s of held) s.destroy();
     p.kill();
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
 
-test('control: a queue that never drains ends in FLYME_UNREACHABLE at the connect timeout, saying why', { skip: !python && 'needs python3' }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'flyme-eagain-'));
-  const path = join(dir, 's.sock');
-  const p = await listener(path, 60);
-  const held = await fillQueue(path);
-  try {
-    const t0 = Date.now();
-    await assert.rejects(dial(`unix://${path}`, { timeoutMs: 600 }), (e) => e instanceof FlyMeError && e.code === 'FLYME_UNREACHABLE' && /accepts no more connections/.test(e.message));
-    assert.ok(Date.now() - t0 >= 400, 'tried until about the timeout');
-  } finally {
-    for (const s of held) s.destroy();
-    p.kill();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('dial retries EAGAIN on a full Unix accept queue until the daemon accepts', { skip: !python && 'needs python3' }, () => withFullQueue(0.4, async (url) => {
+  const t0 = Date.now();
+  const s = await dial(url, { timeoutMs: 5000 });
+  assert.ok(Date.now() - t0 >= 200, 'connected once the queue drained, not before');
+  s.destroy();
+}));
+
+test('control: a queue that never drains ends in FLYME_UNREACHABLE at the connect timeout, saying why', { skip: !python && 'needs python3' }, () => withFullQueue(60, async (url) => {
+  const t0 = Date.now();
+  await assert.rejects(dial(url, { timeoutMs: 600 }), (e) => e instanceof FlyMeError && e.code === 'FLYME_UNREACHABLE' && /accepts no more connections/.test(e.message));
+  assert.ok(Date.now() - t0 >= 400, 'tried until about the timeout');
+}));
